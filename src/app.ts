@@ -1,0 +1,98 @@
+import type { Config, Role } from "./config.ts";
+import type { Logger } from "./observability/logger.ts";
+import { createDatabase } from "./infra/database.ts";
+import { createRedis } from "./infra/redis.ts";
+import { OutboxRelay } from "./outbox/relay.ts";
+import { StreamHub } from "./live/hub.ts";
+import { createApi, type Api } from "./graphql/server.ts";
+import { streamKey } from "./events/stream-entry.ts";
+import type { StreamName } from "./events/catalog.ts";
+
+export interface RunningApp {
+  /** The port the api listens on (useful with PORT=0). */
+  port: number | undefined;
+  relay: OutboxRelay | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the roles named in the config in this process. Each role owns its loops and
+ * connections; stop() shuts them down in reverse dependency order within SHUTDOWN_TIMEOUT_MS.
+ */
+export async function startApp(config: Config, log: Logger): Promise<RunningApp> {
+  const has = (role: Role) => config.ROLES.includes(role);
+  const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, "commands", log);
+  const stops: (() => Promise<void>)[] = [];
+  const withTimeout = (ms: number, p: Promise<unknown>) =>
+    Promise.race([p, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+
+  let relay: OutboxRelay | undefined;
+  if (has("relay")) {
+    relay = new OutboxRelay({
+      pool: db.pool,
+      databaseUrl: config.DATABASE_URL,
+      redis,
+      streamPrefix: config.STREAM_PREFIX,
+      log: log.child({ role: "relay" }),
+      batchSize: config.RELAY_BATCH_SIZE,
+      pollMs: config.RELAY_POLL_MS,
+    });
+    relay.start();
+    stops.push(() => relay!.stop());
+  }
+
+  let api: Api | undefined;
+  let port: number | undefined;
+  if (has("api")) {
+    const hubLog = log.child({ role: "live-hub" });
+    const hub = (stream: StreamName) =>
+      new StreamHub({
+        redis: createRedis(config.REDIS_URL, `live-hub:${stream}`, hubLog),
+        key: streamKey(config.STREAM_PREFIX, stream),
+        log: hubLog,
+        blockMs: config.HUB_BLOCK_MS,
+        readCount: config.HUB_READ_COUNT,
+        bufferSize: config.SUBSCRIBER_BUFFER,
+      });
+    const hubs = { orders: hub("orders"), inventory: hub("inventory") };
+    await Promise.all(Object.values(hubs).map((h) => withTimeout(5_000, h.start())));
+    api = createApi({
+      prisma: db.prisma,
+      hubs,
+      log: log.child({ role: "api" }),
+      production: config.NODE_ENV === "production",
+      readiness: async () => {
+        await withDeadline(1_000, "postgres", db.pool.query("SELECT 1"));
+        await withDeadline(1_000, "redis", redis.ping());
+      },
+    });
+    port = await api.listen(config.PORT, config.HOST);
+    stops.push(async () => {
+      await api!.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+      await Promise.all(Object.values(hubs).map((h) => h.stop()));
+    });
+  }
+
+  log.info({ roles: config.ROLES, port, streamPrefix: config.STREAM_PREFIX }, "started");
+
+  return {
+    port,
+    relay,
+    async stop() {
+      const work = (async () => {
+        for (const stop of stops.reverse()) await stop().catch((err) => log.error({ err }, "error while stopping"));
+        redis.disconnect();
+        await db.close();
+      })();
+      await withTimeout(config.SHUTDOWN_TIMEOUT_MS, work);
+    },
+  };
+}
+
+function withDeadline<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref()),
+  ]);
+}

@@ -1,0 +1,58 @@
+import { z } from "zod";
+
+export const ROLES = ["api", "relay"] as const;
+export type Role = (typeof ROLES)[number];
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  ROLES: z
+    .string()
+    .default(ROLES.join(","))
+    .transform((s) => s.split(",").map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(ROLES)).min(1, "name at least one role")),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default("postgresql://postgres@127.0.0.1:5432/orders"),
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
+  STREAM_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_:.-]{1,64}$/, "letters, digits and _ : . - only")
+    .default("events"),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: int(0, 65535).default(4000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_PRETTY: bool.optional(),
+  RELAY_BATCH_SIZE: int(1, 10_000).default(500),
+  RELAY_POLL_MS: int(10, 60_000).default(1000),
+  HUB_BLOCK_MS: int(100, 60_000).default(5000),
+  HUB_READ_COUNT: int(1, 10_000).default(500),
+  SUBSCRIBER_BUFFER: int(1, 100_000).default(1000),
+  SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
+});
+
+export type Config = z.output<typeof envSchema> & { logPretty: boolean };
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment; every problem is listed by variable name so a bad deploy explains itself. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(stripEmpty(env));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const c = parsed.data;
+  return { ...c, logPretty: c.LOG_PRETTY ?? (c.NODE_ENV === "development" && process.stdout.isTTY === true) };
+}
+
+/** `FOO=` in a shell or compose file means "use the default", not "the empty string". */
+function stripEmpty(env: Record<string, string | undefined>) {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+}

@@ -1,0 +1,14 @@
+import type { PrismaClient } from "../infra/database.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { TraceContext } from "../observability/trace.ts";
+import type { StreamHub } from "../live/hub.ts";
+import type { StreamName } from "../events/catalog.ts";
+
+/** What every resolver gets. Built per HTTP request or per WebSocket operation. */
+export interface Context {
+  prisma: PrismaClient;
+  /** Logger bound to this request's trace id. */
+  log: Logger;
+  trace: TraceContext;
+  hubs: Record<StreamName, StreamHub>;
+}

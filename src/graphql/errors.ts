@@ -1,0 +1,41 @@
+import { GraphQLError } from "graphql";
+import { AppError } from "../errors.ts";
+
+/**
+ * Error policy for clients: AppErrors keep their message and get a code (and the offending field);
+ * GraphQL's own errors (syntax, validation, variable types) pass through; everything else is
+ * masked: it was already logged with the trace id by the logging plugin.
+ */
+export function maskError(error: unknown, message: string): Error {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (original instanceof AppError) {
+    const { field, issues } = original.details;
+    return new GraphQLError(original.message, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: original.code, ...(field ? { field } : {}), ...(issues ? { issues } : {}) },
+    });
+  }
+  if (isDatabaseUnavailable(original)) {
+    return new GraphQLError("The service is temporarily unavailable; please retry shortly.", {
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: "SERVICE_UNAVAILABLE" },
+    });
+  }
+  if (error instanceof GraphQLError && !error.originalError) return error;
+  return new GraphQLError(message, {
+    path: error instanceof GraphQLError ? error.path : undefined,
+    extensions: { code: "INTERNAL_SERVER_ERROR" },
+  });
+}
+
+/** Connection-level failures of Postgres (refused, reset, timeout) as opposed to query errors. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const text = err instanceof Error ? `${err.name} ${err.message} ${(err as { code?: string }).code ?? ""}` : "";
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|timeout exceeded when trying to connect|DatabaseNotReachable|P1001|P1017|57P01|57P03/.test(text);
+}
+
+export const isExpectedError = (err: unknown) => {
+  const original = err instanceof GraphQLError ? err.originalError : err;
+  return original === undefined || original instanceof AppError;
+};

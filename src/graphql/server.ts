@@ -1,0 +1,141 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createYoga, useReadinessCheck } from "graphql-yoga";
+import { WebSocketServer } from "ws";
+import { useServer } from "graphql-ws/use/ws";
+import type { ExecutionArgs } from "graphql";
+import { schema } from "./schema.ts";
+import { maskError } from "./errors.ts";
+import { useOperationLog, useTraceHeader } from "./plugins.ts";
+import type { Context } from "./context.ts";
+import { continueTrace, type TraceContext } from "../observability/trace.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { PrismaClient } from "../infra/database.ts";
+import type { StreamHub } from "../live/hub.ts";
+import type { StreamName } from "../events/catalog.ts";
+import { EXAMPLE_OPERATIONS } from "./examples.ts";
+
+export interface ApiDeps {
+  prisma: PrismaClient;
+  hubs: Record<StreamName, StreamHub>;
+  log: Logger;
+  /** Resolves when every dependency answers; rejects with the reason otherwise. */
+  readiness: () => Promise<void>;
+  production: boolean;
+}
+
+interface InitialContext {
+  request?: Request;
+  /** graphql-ws: the upgrade request and the connection_init payload. */
+  req?: IncomingMessage;
+  connectionParams?: Record<string, unknown>;
+}
+
+export interface Api {
+  server: Server;
+  listen(port: number, host: string): Promise<number>;
+  close(timeoutMs: number): Promise<void>;
+}
+
+export function createApi(deps: ApiDeps): Api {
+  const traces = new WeakMap<Request, TraceContext>();
+
+  const buildContext = (initial: InitialContext): Context => {
+    const incoming =
+      initial.request?.headers.get("traceparent") ??
+      (typeof initial.connectionParams?.traceparent === "string" ? initial.connectionParams.traceparent : undefined) ??
+      headerValue(initial.req?.headers.traceparent);
+    const trace = continueTrace(incoming);
+    if (initial.request) traces.set(initial.request, trace);
+    return { prisma: deps.prisma, hubs: deps.hubs, trace, log: deps.log.child({ traceId: trace.traceId }) };
+  };
+
+  const yoga = createYoga<InitialContext, Context>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    healthCheckEndpoint: "/health",
+    landingPage: false,
+    graphiql: deps.production ? false : { title: "Order gateway", subscriptionsProtocol: "WS", defaultQuery: EXAMPLE_OPERATIONS },
+    maskedErrors: { maskError: (error, message) => maskError(error, message) },
+    logging: {
+      debug: (...args) => deps.log.debug(args.join(" ")),
+      info: (...args) => deps.log.info(args.join(" ")),
+      warn: (...args) => deps.log.warn(args.join(" ")),
+      error: (...args) => deps.log.error(args.join(" ")),
+    },
+    context: buildContext,
+    plugins: [
+      useTraceHeader((request) => traces.get(request)),
+      useOperationLog(),
+      useReadinessCheck({
+        endpoint: "/ready",
+        check: async () => {
+          try {
+            await deps.readiness();
+            return true;
+          } catch (err) {
+            deps.log.warn({ err }, "not ready");
+            return new Response(JSON.stringify({ ready: false, reason: (err as Error).message }), {
+              status: 503,
+              headers: { "content-type": "application/json" },
+            });
+          }
+        },
+      }),
+    ],
+  });
+
+  const server = createServer(yoga);
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const ws = useServer<Record<string, unknown>>(
+    {
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({ req: ctx.extra.request, connectionParams: ctx.connectionParams, params } as InitialContext);
+        const document = enveloped.parse(params.query);
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          document,
+          operationName: params.operationName,
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        const errors = enveloped.validate(args.schema, args.document);
+        return errors.length ? errors : args;
+      },
+    },
+    wss,
+  );
+
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const address = server.address();
+          resolve(typeof address === "object" && address ? address.port : port);
+        });
+      }),
+    async close(timeoutMs) {
+      // Stop accepting, tell WebSocket clients we are going away (1001: they reconnect elsewhere),
+      // let in-flight HTTP requests finish, and cut what is left when the time is up.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await ws.dispose();
+      wss.close();
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// Yoga's enveloped execute/subscribe, passed through rootValue (the documented graphql-ws integration).
+type Enveloped = { execute: (args: ExecutionArgs) => never; subscribe: (args: ExecutionArgs) => never };
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,157 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "../observability/logger.ts";
+import { decodeEntry, type StreamEntry } from "../events/stream-entry.ts";
+import { parseEnvelope, type AnyEnvelope } from "../events/envelope.ts";
+import { parseTraceparent } from "../observability/trace.ts";
+import { backoffDelay, sleep } from "../shared/backoff.ts";
+import { SubscriptionQueue } from "./subscription-queue.ts";
+
+/** What a subscriber receives: built once per stream entry and shared by all its subscribers. */
+export interface LiveEvent {
+  cursor: string;
+  envelope: AnyEnvelope;
+  traceId: string | null;
+}
+
+export interface LiveFilter {
+  /** Routing keys that must all be on the entry, e.g. ["order:<id>", "customer:<id>"]. */
+  keys: string[];
+  /** Event types wanted; empty = all. */
+  types?: readonly string[];
+}
+
+interface Subscriber {
+  filter: LiveFilter;
+  queue: SubscriptionQueue<LiveEvent>;
+}
+
+export interface HubOptions {
+  redis: Redis;
+  key: string;
+  log: Logger;
+  blockMs: number;
+  readCount: number;
+  bufferSize: number;
+}
+
+/**
+ * One blocking XREAD loop per stream per process, fanned out in memory. Subscribers are indexed by
+ * their first filter key, so an entry only visits the subscribers that can possibly want it; the
+ * envelope JSON is parsed at most once per entry and only if some subscriber matches.
+ */
+export class StreamHub {
+  private readonly byKey = new Map<string, Set<Subscriber>>();
+  private readonly firehose = new Set<Subscriber>();
+  private readonly stopping = new AbortController();
+  private lastId = "$";
+  private loop: Promise<void> | undefined;
+  private ready!: Promise<void>;
+
+  constructor(private readonly o: HubOptions) {}
+
+  get subscriberCount(): number {
+    let n = this.firehose.size;
+    for (const set of this.byKey.values()) n += set.size;
+    return n;
+  }
+
+  /** Resolves once the reader knows where the stream ends, so no event after that is missed. */
+  start(): Promise<void> {
+    let markReady!: () => void;
+    this.ready = new Promise((resolve) => (markReady = resolve));
+    this.loop = this.run(markReady);
+    return this.ready;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    for (const sub of [...this.firehose, ...[...this.byKey.values()].flatMap((s) => [...s])]) sub.queue.return();
+    // XREAD BLOCK holds the connection: drop it to end the loop now rather than after blockMs.
+    this.o.redis.disconnect();
+    await this.loop;
+  }
+
+  subscribe(filter: LiveFilter): SubscriptionQueue<LiveEvent> {
+    const indexKey = filter.keys[0];
+    const sub: Subscriber = { filter, queue: undefined as never };
+    sub.queue = new SubscriptionQueue<LiveEvent>(this.o.bufferSize, () => this.remove(sub, indexKey));
+    if (indexKey === undefined) this.firehose.add(sub);
+    else {
+      let set = this.byKey.get(indexKey);
+      if (!set) this.byKey.set(indexKey, (set = new Set()));
+      set.add(sub);
+    }
+    return sub.queue;
+  }
+
+  private remove(sub: Subscriber, indexKey: string | undefined): void {
+    if (indexKey === undefined) return void this.firehose.delete(sub);
+    const set = this.byKey.get(indexKey);
+    set?.delete(sub);
+    if (set?.size === 0) this.byKey.delete(indexKey);
+  }
+
+  private async run(markReady: () => void): Promise<void> {
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      try {
+        if (this.lastId === "$") {
+          // Pin the current end of the stream: after a reconnect we continue from the last entry seen.
+          const last = (await this.o.redis.xrevrange(this.o.key, "+", "-", "COUNT", 1))[0];
+          this.lastId = last?.[0] ?? "0-0";
+          markReady();
+        }
+        const reply = (await this.o.redis.xread("COUNT", this.o.readCount, "BLOCK", this.o.blockMs, "STREAMS", this.o.key, this.lastId)) as
+          | [string, [string, string[]][]][]
+          | null;
+        failures = 0;
+        for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+          this.lastId = id;
+          this.dispatch(decodeEntry(id, fields));
+        }
+      } catch (err) {
+        if (this.stopping.signal.aborted) break;
+        const delay = backoffDelay(failures++, 100, 2_000);
+        this.o.log.warn({ err, stream: this.o.key, retryInMs: delay }, "live hub read failed; resuming from last entry");
+        await sleep(delay, this.stopping.signal);
+      }
+    }
+    markReady();
+  }
+
+  private dispatch(entry: StreamEntry): void {
+    let event: LiveEvent | null | undefined; // undefined = not parsed yet, null = unparseable
+    const deliver = (sub: Subscriber) => {
+      if (!matches(sub.filter, entry)) return;
+      if (event === undefined) event = this.toLiveEvent(entry);
+      if (event) sub.queue.push(event);
+    };
+    this.firehose.forEach(deliver);
+    const seen = entry.keys.length > 1 ? new Set<string>() : undefined;
+    for (const key of entry.keys) {
+      if (seen) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      this.byKey.get(key)?.forEach(deliver);
+    }
+  }
+
+  private toLiveEvent(entry: StreamEntry): LiveEvent | null {
+    try {
+      const envelope = parseEnvelope(JSON.parse(entry.json));
+      const traceId = parseTraceparent(envelope.traceparent)?.traceId ?? null;
+      this.o.log.info({ traceId, eventId: envelope.eventId, eventType: envelope.eventType, cursor: entry.id }, "live hub delivering event");
+      return { cursor: entry.id, envelope, traceId };
+    } catch (err) {
+      this.o.log.error({ err, stream: this.o.key, cursor: entry.id }, "live hub skipped an invalid stream entry");
+      return null;
+    }
+  }
+}
+
+function matches(filter: LiveFilter, entry: StreamEntry): boolean {
+  if (filter.types?.length && !filter.types.includes(entry.type)) return false;
+  for (let i = 1; i < filter.keys.length; i++) if (!entry.keys.includes(filter.keys[i]!)) return false;
+  return true;
+}

@@ -1,0 +1,44 @@
+import { ConfigError, loadConfig } from "./config.ts";
+import { createLogger } from "./observability/logger.ts";
+import { startApp } from "./app.ts";
+
+/** Entry point: `ROLES=api,relay tsx src/main.ts`. SIGTERM/SIGINT shut down gracefully. */
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config);
+  const app = await startApp(config, log);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    app.stop().then(
+      () => {
+        log.info("stopped");
+        log.flush();
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

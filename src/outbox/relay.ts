@@ -1,0 +1,198 @@
+import pg from "pg";
+import type { Redis } from "ioredis";
+import type { Logger } from "../observability/logger.ts";
+import { parseEnvelope } from "../events/envelope.ts";
+import { OUTBOX_LANES } from "../events/lanes.ts";
+import { encodeEntryFields, streamKey } from "../events/stream-entry.ts";
+import type { StreamName } from "../events/catalog.ts";
+import { parseTraceparent } from "../observability/trace.ts";
+import { backoffDelay, sleep } from "../shared/backoff.ts";
+
+export interface RelayOptions {
+  pool: pg.Pool;
+  /** Used for a dedicated LISTEN connection (a pooled client cannot hold LISTEN). */
+  databaseUrl: string;
+  redis: Redis;
+  streamPrefix: string;
+  log: Logger;
+  batchSize: number;
+  /** Fallback poll interval when no NOTIFY arrives (lost notification, listener reconnecting). */
+  pollMs: number;
+  /** Runs after the batch is on the stream and before the outbox rows are deleted (tests crash here). */
+  beforeCommit?: (published: number) => Promise<void> | void;
+}
+
+interface OutboxRow {
+  id: string;
+  stream: StreamName;
+  envelope: string;
+}
+
+/** Arbitrary constant: namespaces the relay's advisory locks (lane number is the second key). */
+const LOCK_NAMESPACE = 0x0b0c;
+
+/**
+ * Takes the lanes no other relay holds (advisory xact locks, so a crashed relay's locks vanish
+ * with its connection), then the oldest rows of those lanes. FOR UPDATE SKIP LOCKED also drops rows
+ * that a relay which held the lane a moment ago has deleted since this statement's snapshot.
+ */
+const CLAIM_BATCH = `
+  WITH lanes AS (
+    SELECT l FROM unnest($1::int[]) AS l
+    WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.lane = l) AND pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, l)
+  )
+  SELECT id::text, stream, envelope::text AS envelope
+  FROM outbox WHERE lane IN (SELECT l FROM lanes)
+  ORDER BY id LIMIT $2
+  FOR UPDATE SKIP LOCKED`;
+
+/**
+ * Moves committed outbox rows to Redis Streams: at-least-once (a crash after XADD and before the
+ * delete publishes the batch again; consumers dedupe by event id) and in order per aggregate.
+ */
+export class OutboxRelay {
+  private readonly stopping = new AbortController();
+  private wakeUp: (() => void) | undefined;
+  private listener: pg.Client | undefined;
+  private loop: Promise<void> | undefined;
+  published = 0;
+
+  constructor(private readonly o: RelayOptions) {}
+
+  start(): void {
+    void this.listen();
+    this.loop = this.run();
+  }
+
+  /** Finishes the batch in flight, then returns. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.wakeUp?.();
+    await this.loop;
+    await this.listener?.end().catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      try {
+        const moved = await this.drainOnce();
+        failures = 0;
+        if (moved > 0) continue; // more may be waiting: keep going until a batch comes back empty
+        await this.waitForWork();
+      } catch (err) {
+        const delay = backoffDelay(failures++, 200, 5_000);
+        this.o.log.warn({ err, retryInMs: delay }, "relay batch failed; outbox rows kept for retry");
+        await sleep(delay, this.stopping.signal);
+      }
+    }
+  }
+
+  /** One transaction: claim a batch, XADD it atomically (MULTI), delete the rows, commit. */
+  async drainOnce(): Promise<number> {
+    const client = await this.o.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      const { rows } = await client.query<OutboxRow>(CLAIM_BATCH, [shuffledLanes(), this.o.batchSize]);
+      if (rows.length === 0) {
+        await client.query("COMMIT");
+        return 0;
+      }
+      const cursors = await this.publish(rows);
+      await this.o.beforeCommit?.(rows.length);
+      await client.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
+      await client.query("COMMIT");
+      this.published += rows.length;
+      this.logPublished(rows, cursors);
+      return rows.length;
+    } catch (err) {
+      broken = err as Error;
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      // A client whose query failed may be mid-protocol: destroy it rather than reuse it.
+      client.release(broken);
+    }
+  }
+
+  private async publish(rows: OutboxRow[]): Promise<string[]> {
+    const multi = this.o.redis.multi();
+    for (const row of rows) multi.xadd(streamKey(this.o.streamPrefix, row.stream), "*", ...this.fieldsOf(row));
+    const results = await multi.exec();
+    if (!results) throw new Error("MULTI aborted");
+    return results.map(([err, id]) => {
+      if (err) throw err;
+      return id as string;
+    });
+  }
+
+  private fieldsOf(row: OutboxRow): string[] {
+    try {
+      return encodeEntryFields(parseEnvelope(JSON.parse(row.envelope)), row.envelope);
+    } catch (err) {
+      // Still publish it: consumers dead-letter it with the reason, where an operator can see it.
+      this.o.log.error({ err, outboxId: row.id }, "outbox row holds an invalid envelope; publishing it for dead-lettering");
+      return ["type", "invalid", "agg", "", "keys", "", "env", row.envelope];
+    }
+  }
+
+  private logPublished(rows: OutboxRow[], cursors: string[]): void {
+    if (!this.o.log.isLevelEnabled("info")) return;
+    rows.forEach((row, i) => {
+      const e = JSON.parse(row.envelope) as { eventId?: string; eventType?: string; aggregateId?: string; traceparent?: string };
+      this.o.log.info(
+        { traceId: parseTraceparent(e.traceparent)?.traceId, eventId: e.eventId, eventType: e.eventType, aggregateId: e.aggregateId, stream: row.stream, cursor: cursors[i] },
+        "relay published event",
+      );
+    });
+  }
+
+  private waitForWork(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.o.pollMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeUp = undefined;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  /** LISTEN on "outbox" (the table's insert trigger NOTIFYs); reconnects with backoff, polling covers the gap. */
+  private async listen(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      const client = new pg.Client({ connectionString: this.o.databaseUrl, application_name: "outbox-relay-listener" });
+      try {
+        const closed = new Promise<void>((resolve) => {
+          client.on("error", () => resolve());
+          client.on("end", () => resolve());
+        });
+        await client.connect();
+        client.on("notification", () => this.wakeUp?.());
+        await client.query("LISTEN outbox");
+        this.listener = client;
+        failures = 0;
+        this.wakeUp?.(); // rows may have arrived while we were not listening
+        await closed;
+      } catch (err) {
+        this.o.log.debug({ err }, "outbox listener failed");
+      }
+      await client.end().catch(() => {});
+      if (!this.stopping.signal.aborted) await sleep(backoffDelay(failures++, 200, 5_000), this.stopping.signal);
+    }
+  }
+}
+
+/** Lanes in random order, so several relays tend to pick disjoint lanes rather than queue on one. */
+function shuffledLanes(): number[] {
+  const lanes = Array.from({ length: OUTBOX_LANES }, (_, i) => i);
+  for (let i = lanes.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [lanes[i], lanes[j]] = [lanes[j]!, lanes[i]!];
+  }
+  return lanes;
+}
