@@ -22,7 +22,14 @@ export function maskError(error: unknown, message: string): Error {
       extensions: { code: "SERVICE_UNAVAILABLE" },
     });
   }
-  if (error instanceof GraphQLError && !error.originalError) return error;
+  if (error instanceof GraphQLError && (!error.originalError || !error.path)) {
+    // Errors GraphQL raised itself: syntax, validation, variable coercion (no path: no resolver ran).
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      path: error.path,
+      extensions: { code: "BAD_USER_INPUT", ...error.extensions },
+    });
+  }
   return new GraphQLError(message, {
     path: error instanceof GraphQLError ? error.path : undefined,
     extensions: { code: "INTERNAL_SERVER_ERROR" },

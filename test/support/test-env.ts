@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import { afterAll } from "vitest";
+import type { Redis } from "ioredis";
+import { loadConfig, type Config } from "../../src/config.ts";
+import { createLogger, type Logger } from "../../src/observability/logger.ts";
+import { createDatabase, type Database } from "../../src/infra/database.ts";
+import { createRedis } from "../../src/infra/redis.ts";
+import { startApp, type RunningApp } from "../../src/app.ts";
+import { seed } from "../../prisma/seed.ts";
+import { TEMPLATE_DB, admin, dropDatabase, urlFor } from "./databases.ts";
+
+export interface TestEnv {
+  name: string;
+  config: Config;
+  db: Database;
+  redis: Redis;
+  log: Logger;
+  /** Starts roles in this process against this file's database and streams (PORT 0). */
+  start(roles: Config["ROLES"], overrides?: Record<string, string>): Promise<RunningApp>;
+}
+
+/**
+ * A private world for one test file: its own database cloned from the migrated template, its own
+ * stream prefix on the shared Redis, a seeded catalog. Torn down (database dropped, keys deleted)
+ * after the file.
+ */
+export async function createTestEnv(name: string, opts: { seed?: boolean } = {}): Promise<TestEnv> {
+  const id = `${name.replace(/\W/g, "_")}_${randomBytes(3).toString("hex")}`;
+  const database = `gw_test_${id}`.toLowerCase();
+  await admin((c) => c.query(`CREATE DATABASE "${database}" TEMPLATE "${TEMPLATE_DB}"`));
+  const env = {
+    NODE_ENV: "test",
+    DATABASE_URL: urlFor(database),
+    STREAM_PREFIX: `test:${id}`,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    RELAY_POLL_MS: "200",
+    HUB_BLOCK_MS: "1000",
+    SHUTDOWN_TIMEOUT_MS: "5000",
+  };
+  const config = loadConfig(env);
+  const log = createLogger(config, { test: name });
+  const db = createDatabase(config.DATABASE_URL, 5, `test-${name}`);
+  const redis = createRedis(config.REDIS_URL, `test-${name}`);
+  if (opts.seed !== false) await seed(config.DATABASE_URL);
+
+  const apps: RunningApp[] = [];
+  afterAll(async () => {
+    await Promise.all(apps.map((a) => a.stop()));
+    const keys = await redis.keys(`${config.STREAM_PREFIX}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await db.close();
+    await dropDatabase(database);
+  });
+
+  return {
+    name,
+    config,
+    db,
+    redis,
+    log,
+    async start(roles, overrides = {}) {
+      const app = await startApp(loadConfig({ ...env, ...overrides, ROLES: roles.join(",") }), log);
+      apps.push(app);
+      return app;
+    },
+  };
+}
