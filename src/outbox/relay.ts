@@ -41,9 +41,9 @@ const CLAIM_BATCH = `
     SELECT l FROM unnest($1::int[]) AS l
     WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.lane = l) AND pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, l)
   )
-  SELECT id::text, stream, envelope::text AS envelope
-  FROM outbox WHERE lane IN (SELECT l FROM lanes)
-  ORDER BY id LIMIT $2
+  SELECT o.id::text AS id, o.stream, o.envelope::text AS envelope
+  FROM outbox o WHERE o.lane IN (SELECT l FROM lanes)
+  ORDER BY o.id LIMIT $2
   FOR UPDATE SKIP LOCKED`;
 
 /**
