@@ -110,7 +110,7 @@ const composeRaw = parseComposeYaml(composeText);
 const compose = interpolateDeep(composeRaw) as ComposeFile;
 const services = compose.services ?? {};
 
-/** Long names for readable failures. */
+/** Services from upstream images; every other service is built from this repo. */
 const INFRA = new Set(["postgres", "redis"]);
 const appServiceNames = Object.keys(services).filter((name) => !INFRA.has(name));
 const isOneShot = (s: Service) => s.restart === "no";
