@@ -61,7 +61,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       prisma: db.prisma,
       hubs,
       log: log.child({ role: "api" }),
-      production: config.NODE_ENV === "production",
+      graphiql: config.graphiql,
       readiness: async () => {
         await withDeadline(1_000, "postgres", db.pool.query("SELECT 1"));
         await withDeadline(1_000, "redis", redis.ping());

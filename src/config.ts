@@ -27,6 +27,8 @@ const envSchema = z.object({
   PORT: int(0, 65535).default(4000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PRETTY: bool.optional(),
+  /** GraphiQL at GET /graphql; on by default except in production. */
+  GRAPHIQL: bool.optional(),
   RELAY_BATCH_SIZE: int(1, 10_000).default(500),
   RELAY_POLL_MS: int(10, 60_000).default(1000),
   HUB_BLOCK_MS: int(100, 60_000).default(5000),
@@ -35,7 +37,7 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
 });
 
-export type Config = z.output<typeof envSchema> & { logPretty: boolean };
+export type Config = z.output<typeof envSchema> & { logPretty: boolean; graphiql: boolean };
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -49,7 +51,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const c = parsed.data;
-  return { ...c, logPretty: c.LOG_PRETTY ?? (c.NODE_ENV === "development" && process.stdout.isTTY === true) };
+  return {
+    ...c,
+    logPretty: c.LOG_PRETTY ?? (c.NODE_ENV === "development" && process.stdout.isTTY === true),
+    graphiql: c.GRAPHIQL ?? c.NODE_ENV !== "production",
+  };
 }
 
 /** `FOO=` in a shell or compose file means "use the default", not "the empty string". */

@@ -20,7 +20,7 @@ export interface ApiDeps {
   log: Logger;
   /** Resolves when every dependency answers; rejects with the reason otherwise. */
   readiness: () => Promise<void>;
-  production: boolean;
+  graphiql: boolean;
 }
 
 interface InitialContext {
@@ -54,7 +54,7 @@ export function createApi(deps: ApiDeps): Api {
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     landingPage: false,
-    graphiql: deps.production ? false : { title: "Order gateway", subscriptionsProtocol: "WS", defaultQuery: EXAMPLE_OPERATIONS },
+    graphiql: !deps.graphiql ? false : { title: "Order gateway", subscriptionsProtocol: "WS", defaultQuery: EXAMPLE_OPERATIONS },
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     logging: {
       debug: (...args) => deps.log.debug(args.join(" ")),
