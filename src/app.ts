@@ -6,12 +6,19 @@ import { OutboxRelay } from "./outbox/relay.ts";
 import { StreamHub } from "./live/hub.ts";
 import { createApi, type Api } from "./graphql/server.ts";
 import { streamKey } from "./events/stream-entry.ts";
+import { STREAMS } from "./events/stream-entry.ts";
 import type { StreamName } from "./events/catalog.ts";
+import { ConsumerPipeline } from "./consumers/pipeline.ts";
+import type { ConsumerDefinition } from "./consumers/types.ts";
+import { inventoryWorker } from "./inventory/worker.ts";
+import { orderSagaWorker } from "./orders/saga.ts";
+import { StreamTrimmer } from "./retention/trimmer.ts";
 
 export interface RunningApp {
   /** The port the api listens on (useful with PORT=0). */
   port: number | undefined;
   relay: OutboxRelay | undefined;
+  consumers: ConsumerPipeline[];
   stop(): Promise<void>;
 }
 
@@ -40,6 +47,42 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     });
     relay.start();
     stops.push(() => relay!.stop());
+    // Retention runs beside the relay: any number of trimmers may run, each trim is safe on its own.
+    const trimmer = new StreamTrimmer({
+      redis,
+      keys: STREAMS.map((s) => streamKey(config.STREAM_PREFIX, s)),
+      log: log.child({ role: "retention" }),
+      maxAgeMs: config.STREAM_RETENTION_MS,
+      maxLen: config.STREAM_RETENTION_MAX_LEN,
+      intervalMs: config.STREAM_TRIM_INTERVAL_MS,
+    });
+    trimmer.start();
+    stops.push(() => trimmer.stop());
+  }
+
+  const consumers: ConsumerPipeline[] = [];
+  const workers: [Role, ConsumerDefinition][] = [
+    ["inventory", inventoryWorker],
+    ["orders", orderSagaWorker],
+  ];
+  for (const [role, definition] of workers) {
+    if (!has(role)) continue;
+    const pipeline = new ConsumerPipeline(definition, {
+      prisma: db.prisma,
+      redis: createRedis(config.REDIS_URL, `consumer:${definition.group}`, log),
+      streamPrefix: config.STREAM_PREFIX,
+      log: log.child({ role }),
+      readCount: config.CONSUMER_READ_COUNT,
+      blockMs: config.CONSUMER_BLOCK_MS,
+      concurrency: config.CONSUMER_CONCURRENCY,
+      maxDeliveries: config.CONSUMER_MAX_DELIVERIES,
+      retryBaseMs: config.CONSUMER_RETRY_BASE_MS,
+      retryMaxMs: config.CONSUMER_RETRY_MAX_MS,
+      claimIdleMs: config.CONSUMER_CLAIM_IDLE_MS,
+    });
+    await pipeline.start();
+    consumers.push(pipeline);
+    stops.push(() => pipeline.stop());
   }
 
   let api: Api | undefined;
@@ -60,6 +103,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     api = createApi({
       prisma: db.prisma,
       hubs,
+      redis,
+      streamPrefix: config.STREAM_PREFIX,
       log: log.child({ role: "api" }),
       graphiql: config.graphiql,
       readiness: async () => {
@@ -79,6 +124,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   return {
     port,
     relay,
+    consumers,
     async stop() {
       const work = (async () => {
         for (const stop of stops.reverse()) await stop().catch((err) => log.error({ err }, "error while stopping"));

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-export const ROLES = ["api", "relay"] as const;
+export const ROLES = ["api", "relay", "inventory", "orders"] as const;
 export type Role = (typeof ROLES)[number];
 
 const bool = z
@@ -35,6 +35,17 @@ const envSchema = z.object({
   HUB_READ_COUNT: int(1, 10_000).default(500),
   SUBSCRIBER_BUFFER: int(1, 100_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  CONSUMER_READ_COUNT: int(1, 10_000).default(100),
+  CONSUMER_BLOCK_MS: int(10, 60_000).default(2000),
+  CONSUMER_CONCURRENCY: int(1, 256).default(8),
+  CONSUMER_MAX_DELIVERIES: int(1, 1000).default(5),
+  CONSUMER_RETRY_BASE_MS: int(1, 60_000).default(100),
+  CONSUMER_RETRY_MAX_MS: int(1, 600_000).default(5_000),
+  CONSUMER_CLAIM_IDLE_MS: int(100, 3_600_000).default(30_000),
+  /** Stream retention (both optional; the stricter wins). Entries a group still needs are never trimmed. */
+  STREAM_RETENTION_MS: int(1_000, 10 * 365 * 86_400_000).default(7 * 86_400_000),
+  STREAM_RETENTION_MAX_LEN: int(1, 1_000_000_000).optional(),
+  STREAM_TRIM_INTERVAL_MS: int(100, 86_400_000).default(60_000),
 });
 
 export type Config = z.output<typeof envSchema> & { logPretty: boolean; graphiql: boolean };
@@ -51,6 +62,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const c = parsed.data;
+  if (c.CONSUMER_RETRY_MAX_MS >= c.CONSUMER_CLAIM_IDLE_MS) {
+    // A consumer waiting out a backoff must not look dead to the others.
+    throw new ConfigError("Invalid configuration:\n  CONSUMER_RETRY_MAX_MS: must be below CONSUMER_CLAIM_IDLE_MS");
+  }
   return {
     ...c,
     logPretty: c.LOG_PRETTY ?? (c.NODE_ENV === "development" && process.stdout.isTTY === true),

@@ -3,6 +3,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { TraceContext } from "../observability/trace.ts";
 import type { StreamHub } from "../live/hub.ts";
 import type { StreamName } from "../events/catalog.ts";
+import type { Redis } from "ioredis";
 
 /** What every resolver gets. Built per HTTP request or per WebSocket operation. */
 export interface Context {
@@ -11,4 +12,7 @@ export interface Context {
   log: Logger;
   trace: TraceContext;
   hubs: Record<StreamName, StreamHub>;
+  /** Commands connection (history reads); never used for blocking calls. */
+  redis: Redis;
+  streamPrefix: string;
 }

@@ -1,5 +1,6 @@
 import { GraphQLError } from "graphql";
 import { AppError } from "../errors.ts";
+import { isInfrastructureError } from "../shared/infrastructure-errors.ts";
 
 /**
  * Error policy for clients: AppErrors keep their message and get a code (and the offending field);
@@ -16,7 +17,7 @@ export function maskError(error: unknown, message: string): Error {
       extensions: { code: original.code, ...(field ? { field } : {}), ...(issues ? { issues } : {}) },
     });
   }
-  if (isDatabaseUnavailable(original)) {
+  if (isInfrastructureError(original)) {
     return new GraphQLError("The service is temporarily unavailable; please retry shortly.", {
       path: error instanceof GraphQLError ? error.path : undefined,
       extensions: { code: "SERVICE_UNAVAILABLE" },
@@ -36,11 +37,6 @@ export function maskError(error: unknown, message: string): Error {
   });
 }
 
-/** Connection-level failures of Postgres (refused, reset, timeout) as opposed to query errors. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const text = err instanceof Error ? `${err.name} ${err.message} ${(err as { code?: string }).code ?? ""}` : "";
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|timeout exceeded when trying to connect|DatabaseNotReachable|P1001|P1017|57P01|57P03/.test(text);
-}
 
 export const isExpectedError = (err: unknown) => {
   const original = err instanceof GraphQLError ? err.originalError : err;

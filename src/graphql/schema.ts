@@ -3,7 +3,8 @@ import { builder } from "./builder.ts";
 // Each feature registers its types and fields on the builder when imported.
 import "../products/graphql.ts";
 import "../orders/graphql.ts";
-import "../live/graphql.ts";
+import "../orders/graphql-events.ts";
+import "../inventory/graphql.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });
 

@@ -12,11 +12,14 @@ import type { Logger } from "../observability/logger.ts";
 import type { PrismaClient } from "../infra/database.ts";
 import type { StreamHub } from "../live/hub.ts";
 import type { StreamName } from "../events/catalog.ts";
+import type { Redis } from "ioredis";
 import { EXAMPLE_OPERATIONS } from "./examples.ts";
 
 export interface ApiDeps {
   prisma: PrismaClient;
   hubs: Record<StreamName, StreamHub>;
+  redis: Redis;
+  streamPrefix: string;
   log: Logger;
   /** Resolves when every dependency answers; rejects with the reason otherwise. */
   readiness: () => Promise<void>;
@@ -46,7 +49,7 @@ export function createApi(deps: ApiDeps): Api {
       headerValue(initial.req?.headers.traceparent);
     const trace = continueTrace(incoming);
     if (initial.request) traces.set(initial.request, trace);
-    return { prisma: deps.prisma, hubs: deps.hubs, trace, log: deps.log.child({ traceId: trace.traceId }) };
+    return { prisma: deps.prisma, hubs: deps.hubs, redis: deps.redis, streamPrefix: deps.streamPrefix, trace, log: deps.log.child({ traceId: trace.traceId }) };
   };
 
   const yoga = createYoga<InitialContext, Context>({
@@ -60,7 +63,9 @@ export function createApi(deps: ApiDeps): Api {
       debug: (...args) => deps.log.debug(args.join(" ")),
       info: (...args) => deps.log.info(args.join(" ")),
       warn: (...args) => deps.log.warn(args.join(" ")),
-      error: (...args) => deps.log.error(args.join(" ")),
+      // Yoga reports every error it passes to maskError here, expected ones too: those are already
+      // answered with a typed code (and unexpected ones logged with their trace id by useOperationLog).
+      error: (...args) => deps.log.debug({ yoga: args.map(String).join(" ") }, "graphql error"),
     },
     context: buildContext,
     plugins: [

@@ -8,6 +8,9 @@ import type { Logger } from "../observability/logger.ts";
 export function createRedis(url: string, name: string, log?: Logger): Redis {
   const redis = new Redis(url, {
     connectionName: name,
+    // RESP2: ioredis 6 defaults to RESP3, where raw replies (redis.call) of stream commands change
+    // shape (XREADGROUP becomes a map). RESP2 shapes are the ones documented for every command.
+    protocol: 2,
     lazyConnect: false,
     // Commands wait while reconnecting instead of failing after N retries; callers decide via their own timeouts.
     maxRetriesPerRequest: null,

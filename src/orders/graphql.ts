@@ -1,6 +1,8 @@
 import { builder } from "../graphql/builder.ts";
 import { OrderStatus as OrderStatusValues } from "../generated/prisma/enums.ts";
 import { createOrder } from "./create-order.ts";
+import { cancelOrder } from "./cancel-order.ts";
+import { routingKeysFor, snapshots } from "../live/graphql-fields.ts";
 import { orderIdSchema } from "./create-order-input.ts";
 import { badInput } from "../errors.ts";
 
@@ -94,5 +96,42 @@ builder.mutationField("createOrder", (t) =>
       ctx.log.info({ orderId: order.id, customerId: order.customerId, totalCents: order.totalCents }, "order created");
       return { orderId: order.id, traceId: ctx.trace.traceId };
     },
+  }),
+);
+
+const CancelOrderPayload = builder.objectRef<{ orderId: string; traceId: string }>("CancelOrderPayload").implement({
+  fields: (t) => ({
+    order: t.prismaField({
+      type: Order,
+      resolve: (query, payload, _args, ctx) => ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: payload.orderId } }),
+    }),
+    traceId: t.exposeString("traceId"),
+  }),
+});
+
+builder.mutationField("cancelOrder", (t) =>
+  t.field({
+    type: CancelOrderPayload,
+    description: "Cancels a PENDING or CONFIRMED order; inventory then releases its stock (StockReleased).",
+    args: { id: t.arg.id({ required: true }), reason: t.arg.string({ required: false }) },
+    resolve: async (_root, args, ctx) => {
+      const orderId = await cancelOrder(ctx.prisma, String(args.id), args.reason, { trace: ctx.trace }, ctx.log);
+      ctx.log.info({ orderId }, "order cancelled");
+      return { orderId, traceId: ctx.trace.traceId };
+    },
+  }),
+);
+
+builder.subscriptionField("orderUpdated", (t) =>
+  t.field({
+    type: Order,
+    description: "One order's current state: now, then again after each of its events.",
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) => {
+      const keys = routingKeysFor({ orderId: args.id });
+      const id = keys[0]!.slice("order:".length);
+      return snapshots(ctx.hubs.orders.subscribe({ keys }), () => ctx.prisma.order.findUnique({ where: { id } }));
+    },
+    resolve: (order) => order,
   }),
 );

@@ -38,6 +38,10 @@ export async function createTestEnv(name: string, opts: { seed?: boolean } = {})
     RELAY_POLL_MS: "200",
     HUB_BLOCK_MS: "1000",
     SHUTDOWN_TIMEOUT_MS: "5000",
+    CONSUMER_BLOCK_MS: "200",
+    CONSUMER_RETRY_BASE_MS: "20",
+    CONSUMER_RETRY_MAX_MS: "300",
+    CONSUMER_CLAIM_IDLE_MS: "1500",
   };
   const config = loadConfig(env);
   const log = createLogger(config, { test: name });

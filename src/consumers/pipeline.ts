@@ -1,0 +1,262 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { PrismaClient } from "../infra/database.ts";
+import type { Logger } from "../observability/logger.ts";
+import { EnvelopeError, parseEnvelope, type AnyEnvelope } from "../events/envelope.ts";
+import { isEventType, type StreamName } from "../events/catalog.ts";
+import { decodeEntry, streamKey, type StreamEntry } from "../events/stream-entry.ts";
+import { continueTrace } from "../observability/trace.ts";
+import { appendToOutbox } from "../outbox/enqueue.ts";
+import { backoffDelay, sleep } from "../shared/backoff.ts";
+import { isInfrastructureError } from "../shared/infrastructure-errors.ts";
+import { decideFailure, type RetryLimits } from "./failure-policy.ts";
+import { deadLetter } from "./dead-letters.ts";
+import type { ConsumerDefinition, Handler } from "./types.ts";
+
+export interface PipelineOptions extends RetryLimits {
+  prisma: PrismaClient;
+  /** A connection of its own: XREADGROUP BLOCK holds it while waiting. */
+  redis: Redis;
+  streamPrefix: string;
+  log: Logger;
+  readCount: number;
+  blockMs: number;
+  /** Entries idle this long on another consumer are taken over (that consumer is presumed dead). */
+  claimIdleMs: number;
+  /** Aggregates processed concurrently within a batch (each aggregate's events stay sequential). */
+  concurrency: number;
+}
+
+interface Delivery {
+  stream: StreamName;
+  entry: StreamEntry;
+  deliveries: number;
+}
+
+type XReadGroupReply = [string, [string, string[] | null][]][] | null;
+
+/**
+ * The one consumer pipeline every worker runs (like a Watermill router with its middlewares):
+ * XREADGROUP (blocking, batched) → decode/validate → inbox dedupe + handler + outbox in one
+ * transaction → XACK. Failures are retried with backoff via XCLAIM; entries stuck on a dead
+ * consumer are taken over with XAUTOCLAIM; what can never succeed goes to the dead-letter stream.
+ */
+export class ConsumerPipeline {
+  readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  private readonly stopping = new AbortController();
+  private readonly retries = new Map<string, Delivery & { dueAt: number }>();
+  private loop: Promise<void> | undefined;
+  private blocked = false;
+  private nextClaimAt = 0;
+  readonly stats = { handled: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0, claimed: 0 };
+
+  constructor(
+    private readonly def: ConsumerDefinition,
+    private readonly o: PipelineOptions,
+  ) {}
+
+  private key = (stream: StreamName) => streamKey(this.o.streamPrefix, stream);
+  private get log() {
+    return this.o.log;
+  }
+
+  async start(): Promise<void> {
+    await this.ensureGroups();
+    this.loop = this.run();
+    this.log.info({ group: this.def.group, consumer: this.consumer, streams: this.def.streams }, "consumer started");
+  }
+
+  /** Stops reading, lets the batch in flight finish and be acknowledged, then returns. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    // Only a blocked read is interrupted; work in progress runs to its XACK.
+    if (this.blocked) this.o.redis.disconnect();
+    await this.loop;
+    this.o.redis.disconnect();
+  }
+
+  /** Creates each group at the start of its stream (so events written before the first deploy count). */
+  private async ensureGroups(): Promise<void> {
+    for (const stream of this.def.streams) {
+      try {
+        await this.o.redis.xgroup("CREATE", this.key(stream), this.def.group, "0", "MKSTREAM");
+      } catch (err) {
+        if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
+      }
+    }
+  }
+
+  private async run(): Promise<void> {
+    let outages = 0;
+    while (!this.stopping.signal.aborted) {
+      try {
+        const due = await this.takeDueRetries();
+        const claimed = Date.now() >= this.nextClaimAt ? await this.claimStale() : [];
+        const fresh = due.length + claimed.length > 0 ? await this.read(0) : await this.read(this.blockMs());
+        await this.processBatch([...due, ...claimed, ...fresh]);
+        outages = 0;
+      } catch (err) {
+        if (this.stopping.signal.aborted) break;
+        const delay = backoffDelay(outages++, 200, 5_000);
+        this.log.warn({ err, retryInMs: delay }, "consumer loop failed; backing off");
+        await sleep(delay, this.stopping.signal);
+        if (this.o.redis.status === "end") this.o.redis.connect().catch(() => {});
+      }
+    }
+  }
+
+  /** Block no longer than until the next retry is due. */
+  private blockMs(): number {
+    let until = this.o.blockMs;
+    for (const r of this.retries.values()) until = Math.min(until, Math.max(1, r.dueAt - Date.now()));
+    return until;
+  }
+
+  private async read(blockMs: number): Promise<Delivery[]> {
+    const args = this.def.streams.map((s) => this.key(s));
+    this.blocked = blockMs > 0;
+    try {
+      const reply = (await this.o.redis.call(
+        "XREADGROUP", "GROUP", this.def.group, this.consumer,
+        "COUNT", this.o.readCount,
+        ...(blockMs > 0 ? ["BLOCK", blockMs] : []),
+        "STREAMS", ...args, ...args.map(() => ">"),
+      )) as XReadGroupReply;
+      return this.toDeliveries(reply, () => 1);
+    } finally {
+      this.blocked = false;
+    }
+  }
+
+  private toDeliveries(reply: XReadGroupReply, deliveries: (id: string) => number): Delivery[] {
+    const out: Delivery[] = [];
+    for (const [key, entries] of reply ?? []) {
+      const stream = this.def.streams.find((s) => this.key(s) === key)!;
+      for (const [id, fields] of entries) if (fields) out.push({ stream, entry: decodeEntry(id, fields), deliveries: deliveries(id) });
+    }
+    return out;
+  }
+
+  /** Our own failed entries whose backoff has elapsed, re-taken with XCLAIM (which counts a delivery). */
+  private async takeDueRetries(): Promise<Delivery[]> {
+    const now = Date.now();
+    const out: Delivery[] = [];
+    for (const [id, r] of this.retries) {
+      if (r.dueAt > now) continue;
+      this.retries.delete(id);
+      // Min idle = 0 would steal it back from a consumer that claimed it meanwhile; 1 ms is enough
+      // to refuse an entry someone is processing right now (their claim reset its idle time).
+      const claimed = (await this.o.redis.xclaim(this.key(r.stream), this.def.group, this.consumer, 1, id)) as [string, string[]][];
+      for (const [cid, fields] of claimed) if (fields) out.push({ stream: r.stream, entry: decodeEntry(cid, fields), deliveries: r.deliveries + 1 });
+    }
+    return out;
+  }
+
+  /** Takes over entries left pending by consumers that stopped answering (crashed, killed, partitioned). */
+  private async claimStale(): Promise<Delivery[]> {
+    this.nextClaimAt = Date.now() + Math.max(100, Math.floor(this.o.claimIdleMs / 2));
+    const out: Delivery[] = [];
+    for (const stream of this.def.streams) {
+      const key = this.key(stream);
+      const [, entries] = (await this.o.redis.xautoclaim(key, this.def.group, this.consumer, this.o.claimIdleMs, "0-0", "COUNT", this.o.readCount)) as [string, [string, string[] | null][], string[]?];
+      const live = entries.filter(([, fields]) => fields);
+      if (live.length === 0) continue;
+      // XAUTOCLAIM does not say how often an entry was delivered; the pending entries list does.
+      const pending = (await this.o.redis.xpending(key, this.def.group, live[0]![0], live.at(-1)![0], live.length * 2, this.consumer)) as [string, string, number, number][];
+      const counts = new Map(pending.map(([id, , , n]) => [id, n]));
+      for (const [id, fields] of live) out.push({ stream, entry: decodeEntry(id, fields!), deliveries: counts.get(id) ?? 1 });
+      this.stats.claimed += live.length;
+      this.log.warn({ group: this.def.group, stream, count: live.length, ids: live.map(([id]) => id) }, "claimed entries from an unresponsive consumer");
+    }
+    return out;
+  }
+
+  /** Aggregates in parallel (bounded), each aggregate's entries in stream order. */
+  private async processBatch(batch: Delivery[]): Promise<void> {
+    if (batch.length === 0) return;
+    const byAggregate = new Map<string, Delivery[]>();
+    for (const d of batch) {
+      const list = byAggregate.get(d.entry.aggregateId) ?? [];
+      list.push(d);
+      byAggregate.set(d.entry.aggregateId, list);
+    }
+    const lanes = [...byAggregate.values()];
+    const workers = Array.from({ length: Math.min(this.o.concurrency, lanes.length) }, async () => {
+      for (let lane = lanes.shift(); lane; lane = lanes.shift()) for (const d of lane) await this.process(d);
+    });
+    await Promise.all(workers);
+  }
+
+  private async process(d: Delivery): Promise<void> {
+    const { entry, stream } = d;
+    const handler = this.def.handlers[entry.type as keyof ConsumerDefinition["handlers"]] as Handler | undefined;
+    if (!handler && isEventType(entry.type)) {
+      // Someone else's event on a stream we read: acknowledge without parsing.
+      await this.o.redis.xack(this.key(stream), this.def.group, entry.id);
+      this.stats.skipped++;
+      return;
+    }
+    let envelope: AnyEnvelope | undefined;
+    try {
+      envelope = parseEntry(entry);
+      await this.handle(handler!, envelope);
+      await this.o.redis.xack(this.key(stream), this.def.group, entry.id);
+    } catch (err) {
+      await this.onFailure(d, envelope, err);
+    }
+  }
+
+  private async handle(handler: Handler, event: AnyEnvelope): Promise<void> {
+    const trace = continueTrace(event.traceparent);
+    const log = this.log.child({ traceId: trace.traceId, eventId: event.eventId, eventType: event.eventType, aggregateId: event.aggregateId, group: this.def.group });
+    const started = performance.now();
+    const outcome = await this.o.prisma.$transaction(async (tx) => {
+      // Inbox first: a concurrent duplicate waits here on the key, then sees the conflict.
+      const fresh = await tx.$executeRaw`INSERT INTO processed_events (consumer, event_id) VALUES (${this.def.group}, ${event.eventId}::uuid) ON CONFLICT DO NOTHING`;
+      if (fresh === 0) return "duplicate" as const;
+      const emitted = await handler(tx, event as never, {
+        log,
+        cause: { trace, correlationId: event.correlationId, causationId: event.eventId },
+      });
+      await appendToOutbox(tx, emitted);
+      return emitted.map((e) => e.eventType);
+    });
+    if (outcome === "duplicate") {
+      this.stats.duplicates++;
+      log.info("event already processed; skipped");
+    } else {
+      this.stats.handled++;
+      log.info({ emitted: outcome, ms: Math.round(performance.now() - started) }, "event handled");
+    }
+  }
+
+  private async onFailure(d: Delivery, envelope: AnyEnvelope | undefined, err: unknown): Promise<void> {
+    const decision = decideFailure(err, d.deliveries, this.o, isInfrastructureError);
+    const traceId = envelope ? continueTrace(envelope.traceparent).traceId : undefined;
+    const context = { err, traceId, group: this.def.group, stream: d.stream, entryId: d.entry.id, eventType: d.entry.type, deliveries: d.deliveries };
+    if (decision.action === "retry") {
+      this.stats.retried++;
+      this.retries.set(d.entry.id, { ...d, dueAt: Date.now() + decision.delayMs });
+      this.log.warn({ ...context, retryInMs: decision.delayMs }, "event failed; will retry");
+      if (isInfrastructureError(err)) await sleep(decision.delayMs, this.stopping.signal); // don't pull more work into an outage
+      return;
+    }
+    const error = err instanceof Error ? err.message : String(err);
+    const id = await deadLetter(this.o.redis, this.o.streamPrefix, d.stream, d.entry, {
+      group: this.def.group, consumer: this.consumer, deliveries: d.deliveries, reason: decision.reason, error,
+    });
+    this.stats.deadLettered++;
+    this.log.error({ ...context, reason: decision.reason, deadLetterId: id }, "event dead-lettered");
+  }
+}
+
+function parseEntry(entry: StreamEntry): AnyEnvelope {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(entry.json);
+  } catch {
+    throw new EnvelopeError("invalid-envelope", "envelope is not valid JSON");
+  }
+  return parseEnvelope(raw);
+}

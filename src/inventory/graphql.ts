@@ -1,0 +1,133 @@
+import { builder } from "../graphql/builder.ts";
+import { INVENTORY_EVENT_TYPES, type InventoryEventType } from "../events/catalog.ts";
+import type { Envelope } from "../events/envelope.ts";
+import { streamKey } from "../events/stream-entry.ts";
+import type { LiveEvent } from "../live/hub.ts";
+import { commonEventFields, routingKeysFor, snapshots } from "../live/graphql-fields.ts";
+import { readBackward } from "../live/history.ts";
+import { Product } from "../products/graphql.ts";
+import { restock } from "./service.ts";
+import { badInput } from "../errors.ts";
+
+type InventoryLiveEvent = LiveEvent & { envelope: Envelope<InventoryEventType> };
+type Of<T extends InventoryEventType> = LiveEvent & { envelope: Envelope<T> };
+
+const StockLine = builder.objectRef<{ sku: string; quantity: number }>("StockLine").implement({
+  fields: (t) => ({ sku: t.exposeString("sku"), quantity: t.exposeInt("quantity") }),
+});
+const StockShortage = builder.objectRef<{ sku: string; requested: number; available: number }>("StockShortage").implement({
+  fields: (t) => ({ sku: t.exposeString("sku"), requested: t.exposeInt("requested"), available: t.exposeInt("available") }),
+});
+
+export const InventoryEvent = builder.interfaceRef<InventoryLiveEvent>("InventoryEvent").implement({
+  description: "Something that happened to stock, as recorded on the inventory stream.",
+  resolveType: (e) => e.envelope.eventType,
+  fields: (t) => ({
+    ...commonEventFields(t),
+    skus: t.stringList({
+      description: "The skus this event touches.",
+      resolve: (e) => {
+        const p = e.envelope.payload;
+        if ("sku" in p) return [p.sku];
+        if ("shortSkus" in p) return p.shortSkus.map((s) => s.sku);
+        return p.items.map((i) => i.sku);
+      },
+    }),
+  }),
+});
+
+builder.objectRef<Of<"StockReserved">>("StockReserved").implement({
+  description: "Every line of an order was reserved.",
+  interfaces: [InventoryEvent],
+  fields: (t) => ({
+    orderId: t.id({ resolve: (e) => e.envelope.payload.orderId }),
+    items: t.field({ type: [StockLine], resolve: (e) => e.envelope.payload.items }),
+  }),
+});
+builder.objectRef<Of<"StockRejected">>("StockRejected").implement({
+  description: "An order could not be reserved; nothing was reserved.",
+  interfaces: [InventoryEvent],
+  fields: (t) => ({
+    orderId: t.id({ resolve: (e) => e.envelope.payload.orderId }),
+    reason: t.string({ resolve: (e) => e.envelope.payload.reason }),
+    shortSkus: t.field({ type: [StockShortage], resolve: (e) => e.envelope.payload.shortSkus }),
+  }),
+});
+builder.objectRef<Of<"StockReleased">>("StockReleased").implement({
+  description: "A cancelled order's reservation was given back (empty if nothing had been reserved).",
+  interfaces: [InventoryEvent],
+  fields: (t) => ({
+    orderId: t.id({ resolve: (e) => e.envelope.payload.orderId }),
+    items: t.field({ type: [StockLine], resolve: (e) => e.envelope.payload.items }),
+  }),
+});
+builder.objectRef<Of<"StockAdjusted">>("StockAdjusted").implement({
+  description: "Stock on hand changed: a restock or a correction.",
+  interfaces: [InventoryEvent],
+  fields: (t) => ({
+    sku: t.string({ resolve: (e) => e.envelope.payload.sku }),
+    delta: t.int({ resolve: (e) => e.envelope.payload.delta }),
+    onHand: t.int({ resolve: (e) => e.envelope.payload.onHand }),
+    reason: t.string({ resolve: (e) => e.envelope.payload.reason }),
+  }),
+});
+
+builder.subscriptionField("inventoryEvents", (t) =>
+  t.field({
+    type: InventoryEvent,
+    description: "Live inventory events, optionally only those touching one sku.",
+    args: { sku: t.arg.string({ required: false }) },
+    subscribe: (_root, args, ctx) => ctx.hubs.inventory.subscribe({ keys: routingKeysFor(args), types: INVENTORY_EVENT_TYPES }) as AsyncIterable<InventoryLiveEvent>,
+    resolve: (event) => event,
+  }),
+);
+
+builder.subscriptionField("stockLevel", (t) =>
+  t.field({
+    type: Product,
+    description: "A product's live availability: its current state now, then again after every change.",
+    args: { sku: t.arg.string({ required: true }) },
+    subscribe: (_root, args, ctx) => {
+      const queue = ctx.hubs.inventory.subscribe({ keys: routingKeysFor({ sku: args.sku }) });
+      return snapshots(queue, () => ctx.prisma.product.findUnique({ where: { sku: args.sku }, include: { stock: true } }));
+    },
+    resolve: (product) => product,
+  }),
+);
+
+builder.queryField("inventoryHistory", (t) =>
+  t.field({
+    type: [InventoryEvent],
+    description: "The latest inventory events of one sku (up to `last`), oldest first, read from the inventory stream.",
+    args: { sku: t.arg.string({ required: true }), last: t.arg.int({ required: false, defaultValue: 100 }) },
+    resolve: (_root, args, ctx) => {
+      const last = args.last ?? 100;
+      if (last < 1 || last > 1000) throw badInput("last", "must be from 1 to 1000");
+      const [key] = routingKeysFor({ sku: args.sku });
+      return readBackward(ctx.redis, streamKey(ctx.streamPrefix, "inventory"), key!, last) as Promise<InventoryLiveEvent[]>;
+    },
+  }),
+);
+
+const RestockPayload = builder.objectRef<{ sku: string; traceId: string }>("RestockPayload").implement({
+  fields: (t) => ({
+    product: t.prismaField({
+      type: Product,
+      resolve: (query, payload, _args, ctx) => ctx.prisma.product.findUniqueOrThrow({ ...query, where: { sku: payload.sku } }),
+    }),
+    traceId: t.exposeString("traceId"),
+  }),
+});
+
+builder.mutationField("restock", (t) =>
+  t.field({
+    type: RestockPayload,
+    description: "Adds units to a product's stock on hand (a delivery arrived) → StockAdjusted.",
+    args: { sku: t.arg.string({ required: true }), quantity: t.arg.int({ required: true, description: "1 to 100000." }) },
+    resolve: async (_root, args, ctx) => {
+      const result = await restock(ctx.prisma, args.sku, args.quantity, { trace: ctx.trace });
+      ctx.log.info({ ...result, delta: args.quantity }, "restocked");
+      return { sku: args.sku, traceId: ctx.trace.traceId };
+    },
+  }),
+);

@@ -1,0 +1,24 @@
+import type { PrismaClient } from "../infra/database.ts";
+import type { EventCause } from "../events/envelope.ts";
+import type { Logger } from "../observability/logger.ts";
+import { appendToOutbox } from "../outbox/enqueue.ts";
+import { AppError, badInput } from "../errors.ts";
+import { orderIdSchema } from "./create-order-input.ts";
+import { applyToOrder } from "./saga.ts";
+
+const DEFAULT_REASON = "cancelled by customer";
+
+/** PENDING or CONFIRMED → CANCELLED + OrderCancelled; inventory releases the stock when it sees it. */
+export async function cancelOrder(prisma: PrismaClient, rawId: string, rawReason: string | null | undefined, cause: EventCause, log: Logger) {
+  const id = orderIdSchema.safeParse(rawId);
+  if (!id.success) throw badInput("id", "must be an order id (UUID)");
+  const reason = rawReason?.trim() || DEFAULT_REASON;
+  if (reason.length > 500) throw badInput("reason", "must be at most 500 characters");
+  await prisma.$transaction(async (tx) => {
+    const result = await applyToOrder(tx, id.data, { type: "cancel", reason }, { ...cause, correlationId: id.data }, log);
+    if (!result.found) throw new AppError("NOT_FOUND", `order ${id.data} not found`, { field: "id" });
+    if (result.decision.outcome !== "transition") throw new AppError("CONFLICT", result.decision.why, { field: "id" });
+    await appendToOutbox(tx, result.events);
+  });
+  return id.data;
+}

@@ -1,0 +1,77 @@
+import { builder } from "../graphql/builder.ts";
+import { ORDER_EVENT_TYPES, type OrderEventType } from "../events/catalog.ts";
+import type { Envelope } from "../events/envelope.ts";
+import { streamKey } from "../events/stream-entry.ts";
+import type { LiveEvent } from "../live/hub.ts";
+import { commonEventFields, routingKeysFor } from "../live/graphql-fields.ts";
+import { readForward, streamIdAtOrderCreation } from "../live/history.ts";
+
+type OrderLiveEvent = LiveEvent & { envelope: Envelope<OrderEventType> };
+type Of<T extends OrderEventType> = LiveEvent & { envelope: Envelope<T> };
+
+const OrderEventLine = builder.objectRef<{ sku: string; quantity: number; unitPriceCents: number }>("OrderEventLine").implement({
+  fields: (t) => ({
+    sku: t.exposeString("sku"),
+    quantity: t.exposeInt("quantity"),
+    unitPriceCents: t.exposeInt("unitPriceCents"),
+  }),
+});
+
+export const OrderEvent = builder.interfaceRef<OrderLiveEvent>("OrderEvent").implement({
+  description: "Something that happened to an order, as recorded on the orders stream.",
+  resolveType: (e) => e.envelope.eventType,
+  fields: (t) => ({
+    ...commonEventFields(t),
+    orderId: t.id({ resolve: (e) => e.envelope.aggregateId }),
+    customerId: t.id({ resolve: (e) => e.envelope.payload.customerId }),
+  }),
+});
+
+builder.objectRef<Of<"OrderCreated">>("OrderCreated").implement({
+  description: "An order was placed (status PENDING).",
+  interfaces: [OrderEvent],
+  fields: (t) => ({
+    totalCents: t.int({ resolve: (e) => e.envelope.payload.totalCents }),
+    currency: t.string({ resolve: (e) => e.envelope.payload.currency }),
+    items: t.field({ type: [OrderEventLine], resolve: (e) => e.envelope.payload.items }),
+  }),
+});
+builder.objectRef<Of<"OrderConfirmed">>("OrderConfirmed").implement({
+  description: "Stock was reserved for every line: the order is CONFIRMED.",
+  interfaces: [OrderEvent],
+  fields: () => ({}),
+});
+builder.objectRef<Of<"OrderRejected">>("OrderRejected").implement({
+  description: "The order could not be fulfilled: REJECTED.",
+  interfaces: [OrderEvent],
+  fields: (t) => ({ reason: t.string({ resolve: (e) => e.envelope.payload.reason }) }),
+});
+builder.objectRef<Of<"OrderCancelled">>("OrderCancelled").implement({
+  description: "The order was CANCELLED; its reserved stock is released.",
+  interfaces: [OrderEvent],
+  fields: (t) => ({ reason: t.string({ resolve: (e) => e.envelope.payload.reason }) }),
+});
+
+builder.subscriptionField("orderEvents", (t) =>
+  t.field({
+    type: OrderEvent,
+    description: "Live order events (the whole lifecycle), optionally of one order or one customer.",
+    args: { orderId: t.arg.id({ required: false }), customerId: t.arg.id({ required: false }) },
+    subscribe: (_root, args, ctx) => ctx.hubs.orders.subscribe({ keys: routingKeysFor(args), types: ORDER_EVENT_TYPES }) as AsyncIterable<OrderLiveEvent>,
+    resolve: (event) => event,
+  }),
+);
+
+builder.queryField("orderHistory", (t) =>
+  t.field({
+    type: [OrderEvent],
+    description: "Every event of one order, oldest first, read from the orders stream (the event store).",
+    args: { orderId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const [key] = routingKeysFor({ orderId: args.orderId });
+      const orderId = key!.slice("order:".length);
+      const events = await readForward(ctx.redis, streamKey(ctx.streamPrefix, "orders"), key!, streamIdAtOrderCreation(orderId));
+      return events.filter((e) => (ORDER_EVENT_TYPES as readonly string[]).includes(e.envelope.eventType)) as OrderLiveEvent[];
+    },
+  }),
+);

@@ -1,0 +1,45 @@
+import type { Tx } from "../infra/database.ts";
+import { newEvent, type AnyEnvelope, type Envelope, type EventCause } from "../events/envelope.ts";
+import { PermanentError, type ConsumerDefinition, type HandlerContext } from "../consumers/types.ts";
+import type { Logger } from "../observability/logger.ts";
+import { decideOrder, type OrderCommand, type OrderStatus } from "./decide.ts";
+
+/**
+ * Locks the order and applies a command through the state machine. Every writer of an order's
+ * events goes through this lock, so the order's events enter the outbox in commit order.
+ */
+export async function applyToOrder(tx: Tx, orderId: string, command: OrderCommand, cause: EventCause, log: Logger) {
+  const [order] = await tx.$queryRaw<{ status: OrderStatus; customerId: string }[]>`
+    SELECT status::text AS status, customer_id AS "customerId" FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+  if (!order) return { found: false as const };
+  const decision = decideOrder(order.status, command);
+  if (decision.outcome !== "transition") {
+    log[decision.outcome === "refused" ? "warn" : "info"]({ orderId, status: order.status, command: command.type, why: decision.why }, decision.outcome === "refused" ? "illegal order transition refused" : "order unchanged");
+    return { found: true as const, decision, events: [] as AnyEnvelope[] };
+  }
+  const reason = decision.reason ?? null;
+  await tx.order.update({
+    where: { id: orderId },
+    data: { status: decision.to, ...(decision.to === "REJECTED" ? { rejectReason: reason } : {}), ...(decision.to === "CANCELLED" ? { cancelReason: reason } : {}) },
+  });
+  const { customerId } = order;
+  const event =
+    decision.event === "OrderConfirmed"
+      ? newEvent("OrderConfirmed", orderId, { customerId }, cause)
+      : newEvent(decision.event, orderId, { customerId, reason: reason! }, cause);
+  return { found: true as const, decision, events: [event] as AnyEnvelope[] };
+}
+
+async function onStockOutcome(tx: Tx, event: Envelope<"StockReserved"> | Envelope<"StockRejected">, { cause, log }: HandlerContext) {
+  const command: OrderCommand = event.eventType === "StockReserved" ? { type: "confirm" } : { type: "reject", reason: event.payload.reason };
+  const result = await applyToOrder(tx, event.payload.orderId, command, cause, log);
+  if (!result.found) throw new PermanentError(`order ${event.payload.orderId} does not exist`);
+  return result.events;
+}
+
+/** Consumer group `orders`: the order saga, turning inventory outcomes into order state. */
+export const orderSagaWorker: ConsumerDefinition = {
+  group: "orders",
+  streams: ["inventory"],
+  handlers: { StockReserved: onStockOutcome, StockRejected: onStockOutcome },
+};

@@ -1,0 +1,96 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "../observability/logger.ts";
+import { sleep } from "../shared/backoff.ts";
+import { compareIds, nextId, safeTrimId, type GroupPosition } from "./trim-floor.ts";
+
+export interface RetentionOptions {
+  redis: Redis;
+  keys: string[];
+  log: Logger;
+  /** Keep entries younger than this. */
+  maxAgeMs?: number;
+  /** Keep at most this many entries. */
+  maxLen?: number;
+  intervalMs: number;
+}
+
+const MAX_EVICT_SCAN = 10_000;
+
+/**
+ * Applies the streams' retention periodically. Redis 7.0's XTRIM has no "only acknowledged" mode,
+ * so the cut-off is computed here and lowered to the oldest entry any group still needs.
+ */
+export class StreamTrimmer {
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly o: RetentionOptions) {}
+
+  start(): void {
+    if (this.o.maxAgeMs === undefined && this.o.maxLen === undefined) return;
+    this.loop = (async () => {
+      while (!this.stopping.signal.aborted) {
+        await this.trimAll().catch((err) => this.o.log.warn({ err }, "stream trim failed"));
+        await sleep(this.o.intervalMs, this.stopping.signal);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+  }
+
+  async trimAll(): Promise<number> {
+    let evicted = 0;
+    for (const key of this.o.keys) evicted += await this.trim(key);
+    return evicted;
+  }
+
+  private async trim(key: string): Promise<number> {
+    const target = await this.target(key);
+    if (!target) return 0;
+    const floor = safeTrimId(target, await this.groupPositions(key));
+    const evicted = (await this.o.redis.call("XTRIM", key, "MINID", floor)) as number;
+    if (evicted > 0) this.o.log.info({ stream: key, evicted, minId: floor, wanted: target }, "stream trimmed");
+    return evicted;
+  }
+
+  /** The MINID retention asks for, or null when nothing is due. */
+  private async target(key: string): Promise<string | null> {
+    const candidates: string[] = [];
+    if (this.o.maxAgeMs !== undefined) candidates.push(`${Date.now() - this.o.maxAgeMs}-0`);
+    if (this.o.maxLen !== undefined) {
+      const excess = (await this.o.redis.xlen(key)) - this.o.maxLen;
+      if (excess > 0) {
+        const oldest = await this.o.redis.xrange(key, "-", "+", "COUNT", Math.min(excess, MAX_EVICT_SCAN));
+        candidates.push(nextId(oldest.at(-1)![0]));
+      }
+    }
+    if (candidates.length === 0) return null;
+    return candidates.reduce((a, b) => (compareIds(a, b) >= 0 ? a : b)); // the stricter rule wins
+  }
+
+  private async groupPositions(key: string): Promise<GroupPosition[]> {
+    let groups: unknown[];
+    try {
+      groups = (await this.o.redis.xinfo("GROUPS", key)) as unknown[];
+    } catch {
+      return []; // no such stream
+    }
+    const positions: GroupPosition[] = [];
+    for (const raw of groups) {
+      const info = toObject(raw as unknown[]);
+      const name = String(info.name);
+      const summary = (await this.o.redis.xpending(key, name)) as [number, string | null, string | null, unknown];
+      positions.push({ lastDeliveredId: String(info["last-delivered-id"]), oldestPendingId: summary[0] > 0 ? summary[1] : null });
+    }
+    return positions;
+  }
+}
+
+function toObject(flat: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < flat.length - 1; i += 2) out[String(flat[i])] = flat[i + 1];
+  return out;
+}

@@ -1,0 +1,12 @@
+/**
+ * True for failures of the infrastructure rather than of the work: Postgres or Redis unreachable,
+ * connections dropped, pool exhausted. Those are retried until the service returns; they must never
+ * count against an event (dead-lettering good events because the database restarted).
+ */
+export function isInfrastructureError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const text = `${err.name} ${err.message} ${(err as { code?: unknown }).code ?? ""}`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|Connection terminated|Connection is closed|connect ETIMEDOUT|timeout exceeded when trying to connect|Client has encountered a connection error|DatabaseNotReachable|P1001|P1002|P1017|P2024|57P01|57P02|57P03|08006|08001|08003|Stream isn't writeable|MaxRetriesPerRequestError/i.test(
+    text,
+  );
+}
