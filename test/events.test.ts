@@ -98,7 +98,7 @@ describe("trace context", () => {
 describe("config", () => {
   it("has working defaults for local development", () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ PORT: 4000, STREAM_PREFIX: "events", ROLES: ["api", "relay"], REDIS_URL: "redis://127.0.0.1:6379" });
+    expect(c).toMatchObject({ PORT: 4000, STREAM_PREFIX: "events", ROLES: ["api", "relay", "inventory", "orders"], REDIS_URL: "redis://127.0.0.1:6379" });
   });
 
   it("names every bad variable", () => {

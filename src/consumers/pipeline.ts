@@ -51,6 +51,10 @@ export class ConsumerPipeline {
   private nextClaimAt = 0;
   readonly stats = { handled: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0, claimed: 0 };
 
+  get group(): string {
+    return this.def.group;
+  }
+
   constructor(
     private readonly def: ConsumerDefinition,
     private readonly o: PipelineOptions,

@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import type { TestEnv } from "./test-env.ts";
+
+/** A role of the app as a real OS process (`tsx src/main.ts`), JSON logs collected line by line. */
+export class AppProcess {
+  readonly logs: Record<string, unknown>[] = [];
+  private exited: Promise<number | null>;
+  constructor(readonly child: ChildProcess) {
+    let buffer = "";
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          this.logs.push(JSON.parse(line));
+        } catch {
+          /* not a log line */
+        }
+      }
+    });
+    child.stderr!.resume();
+    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  }
+
+  count(msg: string): number {
+    return this.logs.filter((l) => l.msg === msg).length;
+  }
+
+  /** SIGTERM and wait for the graceful exit. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill("SIGTERM");
+    return this.exited;
+  }
+
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null) this.child.kill("SIGKILL");
+    await this.exited;
+  }
+}
+
+export function spawnRole(env: TestEnv, roles: string, extraEnv: Record<string, string> = {}): AppProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: {
+      ...process.env,
+      NODE_ENV: "test",
+      ROLES: roles,
+      DATABASE_URL: env.config.DATABASE_URL,
+      REDIS_URL: env.config.REDIS_URL,
+      STREAM_PREFIX: env.config.STREAM_PREFIX,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      LOG_PRETTY: "false",
+      DATABASE_POOL_SIZE: "4",
+      CONSUMER_BLOCK_MS: "200",
+      CONSUMER_RETRY_BASE_MS: "20",
+      CONSUMER_RETRY_MAX_MS: "300",
+      CONSUMER_CLAIM_IDLE_MS: "1500",
+      RELAY_POLL_MS: "200",
+      ...extraEnv,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return new AppProcess(child);
+}
