@@ -13,10 +13,13 @@ import type { ConsumerDefinition } from "./consumers/types.ts";
 import { inventoryWorker } from "./inventory/worker.ts";
 import { orderSagaWorker } from "./orders/saga.ts";
 import { StreamTrimmer } from "./retention/trimmer.ts";
+import { startHealthServer } from "./observability/health-server.ts";
 
 export interface RunningApp {
   /** The port the api listens on (useful with PORT=0). */
   port: number | undefined;
+  /** The health port of a process without the api role. */
+  healthPort: number | undefined;
   relay: OutboxRelay | undefined;
   consumers: ConsumerPipeline[];
   stop(): Promise<void>;
@@ -31,6 +34,10 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const redis = createRedis(config.REDIS_URL, "commands", log);
   const stops: (() => Promise<void>)[] = [];
+  const readiness = async () => {
+    await withDeadline(1_000, "postgres", db.pool.query("SELECT 1"));
+    await withDeadline(1_000, "redis", redis.ping());
+  };
   const withTimeout = (ms: number, p: Promise<unknown>) =>
     Promise.race([p, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 
@@ -107,10 +114,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       streamPrefix: config.STREAM_PREFIX,
       log: log.child({ role: "api" }),
       graphiql: config.graphiql,
-      readiness: async () => {
-        await withDeadline(1_000, "postgres", db.pool.query("SELECT 1"));
-        await withDeadline(1_000, "redis", redis.ping());
-      },
+      readiness,
     });
     port = await api.listen(config.PORT, config.HOST);
     stops.push(async () => {
@@ -119,10 +123,18 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     });
   }
 
-  log.info({ roles: config.ROLES, port, streamPrefix: config.STREAM_PREFIX }, "started");
+  let healthPort: number | undefined;
+  if (!api) {
+    const health = await startHealthServer(config.HEALTH_PORT, config.HOST, readiness);
+    healthPort = health.port;
+    stops.unshift(() => health.close()); // closed last: probes keep answering while the work drains
+  }
+
+  log.info({ roles: config.ROLES, port, healthPort, streamPrefix: config.STREAM_PREFIX }, "started");
 
   return {
     port,
+    healthPort,
     relay,
     consumers,
     async stop() {

@@ -25,6 +25,8 @@ const envSchema = z.object({
     .default("events"),
   HOST: z.string().default("0.0.0.0"),
   PORT: int(0, 65535).default(4000),
+  /** /health and /ready of a process without the api role. */
+  HEALTH_PORT: int(0, 65535).default(9090),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PRETTY: bool.optional(),
   /** GraphiQL at GET /graphql; on by default except in production. */

@@ -102,6 +102,12 @@ export class ConsumerPipeline {
         outages = 0;
       } catch (err) {
         if (this.stopping.signal.aborted) break;
+        if (String((err as Error).message).includes("NOGROUP")) {
+          // Redis lost the stream or group (restarted without persistence, or someone deleted it).
+          this.log.warn({ group: this.def.group }, "consumer group missing; recreating it");
+          await this.ensureGroups().catch(() => {});
+          continue;
+        }
         const delay = backoffDelay(outages++, 200, 5_000);
         this.log.warn({ err, retryInMs: delay }, "consumer loop failed; backing off");
         await sleep(delay, this.stopping.signal);

@@ -5,6 +5,7 @@ import "../products/graphql.ts";
 import "../orders/graphql.ts";
 import "../orders/graphql-events.ts";
 import "../inventory/graphql.ts";
+import "../consumers/graphql.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });
 

@@ -33,6 +33,7 @@ export async function createTestEnv(name: string, opts: { seed?: boolean } = {})
     DATABASE_URL: urlFor(database),
     STREAM_PREFIX: `test:${id}`,
     PORT: "0",
+    HEALTH_PORT: "0",
     HOST: "127.0.0.1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
     RELAY_POLL_MS: "200",
