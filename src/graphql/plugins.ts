@@ -3,6 +3,7 @@ import type { ExecutionResult } from "graphql";
 import { formatTraceparent, type TraceContext } from "../observability/trace.ts";
 import type { Context } from "./context.ts";
 import { isExpectedError } from "./errors.ts";
+import { isInfrastructureError } from "../shared/infrastructure-errors.ts";
 
 /** Echoes our trace context back in a `traceparent` response header, so a client can find its logs. */
 export function useTraceHeader(traceOf: (request: Request) => TraceContext | undefined): Plugin {
@@ -19,7 +20,10 @@ export function useOperationLog(): Plugin<Context> {
   const report = (ctx: Context, op: string, started: number, result: ExecutionResult) => {
     const errors = result.errors ?? [];
     for (const err of errors) {
-      if (!isExpectedError(err)) ctx.log.error({ err: err.originalError ?? err, path: err.path }, "internal error in resolver");
+      if (isExpectedError(err)) continue;
+      const cause = err.originalError ?? err;
+      if (isInfrastructureError(cause)) ctx.log.warn({ err: cause, path: err.path }, "dependency unavailable");
+      else ctx.log.error({ err: cause, path: err.path }, "internal error in resolver");
     }
     ctx.log.info({ operation: op, ms: Math.round(performance.now() - started), errors: errors.length }, "graphql operation");
   };

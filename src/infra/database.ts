@@ -21,8 +21,11 @@ export function createDatabase(url: string, poolSize: number, applicationName = 
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection emits on the pool; without a listener that would crash the process.
+  // A connection dropping (Postgres restarted, network cut) emits "error" on the pool for idle
+  // clients and on the client itself for checked-out ones; unhandled, either would crash the
+  // process. The query in flight fails on its own and the pool discards the broken client.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     pool,

@@ -24,12 +24,13 @@ export interface TestEnv {
  * stream prefix on the shared Redis, a seeded catalog. Torn down (database dropped, keys deleted)
  * after the file.
  */
-export async function createTestEnv(name: string, opts: { seed?: boolean } = {}): Promise<TestEnv> {
+export async function createTestEnv(name: string, opts: { seed?: boolean; redisUrl?: string } = {}): Promise<TestEnv> {
   const id = `${name.replace(/\W/g, "_")}_${randomBytes(3).toString("hex")}`;
   const database = `gw_test_${id}`.toLowerCase();
   await admin((c) => c.query(`CREATE DATABASE "${database}" TEMPLATE "${TEMPLATE_DB}"`));
   const env = {
     NODE_ENV: "test",
+    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     DATABASE_URL: urlFor(database),
     STREAM_PREFIX: `test:${id}`,
     PORT: "0",
