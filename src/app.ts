@@ -99,6 +99,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const hub = (stream: StreamName) =>
       new StreamHub({
         redis: createRedis(config.REDIS_URL, `live-hub:${stream}`, hubLog),
+        commands: redis,
         key: streamKey(config.STREAM_PREFIX, stream),
         log: hubLog,
         blockMs: config.HUB_BLOCK_MS,

@@ -4,7 +4,15 @@ import type { z } from "zod";
  * Errors the client is meant to see, each with a stable code. Anything else that escapes a
  * resolver is an internal error: logged with its trace id and masked in the response.
  */
-export type ErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "SERVICE_UNAVAILABLE";
+export type ErrorCode =
+  | "BAD_USER_INPUT"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "SERVICE_UNAVAILABLE"
+  /** A subscription's `after` cursor points before what the stream still holds. */
+  | "CURSOR_TOO_OLD"
+  /** A subscriber fell too far behind and was cut off; resubscribe with `lastCursor`. */
+  | "SLOW_SUBSCRIBER";
 
 export interface FieldIssue {
   field: string;
@@ -16,7 +24,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { field?: string; issues?: FieldIssue[] } = {},
+    readonly details: { field?: string; issues?: FieldIssue[]; extensions?: Record<string, unknown> } = {},
   ) {
     super(message);
   }

@@ -4,9 +4,14 @@
 //   - validated against the official Compose Specification JSON schema (the copy dclint ships and keeps
 //     up to date: node_modules/dclint/schemas/compose.schema.json), with every error listed;
 //   - linted by dclint (a docker-compose linter) with the rule set below;
-//   - and checked against this project's own rules: one image build shared by every app service,
-//     migrations as a one-shot job the app waits for, health checks, Redis persistence, data volumes, and
-//     an app environment that the app's own config parser (src/config.ts) accepts.
+//   - and checked against this project's own rules: one image build shared by every app service, one
+//     service per role (plus a single-container `app` in an opt-in profile), migrations as a one-shot job
+//     the app waits for, health checks on the port each role serves them on, Redis persistence, data
+//     volumes, and an app environment that the app's own config parser (src/config.ts) accepts.
+// deploy/nginx/nginx.conf (the `proxy` service in front of the api replicas)
+//   - the upstream is the api service on its port, WebSocket upgrade headers are forwarded, responses
+//     are not buffered (SSE) and read timeouts outlast idle subscriptions; it runs unprivileged on a
+//     read-only root with its writable paths on the tmpfs.
 // Dockerfile
 //   - linted by dockerfile-utils (the validator behind the Docker language server);
 //   - multi-stage, non-root final stage, pinned base images, npm ci from the lockfile, and every file it
@@ -46,6 +51,12 @@ interface DependsOn {
 }
 interface Service {
   image?: string;
+  profiles?: string[];
+  deploy?: { replicas?: number };
+  user?: string;
+  read_only?: boolean;
+  tmpfs?: string | string[];
+  cap_drop?: string[];
   build?: string | Dict;
   command?: string | string[];
   environment?: Dict | string[];
@@ -111,10 +122,12 @@ const compose = interpolateDeep(composeRaw) as ComposeFile;
 const services = compose.services ?? {};
 
 /** Services from upstream images; every other service is built from this repo. */
-const INFRA = new Set(["postgres", "redis"]);
+const INFRA = new Set(["postgres", "redis", "proxy"]);
 const appServiceNames = Object.keys(services).filter((name) => !INFRA.has(name));
 const isOneShot = (s: Service) => s.restart === "no";
 const roleServiceNames = appServiceNames.filter((name) => !isOneShot(services[name]!));
+/** What `docker compose up` starts: services in no profile. */
+const inDefaultLayout = (name: string) => (services[name]!.profiles ?? []).length === 0;
 
 function dependsOn(s: Service): Record<string, DependsOn> {
   const d = s.depends_on ?? {};
@@ -255,9 +268,32 @@ describe("docker-compose.yml: Compose Specification and linter", () => {
 // ---------------------------------------------------------------------------------------------------
 
 describe("docker-compose.yml: project rules", () => {
-  it("has the one-box services", () => {
-    expect(Object.keys(services).sort()).toEqual(expect.arrayContaining(["app", "migrate", "postgres", "redis"]));
+  it("has a service per role, the proxy, migrate, the stores, and the single-container app on request", () => {
+    expect(Object.keys(services).sort()).toEqual(
+      expect.arrayContaining(["api", "app", "inventory", "migrate", "orders", "postgres", "proxy", "redis", "relay"]),
+    );
     expect(compose.name).toBe("order-gateway");
+    // The all-in-one container is the alternative, not part of `docker compose up`.
+    expect(services.app!.profiles ?? [], "app is in a profile").not.toEqual([]);
+    for (const name of ["api", "inventory", "migrate", "orders", "postgres", "proxy", "redis", "relay"]) {
+      expect(inDefaultLayout(name), `${name} starts with docker compose up`).toBe(true);
+    }
+  });
+
+  it("in the default layout each role runs as its own service, named after it; api and inventory have replicas", async () => {
+    const { loadConfig, ROLES } = await import("../src/config.ts");
+    const roleServices = roleServiceNames.filter(inDefaultLayout);
+    const roles = roleServices.map((name) => {
+      const cfg = loadConfig({ NODE_ENV: "production", ...environment(services[name]!) });
+      expect(cfg.ROLES, `${name}: exactly one role`).toHaveLength(1);
+      expect(cfg.ROLES[0], `${name} runs the role it is named after`).toBe(name);
+      return cfg.ROLES[0];
+    });
+    expect(roles.sort()).toEqual([...ROLES].sort());
+    expect(services.api!.deploy?.replicas, "api replicas").toBeGreaterThanOrEqual(2);
+    expect(services.inventory!.deploy?.replicas, "inventory replicas").toBeGreaterThanOrEqual(2);
+    // The single-container alternative runs every role.
+    expect(loadConfig({ NODE_ENV: "production", ...environment(services.app!) }).ROLES.sort()).toEqual([...ROLES].sort());
   });
 
   it("every app service runs the same build of this repo's Dockerfile", () => {
@@ -349,7 +385,7 @@ describe("docker-compose.yml: project rules", () => {
     }
   });
 
-  it("every long-running service has a health check and a restart policy", () => {
+  it("every long-running service has a health check and a restart policy", async () => {
     for (const [name, s] of Object.entries(services)) {
       if (isOneShot(s)) continue;
       expect(hasLiveHealthcheck(s), `${name} healthcheck`).toBe(true);
@@ -357,12 +393,19 @@ describe("docker-compose.yml: project rules", () => {
     }
     expect(words(services.postgres!.healthcheck!.test)).toContain("pg_isready");
     expect(words(services.redis!.healthcheck!.test).join(" ")).toMatch(/redis-cli ping/);
+    const { loadConfig } = await import("../src/config.ts");
     for (const name of roleServiceNames) {
       // The runtime image is slim: no curl or wget. Node's fetch against /health.
       const test = services[name]!.healthcheck!.test!;
       expect(Array.isArray(test) ? test[0] : "", `${name}: exec form`).toBe("CMD");
       expect(words(test)[1], `${name}: probe with node`).toBe("node");
-      expect(words(test).join(" "), `${name}: probes /health`).toMatch(/127\.0\.0\.1:4000\/health/);
+      // The api serves /health on PORT; a process without the api role on HEALTH_PORT (default 9090).
+      const env = { NODE_ENV: "production", PORT: "4000", ...environment(services[name]!) };
+      const cfg = loadConfig(env);
+      const port = cfg.ROLES.includes("api") ? cfg.PORT : Number(env.HEALTH_PORT ?? 9090);
+      expect(words(test).join(" "), `${name}: probes /health on ${port}`).toMatch(
+        new RegExp(`127\\.0\\.0\\.1:${port}/health\\b`),
+      );
     }
   });
 
@@ -396,11 +439,19 @@ describe("docker-compose.yml: project rules", () => {
     }
   });
 
-  it("only the app publishes a port, 4000; Postgres and Redis stay on the internal network", () => {
+  it("the proxy publishes 4000; api replicas, workers, Postgres and Redis publish nothing", () => {
     const published = (s: Service) =>
+      (s.ports ?? []).map((p) => (typeof p === "object" ? String(p.published) : String(p).split(":").at(-2)));
+    const target = (s: Service) =>
       (s.ports ?? []).map((p) => (typeof p === "object" ? String(p.target) : String(p).split(":").pop()));
-    expect(published(services.app!)).toEqual(["4000"]);
-    for (const name of INFRA) expect(services[name]!.ports ?? [], name).toEqual([]);
+    expect(published(services.proxy!)).toEqual(["4000"]);
+    for (const name of Object.keys(services).filter(inDefaultLayout)) {
+      // Replicas cannot share a host port: everything reaches the api through the proxy.
+      if (name !== "proxy") expect(services[name]!.ports ?? [], name).toEqual([]);
+    }
+    // The single-container alternative: the api's port, published where it cannot collide with the proxy.
+    expect(target(services.app!)).toEqual(["4000"]);
+    expect(published(services.app!)).not.toContain("4000");
   });
 
   it("app services reach Postgres and Redis by name, and the app's config parser accepts their environment", async () => {
@@ -421,6 +472,160 @@ describe("docker-compose.yml: project rules", () => {
       // What the container sees: the image's ENV, then the service's environment.
       expect(() => loadConfig({ NODE_ENV: "production", PORT: "4000", ...env }), `${name}: config`).not.toThrow();
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The proxy: deploy/nginx/nginx.conf
+// ---------------------------------------------------------------------------------------------------
+
+interface NginxDirective {
+  name: string;
+  args: string[];
+  block?: NginxDirective[];
+}
+
+/** nginx's config syntax: `name args;` or `name args { ... }`, `#` comments, quoted strings. */
+function parseNginx(text: string): NginxDirective[] {
+  const tokens = [...text.replace(/#[^\n]*/g, "").matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([{};])|([^\s{};]+)/g)].map(
+    (m) => ({ text: m[1] ?? m[2] ?? m[3] ?? m[4]!, punct: m[3] !== undefined }),
+  );
+  let i = 0;
+  const parseBlock = (nested: boolean): NginxDirective[] => {
+    const out: NginxDirective[] = [];
+    while (i < tokens.length) {
+      const t = tokens[i++]!;
+      if (t.punct && t.text === "}") {
+        if (!nested) throw new Error("unbalanced }");
+        return out;
+      }
+      if (t.punct) throw new Error(`unexpected ${t.text}`);
+      const args: string[] = [];
+      while (i < tokens.length && !tokens[i]!.punct) args.push(tokens[i++]!.text);
+      const end = tokens[i++];
+      if (end?.text === ";") out.push({ name: t.text, args });
+      else if (end?.text === "{") out.push({ name: t.text, args, block: parseBlock(true) });
+      else throw new Error(`directive ${t.text} is not terminated`);
+    }
+    if (nested) throw new Error("unbalanced {");
+    return out;
+  };
+  return parseBlock(false);
+}
+
+const find = (list: NginxDirective[] | undefined, name: string) => (list ?? []).filter((d) => d.name === name);
+const arg = (list: NginxDirective[] | undefined, name: string) => find(list, name)[0]?.args;
+
+/** nginx time: "1h", "90s", "3600" (seconds) → seconds. */
+function nginxSeconds(value: string | undefined): number {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(value ?? "");
+  if (!m) return Number.NaN;
+  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+  return Number(m[1]) * unit[m[2] ?? "s"]!;
+}
+
+describe("deploy/nginx/nginx.conf: the proxy in front of the api replicas", () => {
+  const proxy = services.proxy!;
+  const mounts = (proxy.volumes ?? []).map((v) => (typeof v === "string" ? v.split(":") : [v.source, v.target, v.read_only ? "ro" : ""]));
+  const confMount = mounts.find((m) => m[1] === "/etc/nginx/nginx.conf");
+  const confFile = String(confMount?.[0] ?? "");
+  const conf = parseNginx(existsSync(path.join(root, confFile)) ? read(confFile) : "");
+  const http = find(conf, "http")[0]?.block;
+  const servers = find(http, "server").map((s) => s.block!);
+  const locations = servers.flatMap((s) => find(s, "location"));
+  const proxied = locations.filter((l) => find(l.block, "proxy_pass").length > 0);
+
+  it("is the nginx.conf in this repo, mounted read-only, for a pinned nginx image", () => {
+    expect(confMount, "mounts a file at /etc/nginx/nginx.conf").toBeDefined();
+    expect(path.normalize(confFile)).toBe("deploy/nginx/nginx.conf");
+    expect(existsSync(path.join(root, confFile))).toBe(true);
+    expect(confMount![2], "read-only").toBe("ro");
+    expect(proxy.image).toMatch(/^nginx:\d+\.\d+[\w.-]*$/);
+    expect(dependsOn(proxy).api?.condition, "proxy waits for a healthy api").toBe("service_healthy");
+  });
+
+  it("parses: directives terminated, braces balanced, an http block with a server", () => {
+    expect(() => parseNginx(read(confFile))).not.toThrow();
+    expect(() => parseNginx("http { server { listen 80; }")).toThrow();
+    expect(() => parseNginx("http { listen 80 }")).toThrow();
+    expect(http, "http block").toBeDefined();
+    expect(servers.length).toBeGreaterThan(0);
+  });
+
+  it("listens on the port the proxy service publishes", () => {
+    const listens = servers.flatMap((s) => find(s, "listen").map((l) => l.args[0]!.split(":").pop()));
+    const targets = (proxy.ports ?? []).map((p) => (typeof p === "object" ? String(p.target) : String(p).split(":").pop()));
+    expect(targets.length).toBeGreaterThan(0);
+    for (const t of targets) expect(listens).toContain(t);
+  });
+
+  it("load-balances an upstream that lists the api service on the api's port", async () => {
+    const { loadConfig } = await import("../src/config.ts");
+    const apiPort = loadConfig({ NODE_ENV: "production", PORT: "4000", ...environment(services.api!) }).PORT;
+    const upstreams = find(http, "upstream");
+    expect(upstreams.length).toBeGreaterThan(0);
+    const apiUpstream = upstreams.find((u) => find(u.block, "server").some((s) => s.args[0] === `api:${apiPort}`));
+    expect(apiUpstream, `an upstream with server api:${apiPort}`).toBeDefined();
+    // Every upstream server is a service of this file.
+    for (const u of upstreams) {
+      for (const s of find(u.block, "server")) expect(Object.keys(services), s.args[0]).toContain(s.args[0]!.split(":")[0]);
+    }
+    // A re-resolved name needs a resolver (Docker's embedded DNS) and a shared-memory zone.
+    if (find(apiUpstream!.block, "server").some((s) => s.args.includes("resolve"))) {
+      expect(arg(http, "resolver")?.[0]).toBe("127.0.0.11");
+      expect(find(apiUpstream!.block, "zone")).toHaveLength(1);
+    }
+    expect(proxied.length).toBeGreaterThan(0);
+    for (const l of proxied) expect(arg(l.block, "proxy_pass")?.[0], `location ${l.args.join(" ")}`).toBe(`http://${apiUpstream!.args[0]}`);
+    // The whole API is behind it: / (or /graphql) goes to the api.
+    expect(proxied.map((l) => l.args.at(-1))).toEqual(expect.arrayContaining([expect.stringMatching(/^\/(graphql)?$/)]));
+  });
+
+  it("forwards WebSocket upgrades (graphql-ws): HTTP/1.1 with Upgrade and Connection headers", () => {
+    const maps = find(http, "map").filter((m) => m.args[0] === "$http_upgrade");
+    for (const l of proxied) {
+      const where = `location ${l.args.join(" ")}`;
+      expect(arg(l.block, "proxy_http_version")?.[0], `${where} proxy_http_version`).toBe("1.1");
+      const headers = Object.fromEntries(find(l.block, "proxy_set_header").map((h) => [h.args[0]!.toLowerCase(), h.args[1]]));
+      expect(headers.upgrade, `${where} Upgrade header`).toBe("$http_upgrade");
+      const connection = headers.connection ?? "";
+      // Either the literal, or a variable that a map on $http_upgrade turns into "upgrade".
+      const viaMap = maps.find((m) => m.args[1] === connection);
+      const upgrades = connection.toLowerCase() === "upgrade" || find(viaMap?.block, "default")[0]?.args[0] === "upgrade";
+      expect(upgrades, `${where} Connection header (${connection}) says upgrade`).toBe(true);
+    }
+  });
+
+  it("streams SSE unbuffered, and keeps idle subscriptions open longer than nginx's 60 s default", () => {
+    for (const l of proxied) {
+      const where = `location ${l.args.join(" ")}`;
+      expect(arg(l.block, "proxy_buffering")?.[0], `${where} proxy_buffering`).toBe("off");
+      for (const timeout of ["proxy_read_timeout", "proxy_send_timeout"]) {
+        const value = arg(l.block, timeout)?.[0] ?? arg(servers[0], timeout)?.[0] ?? arg(http, timeout)?.[0];
+        expect(nginxSeconds(value), `${where} ${timeout}`).toBeGreaterThanOrEqual(300);
+      }
+    }
+    // gzip would hold events back until a compression block fills.
+    expect(arg(http, "gzip")?.[0] ?? "off").toBe("off");
+  });
+
+  it("runs unprivileged on a read-only root: pid and temp files on the tmpfs, health check on its own endpoint", () => {
+    expect(proxy.user ?? "root", "user").not.toMatch(/^(root|0)(:|$)/);
+    expect(proxy.read_only).toBe(true);
+    expect(proxy.cap_drop).toContain("ALL");
+    const tmpfs = ([] as string[]).concat(proxy.tmpfs ?? []).map((t) => t.split(":")[0]);
+    const writable = (file: string | undefined) => tmpfs.some((t) => file !== undefined && (file === t || file.startsWith(`${t}/`)));
+    expect(writable(arg(conf, "pid")?.[0]), `pid ${arg(conf, "pid")?.[0]}`).toBe(true);
+    // nginx creates every temp path at start-up, used or not.
+    for (const temp of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) {
+      const dir = arg(http, `${temp}_temp_path`)?.[0];
+      expect(writable(dir), `${temp}_temp_path ${dir}`).toBe(true);
+    }
+    const check = words(proxy.healthcheck!.test).join(" ");
+    const url = /http:\/\/127\.0\.0\.1:(\d+)(\/\S*)/.exec(check);
+    expect(url, `proxy healthcheck URL: ${check}`).not.toBeNull();
+    const own = locations.find((l) => l.args.at(-1) === url![2] && find(l.block, "return")[0]?.args[0] === "200");
+    expect(own, `nginx answers ${url![2]} itself`).toBeDefined();
   });
 });
 

@@ -35,7 +35,7 @@ beforeAll(async () => {
   env = await createTestEnv("hub", { seed: false });
   key = `${env.config.STREAM_PREFIX}:orders`;
   await publish("OrderCreated", 0, "before-start"); // history: must not be replayed to live subscribers
-  hub = new StreamHub({ redis: createRedis(env.config.REDIS_URL, "live-hub:test"), key, log: env.log, blockMs: 500, readCount: 100, bufferSize: 5 });
+  hub = new StreamHub({ redis: createRedis(env.config.REDIS_URL, "live-hub:test"), commands: env.redis, key, log: env.log, blockMs: 500, readCount: 100, bufferSize: 5 });
   await hub.start();
 });
 afterAll(() => hub.stop());

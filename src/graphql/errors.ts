@@ -10,11 +10,11 @@ import { isInfrastructureError } from "../shared/infrastructure-errors.ts";
 export function maskError(error: unknown, message: string): Error {
   const original = error instanceof GraphQLError ? error.originalError : error;
   if (original instanceof AppError) {
-    const { field, issues } = original.details;
+    const { field, issues, extensions } = original.details;
     return new GraphQLError(original.message, {
       nodes: error instanceof GraphQLError ? error.nodes : undefined,
       path: error instanceof GraphQLError ? error.path : undefined,
-      extensions: { code: original.code, ...(field ? { field } : {}), ...(issues ? { issues } : {}) },
+      extensions: { code: original.code, ...(field ? { field } : {}), ...(issues ? { issues } : {}), ...extensions },
     });
   }
   if (isInfrastructureError(original)) {

@@ -3,7 +3,7 @@ import { INVENTORY_EVENT_TYPES, type InventoryEventType } from "../events/catalo
 import type { Envelope } from "../events/envelope.ts";
 import { streamKey } from "../events/stream-entry.ts";
 import type { LiveEvent } from "../live/hub.ts";
-import { commonEventFields, routingKeysFor, snapshots } from "../live/graphql-fields.ts";
+import { commonEventFields, routingKeysFor, subscribeLive, subscribeSnapshots, unwrapLive } from "../live/graphql-fields.ts";
 import { readBackward } from "../live/history.ts";
 import { Product } from "../products/graphql.ts";
 import { restock } from "./service.ts";
@@ -72,13 +72,21 @@ builder.objectRef<Of<"StockAdjusted">>("StockAdjusted").implement({
   }),
 });
 
+const InventoryEventTypeEnum = builder.enumType("InventoryEventType", { values: INVENTORY_EVENT_TYPES });
+
 builder.subscriptionField("inventoryEvents", (t) =>
   t.field({
     type: InventoryEvent,
-    description: "Live inventory events, optionally only those touching one sku.",
-    args: { sku: t.arg.string({ required: false }) },
-    subscribe: (_root, args, ctx) => ctx.hubs.inventory.subscribe({ keys: routingKeysFor(args), types: INVENTORY_EVENT_TYPES }) as AsyncIterable<InventoryLiveEvent>,
-    resolve: (event) => event,
+    description: "Live inventory events, filtered by sku, order and/or event type; `after` resumes from a cursor with no gap.",
+    args: {
+      sku: t.arg.string({ required: false }),
+      orderId: t.arg.id({ required: false }),
+      types: t.arg({ type: [InventoryEventTypeEnum], required: false }),
+      after: t.arg.string({ required: false, description: "Resume after this cursor." }),
+    },
+    subscribe: (_root, args, ctx) =>
+      subscribeLive(ctx.hubs.inventory, { keys: routingKeysFor(args), types: args.types?.length ? args.types : INVENTORY_EVENT_TYPES }, args.after),
+    resolve: (item) => unwrapLive(item) as InventoryLiveEvent,
   }),
 );
 
@@ -86,12 +94,12 @@ builder.subscriptionField("stockLevel", (t) =>
   t.field({
     type: Product,
     description: "A product's live availability: its current state now, then again after every change.",
-    args: { sku: t.arg.string({ required: true }) },
-    subscribe: (_root, args, ctx) => {
-      const queue = ctx.hubs.inventory.subscribe({ keys: routingKeysFor({ sku: args.sku }) });
-      return snapshots(queue, () => ctx.prisma.product.findUnique({ where: { sku: args.sku }, include: { stock: true } }));
-    },
-    resolve: (product) => product,
+    args: { sku: t.arg.string({ required: true }), after: t.arg.string({ required: false }) },
+    subscribe: (_root, args, ctx) =>
+      subscribeSnapshots(ctx.hubs.inventory, { keys: routingKeysFor({ sku: args.sku }) }, args.after, () =>
+        ctx.prisma.product.findUnique({ where: { sku: args.sku }, include: { stock: true } }),
+      ),
+    resolve: (product) => unwrapLive(product),
   }),
 );
 

@@ -1,6 +1,6 @@
-import { badInput } from "../errors.ts";
+import { AppError, badInput } from "../errors.ts";
 import { customerIdSchema, orderIdSchema } from "../orders/create-order-input.ts";
-import type { LiveEvent } from "./hub.ts";
+import type { LiveEvent, LiveFilter, StreamHub } from "./hub.ts";
 import type { SubscriptionQueue } from "./subscription-queue.ts";
 
 /** Fields every event type exposes, whatever its stream (used by OrderEvent and InventoryEvent). */
@@ -34,19 +34,65 @@ export function routingKeysFor(args: { orderId?: string | number | null; custome
   return keys;
 }
 
+/** How a live subscription ends with an error the client should see (slow, replay failed). */
+export interface LiveFailure {
+  failure: AppError;
+}
+export type LiveItem = LiveEvent | LiveFailure;
+
 /**
- * "Current state, then again after each event": for orderUpdated and stockLevel. Subscribes first
- * and loads second, so an event landing in between still triggers a reload (never a stale last value).
+ * Subscribes to a hub, validating `after` up front (so a bad cursor is a normal GraphQL error).
+ * A subscriber cut off later gets one final result carrying the error and its last cursor, then
+ * completion — the same over WebSocket and SSE, and its other subscriptions are unaffected.
  */
-export async function* snapshots<T>(queue: SubscriptionQueue<LiveEvent>, load: () => Promise<T | null>): AsyncGenerator<T> {
+export async function subscribeLive(hub: StreamHub, filter: LiveFilter, after?: string | null): Promise<AsyncGenerator<LiveItem>> {
+  if (after != null) await hub.checkCursor(after);
+  return endWithFailure(hub.subscribe(filter, after != null ? { after } : {}));
+}
+
+async function* endWithFailure(queue: SubscriptionQueue<LiveEvent>): AsyncGenerator<LiveItem> {
+  try {
+    for await (const event of queue) yield event;
+  } catch (err) {
+    if (err instanceof AppError) yield { failure: err };
+    else throw err;
+  } finally {
+    await queue.return();
+  }
+}
+
+/** The resolve side of a live subscription: the value, or the failure as this result's error. */
+export function unwrapLive<T>(item: T | LiveFailure): T {
+  if (typeof item === "object" && item !== null && "failure" in item) throw item.failure;
+  return item as T;
+}
+
+/** Like subscribeLive, for fields that push a fresh snapshot of some state after its events. */
+export async function subscribeSnapshots<T>(hub: StreamHub, filter: LiveFilter, after: string | null | undefined, load: () => Promise<T | null>) {
+  if (after != null) await hub.checkCursor(after);
+  const queue = hub.subscribe(filter, after != null ? { after } : {});
+  return snapshots(endWithFailure(queue), load, () => queue.size);
+}
+
+/**
+ * "Current state, then again after events": for orderUpdated and stockLevel. Subscribes first and
+ * loads second, so an event landing in between still triggers a reload. Events already queued are
+ * coalesced into one reload (a replay or a burst yields the state once, not once per event).
+ */
+async function* snapshots<T>(items: AsyncGenerator<LiveItem>, load: () => Promise<T | null>, queued: () => number): AsyncGenerator<T | LiveFailure> {
   try {
     const first = await load();
     if (first !== null) yield first;
-    for await (const _event of queue) {
+    for await (const item of items) {
+      if ("failure" in item) {
+        yield item;
+        return;
+      }
+      if (queued() > 0) continue;
       const next = await load();
       if (next !== null) yield next;
     }
   } finally {
-    await queue.return();
+    await items.return(undefined);
   }
 }

@@ -5,6 +5,10 @@ import { parseEnvelope, type AnyEnvelope } from "../events/envelope.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { SubscriptionQueue } from "./subscription-queue.ts";
+import { AppError, badInput } from "../errors.ts";
+import { STREAM_ID, compareIds } from "../events/stream-ids.ts";
+
+const REPLAY_PAGE = 200;
 
 /** What a subscriber receives: built once per stream entry and shared by all its subscribers. */
 export interface LiveEvent {
@@ -26,7 +30,10 @@ interface Subscriber {
 }
 
 export interface HubOptions {
+  /** Dedicated to the blocking XREAD loop. */
   redis: Redis;
+  /** Shared commands connection: history replays and cursor checks (never blocks). */
+  commands: Redis;
   key: string;
   log: Logger;
   blockMs: number;
@@ -71,17 +78,72 @@ export class StreamHub {
     await this.loop;
   }
 
-  subscribe(filter: LiveFilter): SubscriptionQueue<LiveEvent> {
+  /**
+   * Registers a subscriber. With `after`, history after that cursor is replayed from the stream
+   * first; live entries arriving meanwhile are held and appended once the replay has caught up.
+   * Call checkCursor() first to turn a bad or expired cursor into a clear error.
+   */
+  subscribe(filter: LiveFilter, opts: { after?: string } = {}): SubscriptionQueue<LiveEvent> {
     const indexKey = filter.keys[0];
     const sub: Subscriber = { filter, queue: undefined as never };
     sub.queue = new SubscriptionQueue<LiveEvent>(this.o.bufferSize, () => this.remove(sub, indexKey));
+    // Registered before the replay starts: every entry the reader dispatches from now on is held,
+    // and the replay's XRANGE reaches at least as far as the reader has, so the two overlap.
     if (indexKey === undefined) this.firehose.add(sub);
     else {
       let set = this.byKey.get(indexKey);
       if (!set) this.byKey.set(indexKey, (set = new Set()));
       set.add(sub);
     }
+    if (opts.after !== undefined) {
+      sub.queue.hold();
+      void this.replay(sub, opts.after);
+    }
     return sub.queue;
+  }
+
+  /** Validates a resume cursor: well-formed, and nothing after it trimmed away. */
+  async checkCursor(after: string): Promise<void> {
+    if (!STREAM_ID.test(after)) throw badInput("after", "is not a cursor of this stream");
+    let info: unknown[];
+    try {
+      info = (await this.o.commands.xinfo("STREAM", this.o.key)) as unknown[];
+    } catch {
+      return; // no stream yet: nothing can have been trimmed
+    }
+    const field = (name: string) => info[info.indexOf(name) + 1];
+    const maxDeleted = String(field("max-deleted-entry-id") ?? "0-0");
+    if (compareIds(after, maxDeleted) < 0) {
+      const first = field("first-entry") as [string, string[]] | null;
+      const oldest = first?.[0] ?? null;
+      throw new AppError("CURSOR_TOO_OLD", `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest event still available has cursor ${oldest === null ? "null (the stream is empty)" : `"${oldest}"`}`, {
+        field: "after",
+        extensions: { oldestCursor: oldest },
+      });
+    }
+  }
+
+  private async replay(sub: Subscriber, after: string): Promise<void> {
+    let last = after;
+    try {
+      for (;;) {
+        await sub.queue.waitForRoom();
+        if (sub.queue.isClosed) return;
+        const page = (await this.o.commands.xrange(this.o.key, `(${last}`, "+", "COUNT", REPLAY_PAGE)) as [string, string[]][];
+        for (const [id, fields] of page) {
+          last = id;
+          const entry = decodeEntry(id, fields);
+          if (!matchesAll(sub.filter, entry)) continue;
+          const event = this.toLiveEvent(entry);
+          if (event) sub.queue.pushReplayed(event);
+        }
+        if (page.length < REPLAY_PAGE) break;
+      }
+      sub.queue.release(last);
+    } catch (err) {
+      this.o.log.warn({ err, stream: this.o.key, after }, "history replay failed");
+      sub.queue.fail(new AppError("SERVICE_UNAVAILABLE", "could not replay history; resubscribe with the same cursor", { extensions: { lastCursor: sub.queue.lastCursor ?? after } }));
+    }
   }
 
   private remove(sub: Subscriber, indexKey: string | undefined): void {
@@ -148,6 +210,12 @@ export class StreamHub {
       return null;
     }
   }
+}
+
+/** For replayed entries, which did not come through the key index: every key must match. */
+function matchesAll(filter: LiveFilter, entry: StreamEntry): boolean {
+  if (filter.keys[0] !== undefined && !entry.keys.includes(filter.keys[0])) return false;
+  return matches(filter, entry);
 }
 
 function matches(filter: LiveFilter, entry: StreamEntry): boolean {

@@ -1,21 +1,33 @@
-/**
- * A bounded queue between the hub (producer) and one subscriber (consumer). The hub never waits
- * for a subscriber: when the buffer is full the subscriber is closed with SlowSubscriberError,
- * which carries the last cursor it received, so a slow client costs at most `capacity` items.
- */
-export class SlowSubscriberError extends Error {
-  override name = "SlowSubscriberError";
+import { AppError } from "../errors.ts";
+import { compareIds } from "../events/stream-ids.ts";
+
+/** A subscriber that fell too far behind; it resumes with `after: lastCursor`. */
+export class SlowSubscriberError extends AppError {
   constructor(readonly lastCursor: string | null) {
     super(
+      "SLOW_SUBSCRIBER",
       `subscriber fell too far behind and was disconnected; resubscribe with after: ${lastCursor === null ? "null (no event was delivered)" : `"${lastCursor}"`}`,
+      { extensions: { lastCursor } },
     );
   }
 }
 
+/**
+ * A bounded queue between the hub (producer) and one subscriber (consumer). The hub never waits
+ * for a subscriber: when the buffer is full the subscriber is closed with SlowSubscriberError,
+ * which carries the last cursor it received, so a slow client costs at most `capacity` items.
+ *
+ * While a subscriber replays history (`after`), live items are held aside; `release()` then
+ * appends the held items newer than the last replayed one: no gap, no duplicate.
+ */
 export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIterableIterator<T> {
   private readonly buffer: T[] = [];
   private head = 0;
+  private held: T[] | null = null;
+  /** After a replay: live items up to here were replayed already (the reader may lag behind the replay). */
+  private floor: string | null = null;
   private pending: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | undefined;
+  private roomWaiter: (() => void) | undefined;
   private failure: Error | undefined;
   private closed = false;
   lastCursor: string | null = null;
@@ -29,25 +41,55 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
     return this.closed;
   }
 
-  /** Called by the hub. Never blocks. */
-  push(item: T): void {
-    if (this.closed) return;
-    if (this.pending) {
-      const { resolve } = this.pending;
-      this.pending = undefined;
-      this.lastCursor = item.cursor;
-      resolve({ value: item, done: false });
-      return;
-    }
-    if (this.buffer.length - this.head >= this.capacity) return this.fail(new SlowSubscriberError(this.lastCursor));
-    this.buffer.push(item);
+  get size(): number {
+    return this.buffer.length - this.head;
   }
 
-  /** Ends the subscription with an error the client sees (after it drained nothing more). */
+  /** Called by the hub for live items. Never blocks. */
+  push(item: T): void {
+    if (this.closed) return;
+    if (this.floor !== null) {
+      if (compareIds(item.cursor, this.floor) <= 0) return;
+      this.floor = null; // the reader has passed the replay: no more overlap possible
+    }
+    if (this.held) {
+      if (this.held.length >= this.capacity) return this.fail(new SlowSubscriberError(this.lastCursor));
+      this.held.push(item);
+      return;
+    }
+    this.enqueue(item, true);
+  }
+
+  /** Start holding live items aside (history is about to be replayed). */
+  hold(): void {
+    this.held = [];
+  }
+
+  /** A replayed item: bypasses the hold; the replayer paces itself with waitForRoom(). */
+  pushReplayed(item: T): void {
+    if (!this.closed) this.enqueue(item, false);
+  }
+
+  /** History is done up to `lastReplayed`: append held live items after it and go live. */
+  release(lastReplayed: string): void {
+    const held = this.held ?? [];
+    this.held = null;
+    this.floor = lastReplayed;
+    for (const item of held) this.push(item);
+  }
+
+  /** Resolves once the consumer has drained the buffer below half its capacity (or went away). */
+  waitForRoom(): Promise<void> {
+    if (this.closed || this.size < this.capacity / 2) return Promise.resolve();
+    return new Promise((resolve) => (this.roomWaiter = resolve));
+  }
+
+  /** Ends the subscription with an error the consumer receives instead of further items. */
   fail(error: Error): void {
     if (this.closed) return;
     this.failure = error;
     this.buffer.length = this.head = 0;
+    this.held = null;
     this.finish();
   }
 
@@ -56,6 +98,7 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
       const value = this.buffer[this.head++]!;
       if (this.head > 1024 && this.head * 2 > this.buffer.length) this.compact();
       this.lastCursor = value.cursor;
+      if (this.roomWaiter && this.size < this.capacity / 2) this.wakeReplayer();
       return Promise.resolve({ value, done: false });
     }
     if (this.failure) {
@@ -64,12 +107,14 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
       return Promise.reject(error);
     }
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    this.wakeReplayer();
     return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
   }
 
   /** The consumer went away (client unsubscribed or disconnected). */
   return(): Promise<IteratorResult<T>> {
     this.buffer.length = this.head = 0;
+    this.held = null;
     this.finish();
     return Promise.resolve({ value: undefined, done: true });
   }
@@ -83,10 +128,29 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
     return this;
   }
 
+  private enqueue(item: T, bounded: boolean): void {
+    if (this.pending) {
+      const { resolve } = this.pending;
+      this.pending = undefined;
+      this.lastCursor = item.cursor;
+      resolve({ value: item, done: false });
+      return;
+    }
+    if (bounded && this.size >= this.capacity) return this.fail(new SlowSubscriberError(this.lastCursor));
+    this.buffer.push(item);
+  }
+
+  private wakeReplayer(): void {
+    const wake = this.roomWaiter;
+    this.roomWaiter = undefined;
+    wake?.();
+  }
+
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
     this.onClose();
+    this.wakeReplayer();
     const waiting = this.pending;
     this.pending = undefined;
     if (!waiting) return;

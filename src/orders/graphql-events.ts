@@ -3,7 +3,7 @@ import { ORDER_EVENT_TYPES, type OrderEventType } from "../events/catalog.ts";
 import type { Envelope } from "../events/envelope.ts";
 import { streamKey } from "../events/stream-entry.ts";
 import type { LiveEvent } from "../live/hub.ts";
-import { commonEventFields, routingKeysFor } from "../live/graphql-fields.ts";
+import { commonEventFields, routingKeysFor, subscribeLive, unwrapLive } from "../live/graphql-fields.ts";
 import { readForward, streamIdAtOrderCreation } from "../live/history.ts";
 
 type OrderLiveEvent = LiveEvent & { envelope: Envelope<OrderEventType> };
@@ -52,13 +52,22 @@ builder.objectRef<Of<"OrderCancelled">>("OrderCancelled").implement({
   fields: (t) => ({ reason: t.string({ resolve: (e) => e.envelope.payload.reason }) }),
 });
 
+const OrderEventTypeEnum = builder.enumType("OrderEventType", { values: ORDER_EVENT_TYPES });
+
 builder.subscriptionField("orderEvents", (t) =>
   t.field({
     type: OrderEvent,
-    description: "Live order events (the whole lifecycle), optionally of one order or one customer.",
-    args: { orderId: t.arg.id({ required: false }), customerId: t.arg.id({ required: false }) },
-    subscribe: (_root, args, ctx) => ctx.hubs.orders.subscribe({ keys: routingKeysFor(args), types: ORDER_EVENT_TYPES }) as AsyncIterable<OrderLiveEvent>,
-    resolve: (event) => event,
+    description:
+      "Live order events (the whole lifecycle), filtered by order, customer and/or event type. With `after` (an event's cursor), everything after it is replayed first, then live events follow with no gap and no duplicate.",
+    args: {
+      orderId: t.arg.id({ required: false }),
+      customerId: t.arg.id({ required: false }),
+      types: t.arg({ type: [OrderEventTypeEnum], required: false }),
+      after: t.arg.string({ required: false, description: "Resume after this cursor." }),
+    },
+    subscribe: (_root, args, ctx) =>
+      subscribeLive(ctx.hubs.orders, { keys: routingKeysFor(args), types: args.types?.length ? args.types : ORDER_EVENT_TYPES }, args.after),
+    resolve: (item) => unwrapLive(item) as OrderLiveEvent,
   }),
 );
 

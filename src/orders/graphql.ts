@@ -2,7 +2,7 @@ import { builder } from "../graphql/builder.ts";
 import { OrderStatus as OrderStatusValues } from "../generated/prisma/enums.ts";
 import { createOrder } from "./create-order.ts";
 import { cancelOrder } from "./cancel-order.ts";
-import { routingKeysFor, snapshots } from "../live/graphql-fields.ts";
+import { routingKeysFor, subscribeSnapshots, unwrapLive } from "../live/graphql-fields.ts";
 import { orderIdSchema } from "./create-order-input.ts";
 import { badInput } from "../errors.ts";
 
@@ -125,13 +125,13 @@ builder.mutationField("cancelOrder", (t) =>
 builder.subscriptionField("orderUpdated", (t) =>
   t.field({
     type: Order,
-    description: "One order's current state: now, then again after each of its events.",
-    args: { id: t.arg.id({ required: true }) },
+    description: "One order's current state: now, then again after each of its events (with `after`: once caught up).",
+    args: { id: t.arg.id({ required: true }), after: t.arg.string({ required: false }) },
     subscribe: (_root, args, ctx) => {
       const keys = routingKeysFor({ orderId: args.id });
       const id = keys[0]!.slice("order:".length);
-      return snapshots(ctx.hubs.orders.subscribe({ keys }), () => ctx.prisma.order.findUnique({ where: { id } }));
+      return subscribeSnapshots(ctx.hubs.orders, { keys }, args.after, () => ctx.prisma.order.findUnique({ where: { id } }));
     },
-    resolve: (order) => order,
+    resolve: (order) => unwrapLive(order),
   }),
 );

@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.ts";
 import { sleep } from "../shared/backoff.ts";
-import { compareIds, nextId, safeTrimId, type GroupPosition } from "./trim-floor.ts";
+import { safeTrimId, type GroupPosition } from "./trim-floor.ts";
+import { compareIds, nextId } from "../events/stream-ids.ts";
 
 export interface RetentionOptions {
   redis: Redis;

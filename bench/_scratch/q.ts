@@ -1,0 +1,14 @@
+import pg from "pg";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "../../src/generated/prisma/client.ts";
+import { createOrder } from "../../src/orders/create-order.ts";
+import { continueTrace } from "../../src/observability/trace.ts";
+import { seed } from "../../prisma/seed.ts";
+const url = "postgresql://postgres@127.0.0.1:5432/bench_scratch";
+await seed(url);
+const pool = new pg.Pool({ connectionString: url, max: 2 });
+const origConnect = pool.connect.bind(pool);
+const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: "event", level: "query" }] });
+(prisma as any).$on("query", (e: any) => console.log("Q:", e.query, e.params));
+await createOrder(prisma, { customerId: "c1", items: [{ sku: "SKU-001", quantity: 2 }, { sku: "SKU-002", quantity: 1 }] }, { trace: continueTrace() });
+await pool.end();
