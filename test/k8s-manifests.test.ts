@@ -193,7 +193,8 @@ function typeErrors(list: { label: string; object: K8sObject }[]): string[] {
   const starts: { line: number; label: string }[] = [];
   let line = 0;
   const chunks = list.map(({ label, object }, i) => {
-    const chunk = `export const r${i}: import("kubernetes-models/${object.apiVersion}").I${object.kind} = ${JSON.stringify(object, null, 2)};`;
+    const type = `import("kubernetes-models/${object.apiVersion}").I${object.kind}`;
+    const chunk = `export const r${i}: ${type} = ${JSON.stringify(object, null, 2)};`;
     starts.push({ line, label });
     line += chunk.split("\n").length;
     return chunk;
@@ -256,7 +257,7 @@ describe("deploy/k8s: Kubernetes schemas", () => {
     expect(await schemaErrors(missing)).toMatch(/selector/);
 
     const badEnum = structuredClone(pdbs[0]!) as K8sObject & IPodDisruptionBudget;
-    badEnum.spec!.unhealthyPodEvictionPolicy = "Sometimes";
+    (badEnum.spec as Record<string, unknown>).unhealthyPodEvictionPolicy = "Sometimes";
     expect(await schemaErrors(badEnum)).toMatch(/unhealthyPodEvictionPolicy|allowed values/);
 
     expect(await schemaErrors({ ...deployment, kind: "Deploymnet" })).toMatch(/no Kubernetes schema/);
@@ -336,7 +337,6 @@ const configSource = readFileSync(path.join(root, "src/config.ts"), "utf8");
 const CONFIG_VARS = new Set([...configSource.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!));
 /** Read by something other than src/config.ts, on purpose. */
 const OTHER_VARS: Record<string, string> = {
-  HEALTH_PORT: "the health server of processes without the api role",
   NODE_OPTIONS: "node itself",
   npm_config_cache: "npm, in the migration Job",
   CHECKPOINT_DISABLE: "the Prisma CLI, in the migration Job",
@@ -399,7 +399,7 @@ describe("deploy/k8s: project rules", () => {
     }
   });
 
-  it("every pod is hardened: non-root uid 1000, no privilege escalation, no capabilities, read-only root with /tmp writable", () => {
+  it("every pod is hardened: uid 1000, no privilege escalation or capabilities, read-only root, /tmp writable", () => {
     for (const { owner, template } of podTemplates) {
       const spec = template.spec!;
       expect(spec.securityContext?.runAsNonRoot, `${owner} runAsNonRoot`).toBe(true);
@@ -450,8 +450,7 @@ describe("deploy/k8s: project rules", () => {
     expect(workers.length).toBe(ROLES.length - 1);
     for (const d of workers) {
       const c = podSpec(d).containers[0]!;
-      const env = containerEnv(c);
-      const healthPort = Number(env.HEALTH_PORT ?? 9090);
+      const healthPort = loadConfig(containerEnv(c)).HEALTH_PORT;
       expect(c.ports?.map((p) => p.containerPort), `${id(d)} declares HEALTH_PORT`).toContain(healthPort);
       expectProbes(id(d), c, healthPort);
     }
@@ -467,7 +466,9 @@ describe("deploy/k8s: project rules", () => {
       // The HPA owns the count; a fixed `replicas` would reset it on every apply.
       expect(d.spec!.replicas, `${name}: replicas left to the HPA`).toBeUndefined();
 
-      const hpa = hpas.filter((h) => h.spec!.scaleTargetRef.kind === "Deployment" && h.spec!.scaleTargetRef.name === d.metadata!.name);
+      const hpa = hpas.filter(
+        (h) => h.spec!.scaleTargetRef.kind === "Deployment" && h.spec!.scaleTargetRef.name === d.metadata!.name,
+      );
       expect(hpa, `${name}: one HPA`).toHaveLength(1);
       const spec = hpa[0]!.spec!;
       expect(spec.scaleTargetRef.apiVersion).toBe("apps/v1");
@@ -509,7 +510,8 @@ describe("deploy/k8s: project rules", () => {
     const svc = services.filter((s) => matches(s.spec!.selector, apiLabels));
     expect(svc).toHaveLength(1);
     for (const d of deployments.filter((d) => d !== api)) {
-      expect(matches(svc[0]!.spec!.selector, d.spec!.template.metadata!.labels), `${id(d)} not behind the api Service`).toBe(false);
+      const behind = matches(svc[0]!.spec!.selector, d.spec!.template.metadata!.labels);
+      expect(behind, `${id(d)} not behind the api Service`).toBe(false);
     }
     const port = loadConfig(containerEnv(apiContainer())).PORT;
     for (const p of svc[0]!.spec!.ports!) {
@@ -529,7 +531,8 @@ describe("deploy/k8s: project rules", () => {
     const svc = services.find((s) => s.metadata!.name === backend.name);
     expect(svc, `Service ${backend.name}`).toBeDefined();
     expect(matches(svc!.spec!.selector, apiLabels), `${backend.name} selects the api pods`).toBe(true);
-    const svcPort = svc!.spec!.ports!.find((p) => (backend.port!.name ? p.name === backend.port!.name : p.port === backend.port!.number));
+    const { name: portName, number: portNumberRef } = backend.port!;
+    const svcPort = svc!.spec!.ports!.find((p) => (portName ? p.name === portName : p.port === portNumberRef));
     expect(svcPort, `Service port ${JSON.stringify(backend.port)}`).toBeDefined();
     // Only the GraphQL endpoint is public: no /health, /ready, /metrics.
     for (const p of paths) expect(p.path, "public path").toMatch(/^\/graphql/);
@@ -550,7 +553,8 @@ describe("deploy/k8s: project rules", () => {
     const c = podSpec(job).containers[0]!;
     const argv = [...(c.command ?? []), ...(c.args ?? [])].join(" ");
     expect(argv).toMatch(/^npm run db:migrate$/);
-    const scripts = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    const scripts = pkg.scripts;
     expect(scripts["db:migrate"]).toMatch(/prisma migrate deploy/);
     expect(job.spec!.backoffLimit, "backoffLimit").toBeGreaterThan(0);
     expect(job.spec!.backoffLimit).toBeLessThanOrEqual(6);
