@@ -115,6 +115,12 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       streamPrefix: config.STREAM_PREFIX,
       log: log.child({ role: "api" }),
       graphiql: config.graphiql,
+      ws: {
+        initTimeoutMs: config.WS_INIT_TIMEOUT_MS,
+        keepAliveMs: config.WS_KEEPALIVE_MS,
+        maxConnections: config.WS_MAX_CONNECTIONS,
+        maxSubscriptionsPerConnection: config.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      },
       readiness,
     });
     port = await api.listen(config.PORT, config.HOST);

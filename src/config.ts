@@ -36,6 +36,12 @@ const envSchema = z.object({
   HUB_BLOCK_MS: int(100, 60_000).default(5000),
   HUB_READ_COUNT: int(1, 10_000).default(500),
   SUBSCRIBER_BUFFER: int(1, 100_000).default(1000),
+  /** graphql-ws: close sockets that send no connection_init within this time (4408). */
+  WS_INIT_TIMEOUT_MS: int(100, 60_000).default(3_000),
+  /** graphql-ws ping interval; a socket that misses a pong is terminated. 0 = off. */
+  WS_KEEPALIVE_MS: int(0, 600_000).default(12_000),
+  WS_MAX_CONNECTIONS: int(1, 1_000_000).default(25_000),
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 10_000).default(100),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
   CONSUMER_READ_COUNT: int(1, 10_000).default(100),
   CONSUMER_BLOCK_MS: int(10, 60_000).default(2000),
@@ -64,6 +70,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const c = parsed.data;
+  if (c.SUBSCRIBER_BUFFER < c.HUB_READ_COUNT) {
+    // The hub hands a whole read batch to a subscriber at once; a smaller buffer would cut off fast clients.
+    throw new ConfigError("Invalid configuration:\n  SUBSCRIBER_BUFFER: must be at least HUB_READ_COUNT");
+  }
   if (c.CONSUMER_RETRY_MAX_MS >= c.CONSUMER_CLAIM_IDLE_MS) {
     // A consumer waiting out a backoff must not look dead to the others.
     throw new ConfigError("Invalid configuration:\n  CONSUMER_RETRY_MAX_MS: must be below CONSUMER_CLAIM_IDLE_MS");

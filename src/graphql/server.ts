@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
-import type { ExecutionArgs } from "graphql";
+import { GraphQLError, type ExecutionArgs } from "graphql";
+import type { Duplex } from "node:stream";
 import { schema } from "./schema.ts";
 import { maskError } from "./errors.ts";
 import { useOperationLog, useTraceHeader } from "./plugins.ts";
@@ -15,6 +16,13 @@ import type { StreamName } from "../events/catalog.ts";
 import type { Redis } from "ioredis";
 import { EXAMPLE_OPERATIONS } from "./examples.ts";
 
+export interface WebSocketLimits {
+  initTimeoutMs: number;
+  keepAliveMs: number;
+  maxConnections: number;
+  maxSubscriptionsPerConnection: number;
+}
+
 export interface ApiDeps {
   prisma: PrismaClient;
   hubs: Record<StreamName, StreamHub>;
@@ -24,6 +32,7 @@ export interface ApiDeps {
   /** Resolves when every dependency answers; rejects with the reason otherwise. */
   readiness: () => Promise<void>;
   graphiql: boolean;
+  ws: WebSocketLimits;
 }
 
 interface InitialContext {
@@ -90,12 +99,28 @@ export function createApi(deps: ApiDeps): Api {
   });
 
   const server = createServer(yoga);
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  // Upgrades are accepted here rather than by ws itself, so a full server refuses new sockets
+  // with a plain HTTP 503 before spending anything on them.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  server.on("upgrade", (req, socket, head) => {
+    const path = (req.url ?? "").split("?")[0];
+    if (path !== yoga.graphqlEndpoint) return refuse(socket, 404, "Not Found");
+    if (wss.clients.size >= deps.ws.maxConnections) {
+      deps.log.warn({ connections: wss.clients.size }, "websocket refused: connection limit reached");
+      return refuse(socket, 503, "Service Unavailable");
+    }
+    wss.handleUpgrade(req, socket, head, (client) => wss.emit("connection", client, req));
+  });
   const ws = useServer<Record<string, unknown>>(
     {
+      connectionInitWaitTimeout: deps.ws.initTimeoutMs,
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
+        // ctx.subscriptions already holds this one while it is being set up.
+        if (Object.keys(ctx.subscriptions).length > deps.ws.maxSubscriptionsPerConnection) {
+          return [new GraphQLError(`at most ${deps.ws.maxSubscriptionsPerConnection} subscriptions per connection`, { extensions: { code: "LIMIT_EXCEEDED" } })];
+        }
         const enveloped = yoga.getEnveloped({ req: ctx.extra.request, connectionParams: ctx.connectionParams, params } as InitialContext);
         const document = enveloped.parse(params.query);
         const args: ExecutionArgs = {
@@ -111,6 +136,7 @@ export function createApi(deps: ApiDeps): Api {
       },
     },
     wss,
+    deps.ws.keepAliveMs, // 0 turns pings off
   );
 
   return {
@@ -128,7 +154,7 @@ export function createApi(deps: ApiDeps): Api {
       // Stop accepting, tell WebSocket clients we are going away (1001: they reconnect elsewhere),
       // let in-flight HTTP requests finish, and cut what is left when the time is up.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await ws.dispose();
+      await ws.dispose(); // closes every socket with 1001 Going Away: clients reconnect and resume
       wss.close();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
@@ -140,6 +166,10 @@ export function createApi(deps: ApiDeps): Api {
 
 // Yoga's enveloped execute/subscribe, passed through rootValue (the documented graphql-ws integration).
 type Enveloped = { execute: (args: ExecutionArgs) => never; subscribe: (args: ExecutionArgs) => never };
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

@@ -7,6 +7,7 @@ import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { SubscriptionQueue } from "./subscription-queue.ts";
 import { AppError, badInput } from "../errors.ts";
 import { STREAM_ID, compareIds } from "../events/stream-ids.ts";
+import { trimmedThroughKey } from "../retention/trimmer.ts";
 
 const REPLAY_PAGE = 200;
 
@@ -112,14 +113,18 @@ export class StreamHub {
       return; // no stream yet: nothing can have been trimmed
     }
     const field = (name: string) => info[info.indexOf(name) + 1];
-    const maxDeleted = String(field("max-deleted-entry-id") ?? "0-0");
-    if (compareIds(after, maxDeleted) < 0) {
-      const first = field("first-entry") as [string, string[]] | null;
-      const oldest = first?.[0] ?? null;
-      throw new AppError("CURSOR_TOO_OLD", `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest event still available has cursor ${oldest === null ? "null (the stream is empty)" : `"${oldest}"`}`, {
-        field: "after",
-        extensions: { oldestCursor: oldest },
-      });
+    const first = (field("first-entry") as [string, string[]] | null)?.[0] ?? null;
+    // The newest entry known to be gone: XDEL'd (Redis tracks it) or trimmed (our trimmer records it).
+    const trimmed = await this.o.commands.get(trimmedThroughKey(this.o.key));
+    const gone = [String(field("max-deleted-entry-id") ?? "0-0"), trimmed ?? "0-0"].reduce((a, b) => (compareIds(a, b) >= 0 ? a : b));
+    // Trimmed by someone else (no record): anything before the first entry may be lost.
+    const unrecordedTrim = trimmed === null && Number(field("entries-added")) > Number(field("length")) && first !== null && compareIds(after, first) < 0;
+    if (compareIds(after, gone) < 0 || unrecordedTrim) {
+      throw new AppError(
+        "CURSOR_TOO_OLD",
+        `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest event still available has cursor ${first === null ? "null (the stream is empty)" : `"${first}"`}`,
+        { field: "after", extensions: { oldestCursor: first } },
+      );
     }
   }
 

@@ -17,6 +17,9 @@ export interface RetentionOptions {
 
 const MAX_EVICT_SCAN = 10_000;
 
+/** Where the id of the newest trimmed entry is kept, so resuming subscribers can tell they missed events. */
+export const trimmedThroughKey = (streamKey: string) => `${streamKey}:trimmed-through`;
+
 /**
  * Applies the streams' retention periodically. Redis 7.0's XTRIM has no "only acknowledged" mode,
  * so the cut-off is computed here and lowered to the oldest entry any group still needs.
@@ -52,6 +55,10 @@ export class StreamTrimmer {
     const target = await this.target(key);
     if (!target) return 0;
     const floor = safeTrimId(target, await this.groupPositions(key));
+    const [lastGone] = (await this.o.redis.xrevrange(key, `(${floor}`, "-", "COUNT", 1)) as [string, string[]][];
+    if (!lastGone) return 0;
+    // Recorded before trimming: a resume cursor checked in between errs on the side of "too old".
+    await this.o.redis.set(trimmedThroughKey(key), lastGone[0]);
     const evicted = (await this.o.redis.call("XTRIM", key, "MINID", floor)) as number;
     if (evicted > 0) this.o.log.info({ stream: key, evicted, minId: floor, wanted: target }, "stream trimmed");
     return evicted;

@@ -10,4 +10,4 @@ export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 15_0
   }
 }
 
-export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
