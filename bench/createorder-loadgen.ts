@@ -26,6 +26,9 @@ export interface LoadgenResult {
   seconds: number;
   ok: number;
   errors: number;
+  /** Including warm-up and the requests in flight at the end: what the database must hold. */
+  totalOk: number;
+  totalErrors: number;
   errorSamples: string[];
   rps: number;
   p50: number;
@@ -36,7 +39,7 @@ export interface LoadgenResult {
 }
 
 export type LoadgenMessage =
-  | { kind: "progress"; phase: "warmup" | "measure"; second: number; ok: number; errors: number }
+  | { kind: "progress"; phase: "warmup" | "measure"; second: number; ok: number; errors: number; total: number }
   | { kind: "result"; result: LoadgenResult };
 
 /** What a client asks for: the README's PlaceOrder minus the item list (one read-back of the order). */
@@ -52,10 +55,13 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
   let stop = false;
   let ok = 0;
   let errors = 0;
+  let totalOk = 0;
+  let totalErrors = 0;
   let n = 0; // requests recorded in the measured window
   let seq = 0;
   const errorSamples: string[] = [];
   const noteError = (what: string) => {
+    totalErrors++;
     if (measuring) errors++;
     if (errorSamples.length < 5) errorSamples.push(what.slice(0, 300));
   };
@@ -101,10 +107,13 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
             const text = Buffer.concat(chunks).toString("utf8");
             if (res.statusCode !== 200 || text.includes('"errors"') || !text.includes('"traceId"')) {
               noteError(`HTTP ${res.statusCode}: ${text}`);
-            } else if (measuring) {
-              ok++;
-              if (n < latencies.length) latencies[n++] = elapsed;
-              if (n >= latencies.length) stop = true;
+            } else {
+              totalOk++;
+              if (measuring) {
+                ok++;
+                if (n < latencies.length) latencies[n++] = elapsed;
+                if (n >= latencies.length) stop = true;
+              }
             }
             resolve();
           });
@@ -126,7 +135,7 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
   };
 
   const progress = (phase: "warmup" | "measure", second: number) =>
-    process.send?.({ kind: "progress", phase, second, ok, errors } satisfies LoadgenMessage);
+    process.send?.({ kind: "progress", phase, second, ok, errors, total: totalOk + totalErrors } satisfies LoadgenMessage);
 
   const workers = Array.from({ length: args.concurrency }, worker);
   let second = 0;
@@ -152,6 +161,8 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
     seconds: wall,
     ok,
     errors,
+    totalOk,
+    totalErrors,
     errorSamples,
     rps: ok / wall,
     p50: pct(50),

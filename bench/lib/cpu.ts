@@ -5,6 +5,7 @@
  * number alone.
  */
 import { readFileSync } from "node:fs";
+import { log } from "./scratch.ts";
 
 const TICK = 100; // USER_HZ: 100 on every Linux we run on
 
@@ -57,4 +58,31 @@ export class CpuWindow {
     const m = machineCpu();
     return { ...out, machine: (m.busy - this.startMachine.busy) / wall };
   }
+}
+
+/**
+ * Waits (bounded) until the machine is quiet: less than `maxCores` busy over a 1 s sample. Other
+ * work on a 2-core box (a test suite, a build) halves what a benchmark measures; waiting for it to
+ * pass is cheaper than re-running. Returns the last sample, which the caller reports.
+ */
+export async function waitQuiet(maxCores: number, maxWaitMs: number, onWait: (busy: number) => void): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
+  let warned = false;
+  for (;;) {
+    const a = machineCpu();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = machineCpu();
+    const busy = (b.busy - a.busy) / 1000;
+    if (busy < maxCores || Date.now() > deadline) return busy;
+    if (!warned || Math.random() < 0.2) onWait(busy);
+    warned = true;
+  }
+}
+
+/** Before a measured run: wait up to BENCH_QUIET_WAIT_S (default 60; 0 = never) for < 0.3 busy cores. */
+export async function settle(what: string): Promise<void> {
+  const maxWait = Number(process.env.BENCH_QUIET_WAIT_S ?? 60) * 1000;
+  if (!(maxWait > 0)) return;
+  const busy = await waitQuiet(0.3, maxWait, (b) => log(`  waiting for a quiet machine before ${what}: ${b.toFixed(2)} cores busy elsewhere`));
+  if (busy >= 0.3) log(`  machine still busy (${busy.toFixed(2)} cores) — measuring ${what} anyway; expect lower numbers`);
 }

@@ -32,7 +32,7 @@ export async function machineInfo(databaseUrl: string, redisUrl: string): Promis
   let postgres = "unknown";
   let postgresSettings = "";
   try {
-    postgres = ((await client.query<{ v: string }>("SHOW server_version")).rows[0]?.v ?? "unknown").split(" ")[0]!;
+    postgres = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? "unknown";
     const { rows } = await client.query<{ name: string; setting: string; unit: string | null }>(
       `SELECT name, setting, unit FROM pg_settings
        WHERE name IN ('fsync','synchronous_commit','shared_buffers','max_connections','wal_level')

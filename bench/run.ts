@@ -1,0 +1,45 @@
+/**
+ * Benchmarks: `npm run bench -- <name> [options]` (package.json: "bench": "tsx bench/run.ts").
+ *
+ *   createorder   HTTP createOrder vs pgbench running the same transaction (bench/createorder.ts)
+ *   relay         OutboxRelay draining a 100,000-row backlog vs raw XADD and DELETE (bench/relay.ts)
+ *   machine       print the machine details only
+ *   all           createorder, then relay, both with their defaults
+ *
+ * Needs Postgres (127.0.0.1:5432, user postgres, trust; pgbench) and Redis (127.0.0.1:6379;
+ * redis-benchmark). BENCH_ADMIN_DATABASE_URL and BENCH_REDIS_URL override them. Every benchmark
+ * makes its own scratch database and stream prefix and removes both when it ends (Ctrl-C too).
+ * Progress goes to stderr, result tables to stdout. Results and analysis: BENCHMARKS.md.
+ */
+import { createorderBench } from "./createorder.ts";
+import { relayBench } from "./relay.ts";
+import { machineInfo, printMachine } from "./lib/machine.ts";
+import { ADMIN_URL, REDIS_URL } from "./lib/scratch.ts";
+
+const benches: Record<string, (argv: string[]) => Promise<void>> = {
+  createorder: createorderBench,
+  relay: relayBench,
+  machine: async () => printMachine(await machineInfo(ADMIN_URL, REDIS_URL)),
+  all: async () => {
+    await createorderBench([]);
+    await relayBench([]);
+  },
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const bench = name ? benches[name] : undefined;
+if (!bench) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}> [options]  (see the top of bench/<name>.ts)`);
+  process.exit(2);
+}
+const started = performance.now();
+bench(rest).then(
+  () => {
+    console.error(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    process.exit(0);
+  },
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
