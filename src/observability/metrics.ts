@@ -1,0 +1,193 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type pg from "pg";
+import type { Logger } from "./logger.ts";
+
+/** Seconds; from a couple of milliseconds (local handling) to a minute (a backlog being worked off). */
+const LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Probes run on scrape must never hold a scrape up for long (a dependency may be down). */
+const PROBE_TIMEOUT_MS = 1_000;
+
+/** Outbox rows counted at most (the count stays cheap however large a backlog grows). */
+export const OUTBOX_COUNT_CAP = 100_000;
+
+/**
+ * The Prometheus registry of one process (or of one app started in-process by tests) and the
+ * metrics the roles update. Gauges that describe external state (outbox backlog, consumer group lag,
+ * live subscribers) are read when Prometheus scrapes, not maintained on the hot paths.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly relayPublished: Counter<"stream">;
+  readonly consumerDuration: Histogram<"group" | "event_type" | "outcome">;
+  readonly consumerRetries: Counter<"group" | "reason">;
+  readonly deadLetters: Counter<"group" | "reason">;
+  readonly deliveryLatency: Histogram<"stream">;
+  readonly liveDelivered: Counter<"stream">;
+
+  constructor(private readonly log?: Logger) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.relayPublished = new Counter({
+      name: "relay_published_events_total",
+      help: "Outbox events the relay published to a stream (committed batches; a batch re-published after a crash counts again).",
+      labelNames: ["stream"],
+      registers,
+    });
+    this.consumerDuration = new Histogram({
+      name: "consumer_processing_duration_seconds",
+      help: "Time to process one stream entry in a consumer group: decode, inbox, handler and outbox in one transaction, and the acknowledgement. outcome: handled | duplicate | skipped | retry | dead-letter.",
+      labelNames: ["group", "event_type", "outcome"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.consumerRetries = new Counter({
+      name: "consumer_retries_total",
+      help: "Failed deliveries scheduled for another attempt. reason: infrastructure (database or Redis unavailable) | handler-error.",
+      labelNames: ["group", "reason"],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: "consumer_dead_letters_total",
+      help: "Entries moved to the dead-letter stream, by reason (invalid-envelope, unknown-event-type, unknown-version, invalid-payload, permanent-error, max-deliveries-exceeded).",
+      labelNames: ["group", "reason"],
+      registers,
+    });
+    this.deliveryLatency = new Histogram({
+      name: "live_commit_to_delivery_seconds",
+      help: "From an event's occurredAt (stamped in the transaction that committed it) to the live hub handing it to its subscribers; live events only, not history replays.",
+      labelNames: ["stream"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.liveDelivered = new Counter({
+      name: "live_delivered_events_total",
+      help: "Events handed to live subscribers (one per subscriber).",
+      labelNames: ["stream"],
+      registers,
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Backlog and age of the oldest row: one bounded count and one primary-key lookup per scrape. */
+  watchOutbox(pool: pg.Pool): void {
+    const log = this.log;
+    let oldestAge: number | undefined;
+    new Gauge({
+      name: "outbox_backlog",
+      help: `Outbox rows not yet published (counted up to ${OUTBOX_COUNT_CAP}).`,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        oldestAge = undefined;
+        try {
+          const { rows } = await withDeadline(
+            pool.query<{ backlog: string; age: number | null }>(
+              `SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT ${OUTBOX_COUNT_CAP}) b)::text AS backlog,
+                      (SELECT extract(epoch FROM clock_timestamp() - created_at)::float8 FROM outbox ORDER BY id LIMIT 1) AS age`,
+            ),
+          );
+          this.set(Number(rows[0]!.backlog));
+          oldestAge = rows[0]!.age === null ? 0 : Math.max(0, rows[0]!.age);
+        } catch (err) {
+          log?.debug({ err }, "outbox metrics unavailable");
+        }
+      },
+    });
+    new Gauge({
+      name: "outbox_oldest_age_seconds",
+      help: "Age of the oldest unpublished outbox row (0 when the outbox is empty).",
+      registers: [this.registry],
+      collect() {
+        // Registered after outbox_backlog, whose collect (run first) fetched both values.
+        this.reset();
+        if (oldestAge !== undefined) this.set(oldestAge);
+      },
+    });
+  }
+
+  /** Lag (entries not yet delivered to the group) and pending (delivered, not acknowledged), via XINFO GROUPS. */
+  watchConsumerGroups(redis: { xinfo(sub: "GROUPS", key: string): Promise<unknown> }, groups: { group: string; streams: { name: string; key: string }[] }[]): void {
+    const log = this.log;
+    let snapshot: { group: string; stream: string; lag: number | null; pending: number }[] = [];
+    new Gauge({
+      name: "consumer_group_pending",
+      help: "Entries delivered to the consumer group and not yet acknowledged (XINFO GROUPS pending).",
+      labelNames: ["group", "stream"],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        snapshot = [];
+        try {
+          for (const { group, streams } of groups) {
+            for (const stream of streams) {
+              const info = (await withDeadline(redis.xinfo("GROUPS", stream.key))) as unknown[][];
+              for (const raw of info) {
+                const f = pairs(raw);
+                if (f.name !== group) continue;
+                snapshot.push({ group, stream: stream.name, pending: Number(f.pending ?? 0), lag: f.lag === null || f.lag === undefined ? null : Number(f.lag) });
+              }
+            }
+          }
+        } catch (err) {
+          log?.debug({ err }, "consumer group metrics unavailable");
+        }
+        for (const s of snapshot) this.set({ group: s.group, stream: s.stream }, s.pending);
+      },
+    });
+    new Gauge({
+      name: "consumer_group_lag",
+      help: "Entries on the stream not yet delivered to the consumer group (XINFO GROUPS lag; absent when Redis cannot tell, e.g. after deletions inside the range).",
+      labelNames: ["group", "stream"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of snapshot) if (s.lag !== null) this.set({ group: s.group, stream: s.stream }, s.lag);
+      },
+    });
+  }
+
+  /** Live subscribers per stream (from the hubs) and open graphql-ws connections. */
+  watchLive(subscribers: () => Record<string, number>): void {
+    new Gauge({
+      name: "live_subscriptions",
+      help: "Live subscriptions registered with this process's stream hubs (WebSocket and SSE).",
+      labelNames: ["stream"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [stream, n] of Object.entries(subscribers())) this.set({ stream }, n);
+      },
+    });
+  }
+
+  watchWebSockets(connections: () => number): void {
+    if (this.registry.getSingleMetric("websocket_connections")) return;
+    new Gauge({
+      name: "websocket_connections",
+      help: "Open graphql-ws WebSocket connections.",
+      registers: [this.registry],
+      collect() {
+        this.set(connections());
+      },
+    });
+  }
+}
+
+function pairs(flat: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
+  return out;
+}
+
+function withDeadline<T>(p: Promise<T>, ms = PROBE_TIMEOUT_MS): Promise<T> {
+  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+}
