@@ -31,9 +31,8 @@
  * self-time functions of the measured window (bench/cpuprofile-summary.ts). The .cpuprofile is
  * written to a temporary directory and its path printed (never into the repo).
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -43,6 +42,7 @@ import { machineInfo, printMachine } from "./lib/machine.ts";
 import { CpuWindow, settle } from "./lib/cpu.ts";
 import { fmt, ratio, table } from "./lib/table.ts";
 import { summarizeProfile, printProfileSummary } from "./cpuprofile-summary.ts";
+import { startApp, sleep, type AppChild } from "./lib/app.ts";
 import type { LoadgenArgs, LoadgenMessage, LoadgenResult } from "./createorder-loadgen.ts";
 
 interface Options {
@@ -156,69 +156,6 @@ function other(cpu: Record<string, number>): number {
 }
 
 // ── the app ─────────────────────────────────────────────────────────────────────────────────────
-
-interface AppChild {
-  child: ChildProcess;
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startApp(scratch: Scratch, roles: string, pool: number, nodeArgs: string[] = []): Promise<AppChild> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ROLES: roles,
-      DATABASE_URL: scratch.databaseUrl,
-      DATABASE_POOL_SIZE: String(pool),
-      REDIS_URL: scratch.redisUrl,
-      STREAM_PREFIX: scratch.streamPrefix,
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      HEALTH_PORT: "0",
-      NODE_ENV: "production",
-      LOG_LEVEL: "warn",
-      LOG_PRETTY: "false",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(chunk.toString());
-    if (output.length > 50) output.shift();
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = `http://127.0.0.1:${port}/graphql`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}:\n${output.join("")}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`app not ready within 60 s:\n${output.join("")}`);
-    }
-    await sleep(200);
-  }
-  log(`app started (pid ${child.pid}, ROLES=${roles}, DATABASE_POOL_SIZE=${pool}) at ${url}`);
-  return {
-    child,
-    url,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      const errors = output.join("").split("\n").filter((l) => /"level":(50|60)/.test(l));
-      if (errors.length) log(`app logged ${errors.length} error line(s); last: ${errors.at(-1)!.slice(0, 400)}`);
-    },
-  };
-}
 
 async function appRun(label: string, app: AppChild, c: number, o: Options, scratch: Scratch, admin: pg.Client) {
   await admin.query("CHECKPOINT");
@@ -427,18 +364,6 @@ async function waitOutboxDrained(admin: pg.Client, timeoutMs: number): Promise<n
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
