@@ -3,6 +3,8 @@
  *
  *   createorder   HTTP createOrder vs pgbench running the same transaction (bench/createorder.ts)
  *   relay         OutboxRelay draining a 100,000-row backlog vs raw XADD and DELETE (bench/relay.ts)
+ *   fanout        1k–20k graphql-ws subscribers on one api process vs a raw ws fan-out server (bench/fanout.ts)
+ *   peer          the same fan-out on a plain Yoga + redis-event-target server, and events lost across a restart
  *   machine       print the machine details only
  *   all           createorder, then relay, both with their defaults
  *
@@ -13,12 +15,15 @@
  */
 import { createorderBench } from "./createorder.ts";
 import { relayBench } from "./relay.ts";
+import { fanoutBench, peerBench } from "./fanout.ts";
 import { machineInfo, printMachine } from "./lib/machine.ts";
 import { ADMIN_URL, REDIS_URL } from "./lib/scratch.ts";
 
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
   createorder: createorderBench,
   relay: relayBench,
+  fanout: fanoutBench,
+  peer: peerBench,
   machine: async () => printMachine(await machineInfo(ADMIN_URL, REDIS_URL)),
   all: async () => {
     await createorderBench([]);
