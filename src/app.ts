@@ -14,6 +14,9 @@ import { inventoryWorker } from "./inventory/worker.ts";
 import { orderSagaWorker } from "./orders/saga.ts";
 import { StreamTrimmer } from "./retention/trimmer.ts";
 import { startHealthServer } from "./observability/health-server.ts";
+import { Metrics } from "./observability/metrics.ts";
+import { createReadiness, type LoopProbe } from "./observability/readiness.ts";
+import { installContextPropagation } from "./observability/tracing.ts";
 
 export interface RunningApp {
   /** The port the api listens on (useful with PORT=0). */
@@ -34,10 +37,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const redis = createRedis(config.REDIS_URL, "commands", log);
   const stops: (() => Promise<void>)[] = [];
-  const readiness = async () => {
-    await withDeadline(1_000, "postgres", db.pool.query("SELECT 1"));
-    await withDeadline(1_000, "redis", redis.ping());
-  };
+  installContextPropagation();
+  // One registry per app (per process in production): every role's metrics, served at /metrics.
+  const metrics = new Metrics(log);
+  // /ready: Postgres, Redis, migrations applied, and the loops of this process's roles running.
+  const loops: LoopProbe[] = [];
+  const loop = (name: string, target: { readonly running: boolean }): LoopProbe => ({ name, get running() { return target.running; } });
+  const readiness = createReadiness({ pool: db.pool, redis, loops: () => loops });
   const withTimeout = (ms: number, p: Promise<unknown>) =>
     Promise.race([p, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 
@@ -51,8 +57,11 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       log: log.child({ role: "relay" }),
       batchSize: config.RELAY_BATCH_SIZE,
       pollMs: config.RELAY_POLL_MS,
+      metrics,
     });
     relay.start();
+    loops.push(loop("relay", relay));
+    metrics.watchOutbox(db.pool);
     stops.push(() => relay!.stop());
     // Retention runs beside the relay: any number of trimmers may run, each trim is safe on its own.
     const trimmer = new StreamTrimmer({
@@ -86,10 +95,17 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       retryBaseMs: config.CONSUMER_RETRY_BASE_MS,
       retryMaxMs: config.CONSUMER_RETRY_MAX_MS,
       claimIdleMs: config.CONSUMER_CLAIM_IDLE_MS,
+      metrics,
     });
     await pipeline.start();
     consumers.push(pipeline);
+    loops.push(loop(`consumer ${definition.group}`, pipeline));
     stops.push(() => pipeline.stop());
+  }
+  // Lag and pending of the groups this process consumes for, read on scrape (XINFO GROUPS).
+  if (consumers.length) {
+    const groups = workers.filter(([role]) => has(role)).map(([, d]) => ({ group: d.group, streams: d.streams.map((s) => ({ name: s, key: streamKey(config.STREAM_PREFIX, s) })) }));
+    metrics.watchConsumerGroups(redis, groups);
   }
 
   let api: Api | undefined;
@@ -105,8 +121,12 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         blockMs: config.HUB_BLOCK_MS,
         readCount: config.HUB_READ_COUNT,
         bufferSize: config.SUBSCRIBER_BUFFER,
+        metrics,
+        streamName: stream,
       });
     const hubs = { orders: hub("orders"), inventory: hub("inventory") };
+    for (const [stream, h] of Object.entries(hubs)) loops.push(loop(`live hub ${stream}`, h));
+    metrics.watchLive(() => Object.fromEntries(Object.entries(hubs).map(([stream, h]) => [stream, h.subscriberCount])));
     await Promise.all(Object.values(hubs).map((h) => withTimeout(5_000, h.start())));
     api = createApi({
       prisma: db.prisma,
@@ -122,6 +142,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         maxSubscriptionsPerConnection: config.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       },
       readiness,
+      metrics,
     });
     port = await api.listen(config.PORT, config.HOST);
     stops.push(async () => {
@@ -132,7 +153,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
 
   let healthPort: number | undefined;
   if (!api) {
-    const health = await startHealthServer(config.HEALTH_PORT, config.HOST, readiness);
+    const health = await startHealthServer(config.HEALTH_PORT, config.HOST, readiness, metrics);
     healthPort = health.port;
     stops.unshift(() => health.close()); // closed last: probes keep answering while the work drains
   }

@@ -7,6 +7,8 @@ import { EnvelopeError, parseEnvelope, type AnyEnvelope } from "../events/envelo
 import { isEventType, type StreamName } from "../events/catalog.ts";
 import { decodeEntry, streamKey, type StreamEntry } from "../events/stream-entry.ts";
 import { continueTrace } from "../observability/trace.ts";
+import { runInSpan, startSpan, SpanKind } from "../observability/tracing.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import { appendToOutbox } from "../outbox/enqueue.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { isInfrastructureError } from "../shared/infrastructure-errors.ts";
@@ -26,6 +28,7 @@ export interface PipelineOptions extends RetryLimits {
   claimIdleMs: number;
   /** Aggregates processed concurrently within a batch (each aggregate's events stay sequential). */
   concurrency: number;
+  metrics?: Metrics;
 }
 
 interface Delivery {
@@ -51,6 +54,23 @@ export class ConsumerPipeline {
   private nextClaimAt = 0;
   readonly stats = { handled: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0, claimed: 0 };
 
+  private looping = false;
+  /** When each entry's processing began (consumer_processing_duration_seconds). */
+  private readonly startedAt = new WeakMap<StreamEntry, number>();
+
+  /** True from start() until stop(): the read loops catch every error and back off, they only end on stop (readiness). */
+  get running(): boolean {
+    return this.looping && !this.stopping.signal.aborted;
+  }
+
+  /** Records the processing time of an entry with its outcome. */
+  private observe(type: string, outcome: "handled" | "duplicate" | "skipped" | "retry" | "dead-letter", started: number | undefined): void {
+    if (!this.o.metrics || started === undefined) return;
+    // Poison may carry any type: unknown ones share one label value.
+    const eventType = isEventType(type) ? type : "invalid";
+    this.o.metrics.consumerDuration.observe({ group: this.def.group, event_type: eventType, outcome }, (performance.now() - started) / 1000);
+  }
+
   get group(): string {
     return this.def.group;
   }
@@ -67,6 +87,7 @@ export class ConsumerPipeline {
 
   async start(): Promise<void> {
     await this.ensureGroups();
+    this.looping = true;
     this.loop = this.run();
     this.log.info({ group: this.def.group, consumer: this.consumer, streams: this.def.streams }, "consumer started");
   }
@@ -201,27 +222,34 @@ export class ConsumerPipeline {
   private async process(d: Delivery): Promise<void> {
     const { entry, stream } = d;
     const handler = this.def.handlers[entry.type as keyof ConsumerDefinition["handlers"]] as Handler | undefined;
+    this.startedAt.set(entry, performance.now());
     if (!handler && isEventType(entry.type)) {
       // Someone else's event on a stream we read: acknowledge without parsing.
       await this.o.redis.xack(this.key(stream), this.def.group, entry.id);
       this.stats.skipped++;
+      this.observe(entry.type, "skipped", this.startedAt.get(entry));
       return;
     }
     let envelope: AnyEnvelope | undefined;
     try {
       envelope = parseEntry(entry);
-      await this.handle(handler!, envelope);
+      await this.handle(handler!, envelope, this.startedAt.get(entry));
       await this.o.redis.xack(this.key(stream), this.def.group, entry.id);
     } catch (err) {
       await this.onFailure(d, envelope, err);
     }
   }
 
-  private async handle(handler: Handler, event: AnyEnvelope): Promise<void> {
-    const trace = continueTrace(event.traceparent);
+  private async handle(handler: Handler, event: AnyEnvelope, startedAt?: number): Promise<void> {
+    // A consumer span, child of the span that emitted the event: the events this handler emits carry it as their parent.
+    const span = startSpan(`${this.def.group} process ${event.eventType}`, event.traceparent, {
+      kind: SpanKind.CONSUMER,
+      attributes: { "messaging.system": "redis", "messaging.consumer.group.name": this.def.group, "messaging.message.id": event.eventId },
+    });
+    const trace = span.trace;
     const log = this.log.child({ traceId: trace.traceId, eventId: event.eventId, eventType: event.eventType, aggregateId: event.aggregateId, group: this.def.group });
     const started = performance.now();
-    const outcome = await this.o.prisma.$transaction(async (tx) => {
+    const outcome = await runInSpan(span, () => this.o.prisma.$transaction(async (tx) => {
       // Inbox first: a concurrent duplicate waits here on the key, then sees the conflict.
       const fresh = await tx.$executeRaw`INSERT INTO processed_events (consumer, event_id) VALUES (${this.def.group}, ${event.eventId}::uuid) ON CONFLICT DO NOTHING`;
       if (fresh === 0) return "duplicate" as const;
@@ -231,22 +259,27 @@ export class ConsumerPipeline {
       });
       await appendToOutbox(tx, emitted);
       return emitted.map((e) => e.eventType);
-    });
+    }));
     if (outcome === "duplicate") {
       this.stats.duplicates++;
+      this.observe(event.eventType, "duplicate", startedAt ?? started);
       log.info("event already processed; skipped");
     } else {
       this.stats.handled++;
+      this.observe(event.eventType, "handled", startedAt ?? started);
       log.info({ emitted: outcome, ms: Math.round(performance.now() - started) }, "event handled");
     }
   }
 
   private async onFailure(d: Delivery, envelope: AnyEnvelope | undefined, err: unknown): Promise<void> {
     const decision = decideFailure(err, d.deliveries, this.o, isInfrastructureError);
+    const startedAt = this.startedAt.get(d.entry);
     const traceId = envelope ? continueTrace(envelope.traceparent).traceId : undefined;
     const context = { err, traceId, group: this.def.group, stream: d.stream, entryId: d.entry.id, eventType: d.entry.type, deliveries: d.deliveries };
     if (decision.action === "retry") {
       this.stats.retried++;
+      this.o.metrics?.consumerRetries.inc({ group: this.def.group, reason: isInfrastructureError(err) ? "infrastructure" : "handler-error" });
+      this.observe(d.entry.type, "retry", startedAt);
       this.retries.set(d.entry.id, { ...d, dueAt: Date.now() + decision.delayMs });
       this.log.warn({ ...context, retryInMs: decision.delayMs }, "event failed; will retry");
       if (isInfrastructureError(err)) await sleep(decision.delayMs, this.stopping.signal); // don't pull more work into an outage
@@ -257,6 +290,8 @@ export class ConsumerPipeline {
       group: this.def.group, consumer: this.consumer, deliveries: d.deliveries, reason: decision.reason, error,
     });
     this.stats.deadLettered++;
+    this.o.metrics?.deadLetters.inc({ group: this.def.group, reason: decision.reason });
+    this.observe(d.entry.type, "dead-letter", startedAt);
     this.log.error({ ...context, reason: decision.reason, deadLetterId: id }, "event dead-lettered");
   }
 }

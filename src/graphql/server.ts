@@ -15,6 +15,9 @@ import type { StreamHub } from "../live/hub.ts";
 import type { StreamName } from "../events/catalog.ts";
 import type { Redis } from "ioredis";
 import { EXAMPLE_OPERATIONS } from "./examples.ts";
+import { entryTrace, useMetrics, useRequestSpans } from "../observability/yoga.ts";
+import { readyBody } from "../observability/readiness.ts";
+import type { Metrics } from "../observability/metrics.ts";
 
 export interface WebSocketLimits {
   initTimeoutMs: number;
@@ -30,7 +33,9 @@ export interface ApiDeps {
   streamPrefix: string;
   log: Logger;
   /** Resolves when every dependency answers; rejects with the reason otherwise. */
-  readiness: () => Promise<void>;
+  readiness: () => Promise<unknown>;
+  /** Process metrics, served at GET /metrics with Yoga's GraphQL metrics. */
+  metrics?: Metrics;
   graphiql: boolean;
   ws: WebSocketLimits;
 }
@@ -56,7 +61,7 @@ export function createApi(deps: ApiDeps): Api {
       initial.request?.headers.get("traceparent") ??
       (typeof initial.connectionParams?.traceparent === "string" ? initial.connectionParams.traceparent : undefined) ??
       headerValue(initial.req?.headers.traceparent);
-    const trace = continueTrace(incoming);
+    const trace = entryTrace(initial.request, incoming);
     if (initial.request) traces.set(initial.request, trace);
     return { prisma: deps.prisma, hubs: deps.hubs, redis: deps.redis, streamPrefix: deps.streamPrefix, trace, log: deps.log.child({ traceId: trace.traceId }) };
   };
@@ -78,6 +83,8 @@ export function createApi(deps: ApiDeps): Api {
     },
     context: buildContext,
     plugins: [
+      useRequestSpans(),
+      ...(deps.metrics ? [useMetrics(deps.metrics)] : []),
       useTraceHeader((request) => traces.get(request)),
       useOperationLog(),
       useReadinessCheck({
@@ -88,7 +95,7 @@ export function createApi(deps: ApiDeps): Api {
             return true;
           } catch (err) {
             deps.log.warn({ err }, "not ready");
-            return new Response(JSON.stringify({ ready: false, reason: (err as Error).message }), {
+            return new Response(JSON.stringify(readyBody(err as Error)), {
               status: 503,
               headers: { "content-type": "application/json" },
             });
@@ -102,6 +109,7 @@ export function createApi(deps: ApiDeps): Api {
   // Upgrades are accepted here rather than by ws itself, so a full server refuses new sockets
   // with a plain HTTP 503 before spending anything on them.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  deps.metrics?.watchWebSockets(() => wss.clients.size);
   server.on("upgrade", (req, socket, head) => {
     const path = (req.url ?? "").split("?")[0];
     if (path !== yoga.graphqlEndpoint) return refuse(socket, 404, "Not Found");

@@ -8,6 +8,8 @@ import { SubscriptionQueue } from "./subscription-queue.ts";
 import { AppError, badInput } from "../errors.ts";
 import { STREAM_ID, compareIds } from "../events/stream-ids.ts";
 import { trimmedThroughKey } from "../retention/trimmer.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { recordSpan, SpanKind } from "../observability/tracing.ts";
 
 const REPLAY_PAGE = 200;
 
@@ -40,6 +42,9 @@ export interface HubOptions {
   blockMs: number;
   readCount: number;
   bufferSize: number;
+  metrics?: Metrics;
+  /** The stream's logical name for metric labels (orders, inventory); the key when omitted. */
+  streamName?: string;
 }
 
 /**
@@ -53,6 +58,12 @@ export class StreamHub {
   private readonly stopping = new AbortController();
   private lastId = "$";
   private loop: Promise<void> | undefined;
+  private alive = false;
+
+  /** True while the XREAD loop runs (readiness). */
+  get running(): boolean {
+    return this.alive;
+  }
   private ready!: Promise<void>;
 
   constructor(private readonly o: HubOptions) {}
@@ -67,7 +78,8 @@ export class StreamHub {
   start(): Promise<void> {
     let markReady!: () => void;
     this.ready = new Promise((resolve) => (markReady = resolve));
-    this.loop = this.run(markReady);
+    this.alive = true;
+    this.loop = this.run(markReady).finally(() => (this.alive = false));
     return this.ready;
   }
 
@@ -188,10 +200,14 @@ export class StreamHub {
 
   private dispatch(entry: StreamEntry): void {
     let event: LiveEvent | null | undefined; // undefined = not parsed yet, null = unparseable
+    let delivered = 0;
     const deliver = (sub: Subscriber) => {
       if (!matches(sub.filter, entry)) return;
       if (event === undefined) event = this.toLiveEvent(entry);
-      if (event) sub.queue.push(event);
+      if (event) {
+        sub.queue.push(event);
+        delivered++;
+      }
     };
     this.firehose.forEach(deliver);
     const seen = entry.keys.length > 1 ? new Set<string>() : undefined;
@@ -202,6 +218,18 @@ export class StreamHub {
       }
       this.byKey.get(key)?.forEach(deliver);
     }
+    if (event && delivered > 0) this.observeDelivery(event, delivered);
+  }
+
+  /** Commit→delivery latency (occurredAt is stamped in the committing transaction) and a delivery span. */
+  private observeDelivery(event: LiveEvent, subscribers: number): void {
+    const stream = this.o.streamName ?? this.o.key;
+    const latencyMs = Date.now() - Date.parse(event.envelope.occurredAt);
+    if (this.o.metrics) {
+      this.o.metrics.liveDelivered.inc({ stream }, subscribers);
+      if (latencyMs >= 0) this.o.metrics.deliveryLatency.observe({ stream }, latencyMs / 1000);
+    }
+    recordSpan(`live deliver ${event.envelope.eventType}`, event.envelope.traceparent, Date.now(), { "live.subscribers": subscribers, "live.cursor": event.cursor, "live.commit_to_delivery_ms": latencyMs }, SpanKind.CONSUMER);
   }
 
   private toLiveEvent(entry: StreamEntry): LiveEvent | null {

@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import { readyBody, type CheckResults } from "./readiness.ts";
 
 export interface HealthServer {
   server: Server;
@@ -6,11 +7,17 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
+/** What /metrics serves: the process registry (see Metrics). */
+export interface MetricsSource {
+  contentType: string;
+  render(): Promise<string>;
+}
+
 /**
- * /health and /ready for processes without the api role (relay and worker replicas), so an
- * orchestrator can probe every role the same way. The api serves the same paths itself.
+ * /health, /ready and /metrics for processes without the api role (relay and worker replicas), so
+ * an orchestrator and Prometheus can probe every role the same way. The api serves the same paths itself.
  */
-export async function startHealthServer(port: number, host: string, readiness: () => Promise<void>): Promise<HealthServer> {
+export async function startHealthServer(port: number, host: string, readiness: () => Promise<CheckResults | void>, metrics?: MetricsSource): Promise<HealthServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const reply = (status: number, body: object) => {
@@ -20,8 +27,15 @@ export async function startHealthServer(port: number, host: string, readiness: (
     if (path === "/health") return reply(200, { status: "ok" });
     if (path === "/ready") {
       readiness().then(
-        () => reply(200, { ready: true }),
-        (err: Error) => reply(503, { ready: false, reason: err.message }),
+        (checks) => reply(200, checks ? readyBody(checks) : { ready: true }),
+        (err: Error) => reply(503, readyBody(err)),
+      );
+      return;
+    }
+    if (path === "/metrics" && metrics) {
+      metrics.render().then(
+        (text) => res.writeHead(200, { "content-type": metrics.contentType }).end(text),
+        (err: Error) => reply(500, { error: err.message }),
       );
       return;
     }

@@ -113,6 +113,18 @@ export async function inSpan<T>(name: string, parent: string | TraceContext | nu
   }
 }
 
+/** Runs `fn` in an already started span (active in the async context) and ends it. */
+export async function runInSpan<T>(s: StartedSpan, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await context.with(s.context, fn);
+  } catch (err) {
+    failSpan(s.span, err);
+    throw err;
+  } finally {
+    s.span.end();
+  }
+}
+
 export function failSpan(span: Span, err: unknown): void {
   if (err instanceof Error) span.recordException(err);
   span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });

@@ -7,6 +7,8 @@ import { encodeEntryFields, streamKey } from "../events/stream-entry.ts";
 import type { StreamName } from "../events/catalog.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { recordSpan, SpanKind } from "../observability/tracing.ts";
 
 export interface RelayOptions {
   pool: pg.Pool;
@@ -20,6 +22,7 @@ export interface RelayOptions {
   pollMs: number;
   /** Runs after the batch is on the stream and before the outbox rows are deleted (tests crash here). */
   beforeCommit?: (published: number) => Promise<void> | void;
+  metrics?: Metrics;
 }
 
 interface OutboxRow {
@@ -56,12 +59,19 @@ export class OutboxRelay {
   private listener: pg.Client | undefined;
   private loop: Promise<void> | undefined;
   published = 0;
+  private alive = false;
+
+  /** True while the publish loop runs (readiness). */
+  get running(): boolean {
+    return this.alive;
+  }
 
   constructor(private readonly o: RelayOptions) {}
 
   start(): void {
     void this.listen();
-    this.loop = this.run();
+    this.alive = true;
+    this.loop = this.run().finally(() => (this.alive = false));
   }
 
   /** Finishes the batch in flight, then returns. */
@@ -95,6 +105,7 @@ export class OutboxRelay {
     try {
       await client.query("BEGIN");
       const { rows } = await client.query<OutboxRow>(CLAIM_BATCH, [shuffledLanes(), this.o.batchSize]);
+      const claimedAt = Date.now();
       if (rows.length === 0) {
         await client.query("COMMIT");
         return 0;
@@ -105,6 +116,7 @@ export class OutboxRelay {
       await client.query("COMMIT");
       this.published += rows.length;
       this.logPublished(rows, cursors);
+      this.observePublished(rows, claimedAt);
       return rows.length;
     } catch (err) {
       broken = err as Error;
@@ -148,6 +160,16 @@ export class OutboxRelay {
     });
   }
 
+  /** relay_published_events_total, and a producer span per event (child of the event's traceparent) when spans are exported. */
+  private observePublished(rows: OutboxRow[], claimedAt: number): void {
+    const perStream = new Map<string, number>();
+    for (const row of rows) {
+      perStream.set(row.stream, (perStream.get(row.stream) ?? 0) + 1);
+      recordSpan(`relay publish ${row.stream}`, traceparentOf(row.envelope), claimedAt, { "messaging.system": "redis", "messaging.destination.name": row.stream, "outbox.id": row.id }, SpanKind.PRODUCER);
+    }
+    for (const [stream, n] of perStream) this.o.metrics?.relayPublished.inc({ stream }, n);
+  }
+
   private waitForWork(): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, this.o.pollMs);
@@ -185,6 +207,11 @@ export class OutboxRelay {
       if (!this.stopping.signal.aborted) await sleep(backoffDelay(failures++, 200, 5_000), this.stopping.signal);
     }
   }
+}
+
+function traceparentOf(envelope: string): string | undefined {
+  // Cheap: the traceparent field without parsing the whole envelope (spans only; logs parse it fully).
+  return /"traceparent":\s*"([^"]+)"/.exec(envelope)?.[1];
 }
 
 /** Lanes in random order, so several relays tend to pick disjoint lanes rather than queue on one. */
