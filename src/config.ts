@@ -29,6 +29,9 @@ const envSchema = z.object({
   HEALTH_PORT: int(0, 65535).default(9090),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PRETTY: bool.optional(),
+  /** OTLP/HTTP collector (e.g. http://otel-collector:4318); spans are exported only when set. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default("order-gateway"),
   /** GraphiQL at GET /graphql; on by default except in production. */
   GRAPHIQL: bool.optional(),
   RELAY_BATCH_SIZE: int(1, 10_000).default(500),

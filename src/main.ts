@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./observability/logger.ts";
 import { startApp } from "./app.ts";
+import { initTracing } from "./observability/tracing.ts";
 
 /** Entry point: `ROLES=api,relay tsx src/main.ts`. SIGTERM/SIGINT shut down gracefully. */
 async function main() {
@@ -15,6 +16,7 @@ async function main() {
     throw err;
   }
   const log = createLogger(config);
+  const flushSpans = await initTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME, roles: config.ROLES, log });
   const app = await startApp(config, log);
 
   let stopping = false;
@@ -23,7 +25,8 @@ async function main() {
     stopping = true;
     log.info({ signal }, "shutting down");
     app.stop().then(
-      () => {
+      async () => {
+        await flushSpans();
         log.info("stopped");
         log.flush();
         process.exit(0);
