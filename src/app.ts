@@ -14,6 +14,8 @@ import { inventoryWorker } from "./inventory/worker.ts";
 import { orderSagaWorker } from "./orders/saga.ts";
 import { StreamTrimmer } from "./retention/trimmer.ts";
 import { startHealthServer } from "./observability/health-server.ts";
+import { createVerifier } from "./auth/tokens.ts";
+import { graphiqlHeaders } from "./auth/dev-tokens.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { createReadiness, type LoopProbe } from "./observability/readiness.ts";
 import { installContextPropagation } from "./observability/tracing.ts";
@@ -111,6 +113,12 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   let api: Api | undefined;
   let port: number | undefined;
   if (has("api")) {
+    if (config.authUsesDevSecret) {
+      log.warn(
+        "AUTH: no AUTH_JWT_SECRET or AUTH_JWKS_URL set — signing and accepting tokens with the PUBLIC development secret. " +
+          "Anyone can mint an admin token. Fine on your laptop; set a secret anywhere else (production refuses to start without one).",
+      );
+    }
     const hubLog = log.child({ role: "live-hub" });
     const hub = (stream: StreamName) =>
       new StreamHub({
@@ -135,6 +143,19 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       streamPrefix: config.STREAM_PREFIX,
       log: log.child({ role: "api" }),
       graphiql: config.graphiql,
+      graphiqlHeaders: () => graphiqlHeaders(config),
+      verifyToken: createVerifier(config.auth),
+      limits: {
+        maxDepth: config.GRAPHQL_MAX_DEPTH,
+        maxAliases: config.GRAPHQL_MAX_ALIASES,
+        maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
+        maxTokens: config.GRAPHQL_MAX_TOKENS,
+        maxCost: config.GRAPHQL_MAX_COST,
+        introspection: config.introspection,
+      },
+      maxBodyBytes: config.HTTP_MAX_BODY_BYTES,
+      corsOrigins: config.corsOrigins,
+      rateLimit: { limit: config.RATE_LIMIT_MUTATIONS, windowMs: config.RATE_LIMIT_WINDOW_MS },
       ws: {
         initTimeoutMs: config.WS_INIT_TIMEOUT_MS,
         keepAliveMs: config.WS_KEEPALIVE_MS,

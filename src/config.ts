@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { AuthSettings } from "./auth/tokens.ts";
 
 export const ROLES = ["api", "relay", "inventory", "orders"] as const;
 export type Role = (typeof ROLES)[number];
@@ -57,9 +58,42 @@ const envSchema = z.object({
   STREAM_RETENTION_MS: int(1_000, 10 * 365 * 86_400_000).default(7 * 86_400_000),
   STREAM_RETENTION_MAX_LEN: int(1, 1_000_000_000).optional(),
   STREAM_TRIM_INTERVAL_MS: int(100, 86_400_000).default(60_000),
+  /** HS256 shared secret for bearer tokens (local use). Production needs this or AUTH_JWKS_URL. */
+  AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** The identity provider's JWKS (RS/PS/ES/EdDSA keys): the production choice. */
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_ISSUER: z.string().min(1).default("order-gateway"),
+  AUTH_AUDIENCE: z.string().min(1).default("order-gateway"),
+  AUTH_CLOCK_TOLERANCE_S: int(0, 300).default(5),
+  /** Schema introspection; on by default except in production. */
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  GRAPHQL_MAX_DEPTH: int(2, 100).default(10),
+  GRAPHQL_MAX_ALIASES: int(1, 1000).default(15),
+  GRAPHQL_MAX_DIRECTIVES: int(1, 1000).default(10),
+  GRAPHQL_MAX_TOKENS: int(100, 100_000).default(2_000),
+  GRAPHQL_MAX_COST: int(100, 1_000_000).default(5_000),
+  /** Largest accepted request body; bigger is 413, a POST without Content-Length 411. */
+  HTTP_MAX_BODY_BYTES: int(1_024, 10 * 1024 * 1024).default(64 * 1024),
+  /** Browser origins allowed by CORS: a comma list, or * for any. Default: any in development, none in production. */
+  CORS_ORIGINS: z.string().optional(),
+  /** Mutations per client (token subject, else IP) per window; 0 = no limit. */
+  RATE_LIMIT_MUTATIONS: int(0, 1_000_000_000).default(120),
+  RATE_LIMIT_WINDOW_MS: int(1_000, 3_600_000).default(60_000),
 });
 
-export type Config = z.output<typeof envSchema> & { logPretty: boolean; graphiql: boolean };
+export type Config = z.output<typeof envSchema> & {
+  logPretty: boolean;
+  graphiql: boolean;
+  introspection: boolean;
+  auth: AuthSettings;
+  /** True when no secret was configured and the well-known development secret is in use. */
+  authUsesDevSecret: boolean;
+  /** null: same-origin only; "*": any origin. */
+  corsOrigins: string[] | "*" | null;
+};
+
+/** Signs and verifies tokens when nothing else is configured outside production. Never secret. */
+export const DEV_JWT_SECRET = "order-gateway-development-secret-do-not-use-in-production";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -81,11 +115,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // A consumer waiting out a backoff must not look dead to the others.
     throw new ConfigError("Invalid configuration:\n  CONSUMER_RETRY_MAX_MS: must be below CONSUMER_CLAIM_IDLE_MS");
   }
+  if (c.AUTH_JWT_SECRET && c.AUTH_JWKS_URL) {
+    throw new ConfigError("Invalid configuration:\n  AUTH_JWT_SECRET, AUTH_JWKS_URL: set one, not both");
+  }
+  const production = c.NODE_ENV === "production";
+  if (production && c.ROLES.includes("api") && !c.AUTH_JWT_SECRET && !c.AUTH_JWKS_URL) {
+    throw new ConfigError("Invalid configuration:\n  AUTH_JWT_SECRET or AUTH_JWKS_URL: required in production");
+  }
+  const authUsesDevSecret = !c.AUTH_JWT_SECRET && !c.AUTH_JWKS_URL;
   return {
     ...c,
+    auth: {
+      secret: c.AUTH_JWKS_URL ? undefined : (c.AUTH_JWT_SECRET ?? DEV_JWT_SECRET),
+      jwksUrl: c.AUTH_JWKS_URL,
+      issuer: c.AUTH_ISSUER,
+      audience: c.AUTH_AUDIENCE,
+      clockToleranceS: c.AUTH_CLOCK_TOLERANCE_S,
+    },
+    authUsesDevSecret,
+    introspection: c.GRAPHQL_INTROSPECTION ?? !production,
+    corsOrigins: parseOrigins(c.CORS_ORIGINS, production),
     logPretty: c.LOG_PRETTY ?? (c.NODE_ENV === "development" && process.stdout.isTTY === true),
     graphiql: c.GRAPHIQL ?? c.NODE_ENV !== "production",
   };
+}
+
+function parseOrigins(raw: string | undefined, production: boolean): string[] | "*" | null {
+  if (raw === undefined) return production ? null : "*";
+  const origins = raw.split(",").map((o) => o.trim()).filter(Boolean);
+  if (origins.includes("*")) return "*";
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new ConfigError(`Invalid configuration:\n  CORS_ORIGINS: "${origin}" is not an origin such as https://shop.example.com`);
+  }
+  return origins.length ? origins : null;
 }
 
 /** `FOO=` in a shell or compose file means "use the default", not "the empty string". */

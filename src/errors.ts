@@ -9,6 +9,12 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFLICT"
   | "SERVICE_UNAVAILABLE"
+  /** No token, or one that is malformed, forged or expired. */
+  | "UNAUTHENTICATED"
+  /** A valid token that does not allow this (another customer's data, an admin operation). */
+  | "FORBIDDEN"
+  /** Too many mutations from this client in the current window; retry after `retryAfterMs`. */
+  | "RATE_LIMITED"
   /** A subscription's `after` cursor points before what the stream still holds. */
   | "CURSOR_TOO_OLD"
   /** A subscriber fell too far behind and was cut off; resubscribe with `lastCursor`. */

@@ -175,7 +175,7 @@ describe("outages", () => {
       await proxy.restore();
       console.log(`pg outage: direct write took ${Date.now() - started} ms`);
       started = Date.now();
-      await waitFor(async () => (await statusOf(env, during.id)) === "CONFIRMED", { timeoutMs: 30_000, what: "the saga to resume" });
+      await waitFor(async () => (await statusOf(env, during.orderId)) === "CONFIRMED", { timeoutMs: 30_000, what: "the saga to resume" });
       console.log(`pg outage: saga resumed ${Date.now() - started} ms after the database came back`);
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200, { what: "readiness" });
       const again = await gql(port, CREATE, { input: { customerId: "pg", items: [{ sku: "SKU-001", quantity: 1 }] } });

@@ -8,6 +8,7 @@ import { publishOrders, steadyPublisher } from "./support/publisher.ts";
 import { spawnRole } from "./support/processes.ts";
 import { freePort } from "./support/private-redis.ts";
 import { streamKey } from "../src/events/stream-entry.ts";
+import { ADMIN_TOKEN, bearer } from "./support/auth.ts";
 import { subscribeResuming, subscribeResumingSse } from "../src/client/resuming-subscription.ts";
 
 const EVENTS = `subscription($customerId: ID, $after: String, $types: [OrderEventType!]) {
@@ -90,7 +91,7 @@ describe("resume with after: gap-free handover", () => {
 describe("slow subscribers", () => {
   it("a client that stops reading is cut off with its last cursor; the others are not delayed; it resumes with no gap", async () => {
     const { port } = await env.start(["api"], { SUBSCRIBER_BUFFER: "500", HUB_READ_COUNT: "100", WS_KEEPALIVE_MS: "0" });
-    const fast = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const fast = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: bearer(ADMIN_TOKEN) });
     let slowSocket: WebSocket | undefined;
     class PausableWebSocket extends WebSocket {
       constructor(...args: ConstructorParameters<typeof WebSocket>) {
@@ -98,7 +99,7 @@ describe("slow subscribers", () => {
         slowSocket = this;
       }
     }
-    const slow = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: PausableWebSocket, retryAttempts: 0 });
+    const slow = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: PausableWebSocket, retryAttempts: 0, connectionParams: bearer(ADMIN_TOKEN) });
     // Fat messages, so the paused client's kernel buffers fill and the server side backs up.
     const FAT = EVENTS.replace("{ totalCents }", "{ totalCents currency items { sku quantity unitPriceCents } eventId occurredAt traceId customerId eventType }");
     const fastSub = collect<Data>(fast, FAT, { customerId: "slow" });
@@ -143,7 +144,7 @@ describe("restarts", () => {
 
     const received: string[] = [];
     const sseReceived: string[] = [];
-    const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 1000, retryWait: () => delay(200), shouldRetry: () => true });
+    const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 1000, retryWait: () => delay(200), shouldRetry: () => true, connectionParams: bearer(ADMIN_TOKEN) });
     const sub = subscribeResuming<Data>(client, {
       query: EVENTS,
       variables: { customerId: "restart" },
@@ -158,6 +159,7 @@ describe("restarts", () => {
       after: start,
       cursorOf: (d) => d.orderEvents.cursor,
       onData: (d) => sseReceived.push(d.orderEvents.cursor),
+      headers: bearer(ADMIN_TOKEN),
       retryDelayMs: 200,
     });
     const publisher = steadyPublisher(env.redis, key, 1200, { batch: 6, everyMs: 5, customerId: "restart" });
@@ -217,7 +219,7 @@ describe("connection hygiene", () => {
     app = await env.start(["api"]);
     port = app.port!;
     const ws = await open();
-    ws.send(JSON.stringify({ type: "connection_init" }));
+    ws.send(JSON.stringify({ type: "connection_init", payload: bearer(ADMIN_TOKEN) }));
     await new Promise((r) => ws.once("message", r));
     const [close] = await Promise.all([closed(ws), app.stop()]);
     expect(close.code).toBe(1001);

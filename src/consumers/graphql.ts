@@ -55,7 +55,8 @@ function parseId(id: string | number, field = "id") {
 builder.queryField("deadLetters", (t) =>
   t.field({
     type: DeadLetterConnection,
-    description: "Dead letters of one stream, oldest first.",
+    description: "Dead letters of one stream, oldest first (admins).",
+    authScopes: { admin: true },
     args: {
       stream: t.arg({ type: EventStream, required: true }),
       first: t.arg.int({ required: false, defaultValue: 20 }),
@@ -75,7 +76,8 @@ builder.queryField("deadLetters", (t) =>
 builder.mutationFields((t) => ({
   replayDeadLetter: t.field({
     type: DeadLetterRef,
-    description: "Puts the original event back on its stream (once) and removes the dead letter. Consumers that already applied it skip it.",
+    description: "Puts the original event back on its stream (once) and removes the dead letter. Consumers that already applied it skip it. Admins only.",
+    authScopes: { admin: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const { stream, entryId } = parseId(args.id);
@@ -90,7 +92,8 @@ builder.mutationFields((t) => ({
   }),
   discardDeadLetter: t.field({
     type: DeadLetterRef,
-    description: "Deletes a dead letter for good.",
+    description: "Deletes a dead letter for good. Admins only.",
+    authScopes: { admin: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const { stream, entryId } = parseId(args.id);

@@ -4,6 +4,7 @@ import type { TraceContext } from "../observability/trace.ts";
 import type { StreamHub } from "../live/hub.ts";
 import type { StreamName } from "../events/catalog.ts";
 import type { Redis } from "ioredis";
+import type { Viewer } from "../auth/principal.ts";
 
 /** What every resolver gets. Built per HTTP request or per WebSocket operation. */
 export interface Context {
@@ -15,4 +16,8 @@ export interface Context {
   /** Commands connection (history reads); never used for blocking calls. */
   redis: Redis;
   streamPrefix: string;
+  /** Who to rate-limit: the token subject, else the remote address. */
+  clientKey: string;
+  /** The verified caller, or null (anonymous: public fields only). */
+  viewer: Viewer;
 }

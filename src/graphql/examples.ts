@@ -4,13 +4,20 @@ export const EXAMPLE_OPERATIONS = `# Welcome to the order gateway.
 # 2. In a second tab, run "WatchOrders" (live over WebSocket).
 # 3. Run "PlaceOrder" here and watch the OrderCreated event arrive there,
 #    with the same traceId as this request.
+#
+# Auth: every operation but products/stockLevel needs a bearer token. The Headers tab holds
+#   { "Authorization": "Bearer <token>" }  (in development: a fresh admin token already).
+# Make others with "npm run token -- --customer c1" or "--admin". A customer sees and orders
+# only for itself (leave customerId out); admins name the customer. Subscriptions send the
+# same token in graphql-ws connection_init.
 
 query Products {
   products { sku name priceCents currency available }
 }
 
 mutation PlaceOrder {
-  createOrder(input: { customerId: "c1", items: [{ sku: "SKU-001", quantity: 2 }] }) {
+  # idempotencyKey: retrying with the same key returns this order instead of placing another.
+  createOrder(input: { customerId: "c1", items: [{ sku: "SKU-001", quantity: 2 }] }, idempotencyKey: "try-1") {
     traceId
     order { id status totalCents currency items { sku quantity unitPriceCents } }
   }
@@ -21,6 +28,14 @@ subscription WatchOrders {
     __typename eventId orderId customerId occurredAt traceId cursor
     ... on OrderCreated { totalCents currency items { sku quantity } }
   }
+}
+
+mutation CancelOrder($id: ID!) {
+  cancelOrder(id: $id, reason: "changed my mind") { order { id status cancelReason } }
+}
+
+subscription WatchStock {
+  stockLevel(sku: "SKU-001") { sku name available }
 }
 
 query RecentOrders {

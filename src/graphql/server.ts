@@ -18,6 +18,12 @@ import { EXAMPLE_OPERATIONS } from "./examples.ts";
 import { entryTrace, useMetrics, useRequestSpans } from "../observability/yoga.ts";
 import { readyBody } from "../observability/readiness.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { TokenVerifier } from "../auth/tokens.ts";
+import { authorizationFromConnectionParams, viewerFromAuthorization } from "../auth/authenticate.ts";
+import { describeViewer, type Viewer } from "../auth/principal.ts";
+import { AppError } from "../errors.ts";
+import { bodyLimit, queryLimitPlugins, type QueryLimits } from "./limits.ts";
+import { useMutationRateLimit } from "./rate-limit.ts";
 
 export interface WebSocketLimits {
   initTimeoutMs: number;
@@ -37,7 +43,14 @@ export interface ApiDeps {
   /** Process metrics, served at GET /metrics with Yoga's GraphQL metrics. */
   metrics?: Metrics;
   graphiql: boolean;
+  /** Default request headers GraphiQL opens with (a dev token), computed per page load. */
+  graphiqlHeaders?: () => Promise<string | undefined>;
   ws: WebSocketLimits;
+  verifyToken: TokenVerifier;
+  limits: QueryLimits;
+  maxBodyBytes: number;
+  corsOrigins: string[] | "*" | null;
+  rateLimit: { limit: number; windowMs: number };
 }
 
 interface InitialContext {
@@ -45,6 +58,14 @@ interface InitialContext {
   /** graphql-ws: the upgrade request and the connection_init payload. */
   req?: IncomingMessage;
   connectionParams?: Record<string, unknown>;
+  /** graphql-ws: the principal verified once at connection_init. */
+  viewer?: Viewer;
+}
+
+/** What we keep per graphql-ws socket (beside its upgrade request in ctx.extra): who connected. */
+interface SocketExtra extends Record<PropertyKey, unknown> {
+  viewer?: Viewer;
+  expiry?: NodeJS.Timeout;
 }
 
 export interface Api {
@@ -56,14 +77,22 @@ export interface Api {
 export function createApi(deps: ApiDeps): Api {
   const traces = new WeakMap<Request, TraceContext>();
 
-  const buildContext = (initial: InitialContext): Context => {
+  const buildContext = async (initial: InitialContext): Promise<Context> => {
     const incoming =
       initial.request?.headers.get("traceparent") ??
       (typeof initial.connectionParams?.traceparent === "string" ? initial.connectionParams.traceparent : undefined) ??
       headerValue(initial.req?.headers.traceparent);
     const trace = entryTrace(initial.request, incoming);
     if (initial.request) traces.set(initial.request, trace);
-    return { prisma: deps.prisma, hubs: deps.hubs, redis: deps.redis, streamPrefix: deps.streamPrefix, trace, log: deps.log.child({ traceId: trace.traceId }) };
+    const log = deps.log.child({ traceId: trace.traceId });
+    const viewer =
+      initial.viewer !== undefined ? initial.viewer : await viewerFromAuthorization(initial.request?.headers.get("authorization"), deps.verifyToken).catch((err) => {
+        log.info({ reason: (err as Error).message }, "request with a bad credential refused");
+        throw err;
+      });
+    const address = (initial.req ?? (initial as { req?: IncomingMessage }).req)?.socket?.remoteAddress ?? "unknown";
+    const clientKey = viewer ? `sub:${viewer.subject}` : `ip:${address}`;
+    return { prisma: deps.prisma, hubs: deps.hubs, redis: deps.redis, streamPrefix: deps.streamPrefix, trace, log, viewer, clientKey };
   };
 
   const yoga = createYoga<InitialContext, Context>({
@@ -71,7 +100,14 @@ export function createApi(deps: ApiDeps): Api {
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     landingPage: false,
-    graphiql: !deps.graphiql ? false : { title: "Order gateway", subscriptionsProtocol: "WS", defaultQuery: EXAMPLE_OPERATIONS },
+    graphiql: !deps.graphiql
+      ? false
+      : async () => ({ title: "Order gateway", subscriptionsProtocol: "WS", defaultQuery: EXAMPLE_OPERATIONS, headers: await deps.graphiqlHeaders?.() }),
+    // One operation per request: a batch would multiply every limit below by its length.
+    batching: false,
+    cors: deps.corsOrigins === null
+      ? false
+      : { origin: deps.corsOrigins === "*" ? "*" : deps.corsOrigins, methods: ["GET", "POST"], allowedHeaders: ["content-type", "authorization", "traceparent", "x-graphql-csrf"], exposedHeaders: ["traceparent", "retry-after"], maxAge: 600 },
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     logging: {
       debug: (...args) => deps.log.debug(args.join(" ")),
@@ -83,6 +119,8 @@ export function createApi(deps: ApiDeps): Api {
     },
     context: buildContext,
     plugins: [
+      ...queryLimitPlugins(deps.limits),
+      useMutationRateLimit({ redis: deps.redis, keyPrefix: `${deps.streamPrefix}:ratelimit`, ...deps.rateLimit }),
       useRequestSpans(),
       ...(deps.metrics ? [useMetrics(deps.metrics)] : []),
       useTraceHeader((request) => traces.get(request)),
@@ -105,7 +143,7 @@ export function createApi(deps: ApiDeps): Api {
     ],
   });
 
-  const server = createServer(yoga);
+  const server = createServer(bodyLimit(deps.maxBodyBytes, yoga));
   // Upgrades are accepted here rather than by ws itself, so a full server refuses new sockets
   // with a plain HTTP 503 before spending anything on them.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
@@ -119,9 +157,34 @@ export function createApi(deps: ApiDeps): Api {
     }
     wss.handleUpgrade(req, socket, head, (client) => wss.emit("connection", client, req));
   });
-  const ws = useServer<Record<string, unknown>>(
+  const ws = useServer<Record<string, unknown>, SocketExtra>(
     {
       connectionInitWaitTimeout: deps.ws.initTimeoutMs,
+      // The token comes once, in connection_init: none → 4401, bad → 4403. The socket closes (4403)
+      // when the token expires, ending every subscription on it; clients reconnect with a new one.
+      onConnect: async (ctx) => {
+        const header = authorizationFromConnectionParams(ctx.connectionParams);
+        const socket = ctx.extra.socket;
+        if (header === null) {
+          socket.close(4401, "Unauthorized: send connection_init with { authorization: 'Bearer <token>' }");
+          return false;
+        }
+        try {
+          const viewer = await viewerFromAuthorization(header, deps.verifyToken);
+          ctx.extra.viewer = viewer;
+          if (viewer) {
+            const remaining = Math.min(viewer.expiresAt - Date.now(), 2 ** 31 - 1);
+            ctx.extra.expiry = setTimeout(() => socket.close(4403, "Forbidden: token expired"), remaining);
+            socket.once("close", () => clearTimeout(ctx.extra.expiry));
+          }
+          deps.log.debug({ viewer: describeViewer(viewer) }, "websocket authenticated");
+          return true;
+        } catch (err) {
+          deps.log.info({ reason: (err as Error).message }, "websocket refused: bad credential");
+          socket.close(4403, err instanceof AppError ? err.message.slice(0, 120) : "Forbidden");
+          return false;
+        }
+      },
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
@@ -129,7 +192,7 @@ export function createApi(deps: ApiDeps): Api {
         if (Object.keys(ctx.subscriptions).length > deps.ws.maxSubscriptionsPerConnection) {
           return [new GraphQLError(`at most ${deps.ws.maxSubscriptionsPerConnection} subscriptions per connection`, { extensions: { code: "LIMIT_EXCEEDED" } })];
         }
-        const enveloped = yoga.getEnveloped({ req: ctx.extra.request, connectionParams: ctx.connectionParams, params } as InitialContext);
+        const enveloped = yoga.getEnveloped({ req: ctx.extra.request, connectionParams: ctx.connectionParams, viewer: ctx.extra.viewer ?? null, params } as InitialContext);
         const document = enveloped.parse(params.query);
         const args: ExecutionArgs = {
           schema: enveloped.schema,

@@ -77,15 +77,16 @@ const InventoryEventTypeEnum = builder.enumType("InventoryEventType", { values: 
 builder.subscriptionField("inventoryEvents", (t) =>
   t.field({
     type: InventoryEvent,
-    description: "Live inventory events, filtered by sku, order and/or event type; `after` resumes from a cursor with no gap.",
+    description: "Live inventory events (admins), filtered by sku, order and/or event type; `after` resumes from a cursor with no gap.",
     args: {
       sku: t.arg.string({ required: false }),
       orderId: t.arg.id({ required: false }),
       types: t.arg({ type: [InventoryEventTypeEnum], required: false }),
       after: t.arg.string({ required: false, description: "Resume after this cursor." }),
     },
+    authScopes: { admin: true },
     subscribe: (_root, args, ctx) =>
-      subscribeLive(ctx.hubs.inventory, { keys: routingKeysFor(args), types: args.types?.length ? args.types : INVENTORY_EVENT_TYPES }, args.after),
+      subscribeLive(ctx.hubs.inventory, { keys: routingKeysFor(args), types: args.types?.length ? args.types : INVENTORY_EVENT_TYPES }, args.after, { viewer: ctx.viewer }),
     resolve: (item) => unwrapLive(item) as InventoryLiveEvent,
   }),
 );
@@ -98,6 +99,7 @@ builder.subscriptionField("stockLevel", (t) =>
     subscribe: (_root, args, ctx) =>
       subscribeSnapshots(ctx.hubs.inventory, { keys: routingKeysFor({ sku: args.sku }) }, args.after, () =>
         ctx.prisma.product.findUnique({ where: { sku: args.sku }, include: { stock: true } }),
+        ctx.viewer,
       ),
     resolve: (product) => unwrapLive(product),
   }),
@@ -106,7 +108,8 @@ builder.subscriptionField("stockLevel", (t) =>
 builder.queryField("inventoryHistory", (t) =>
   t.field({
     type: [InventoryEvent],
-    description: "The latest inventory events of one sku (up to `last`), oldest first, read from the inventory stream.",
+    description: "The latest inventory events of one sku (up to `last`), oldest first, read from the inventory stream (admins).",
+    authScopes: { admin: true },
     args: { sku: t.arg.string({ required: true }), last: t.arg.int({ required: false, defaultValue: 100 }) },
     resolve: (_root, args, ctx) => {
       const last = args.last ?? 100;
@@ -130,7 +133,8 @@ const RestockPayload = builder.objectRef<{ sku: string; traceId: string }>("Rest
 builder.mutationField("restock", (t) =>
   t.field({
     type: RestockPayload,
-    description: "Adds units to a product's stock on hand (a delivery arrived) → StockAdjusted.",
+    description: "Adds units to a product's stock on hand (a delivery arrived) → StockAdjusted. Admins only.",
+    authScopes: { admin: true },
     args: { sku: t.arg.string({ required: true }), quantity: t.arg.int({ required: true, description: "1 to 100000." }) },
     resolve: async (_root, args, ctx) => {
       const result = await restock(ctx.prisma, args.sku, args.quantity, { trace: ctx.trace });

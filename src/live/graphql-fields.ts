@@ -2,6 +2,18 @@ import { AppError, badInput } from "../errors.ts";
 import { customerIdSchema, orderIdSchema } from "../orders/create-order-input.ts";
 import type { LiveEvent, LiveFilter, StreamHub } from "./hub.ts";
 import type { SubscriptionQueue } from "./subscription-queue.ts";
+import { isExpired, type Viewer } from "../auth/principal.ts";
+import { unauthenticated } from "../auth/tokens.ts";
+
+/**
+ * Who receives a live subscription's events, checked on every event, not just at subscribe time:
+ * an event the viewer may not see is skipped, and the subscription ends (UNAUTHENTICATED) once the
+ * viewer's token has expired — over SSE too, where no socket close would end it.
+ */
+export interface LiveAudience {
+  viewer: Viewer;
+  mayReceive?: (event: LiveEvent) => boolean;
+}
 
 /** Fields every event type exposes, whatever its stream (used by OrderEvent and InventoryEvent). */
 export function commonEventFields(t: PothosSchemaTypes.InterfaceFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<{}>, LiveEvent> | any) {
@@ -45,14 +57,21 @@ export type LiveItem = LiveEvent | LiveFailure;
  * A subscriber cut off later gets one final result carrying the error and its last cursor, then
  * completion — the same over WebSocket and SSE, and its other subscriptions are unaffected.
  */
-export async function subscribeLive(hub: StreamHub, filter: LiveFilter, after?: string | null): Promise<AsyncGenerator<LiveItem>> {
+export async function subscribeLive(hub: StreamHub, filter: LiveFilter, after: string | null | undefined, audience: LiveAudience): Promise<AsyncGenerator<LiveItem>> {
   if (after != null) await hub.checkCursor(after);
-  return endWithFailure(hub.subscribe(filter, after != null ? { after } : {}));
+  return endWithFailure(hub.subscribe(filter, after != null ? { after } : {}), audience);
 }
 
-async function* endWithFailure(queue: SubscriptionQueue<LiveEvent>): AsyncGenerator<LiveItem> {
+async function* endWithFailure(queue: SubscriptionQueue<LiveEvent>, audience: LiveAudience): AsyncGenerator<LiveItem> {
   try {
-    for await (const event of queue) yield event;
+    for await (const event of queue) {
+      if (isExpired(audience.viewer)) {
+        yield { failure: unauthenticated(`token expired; resubscribe with a new token and after: "${event.cursor}"`) };
+        return;
+      }
+      if (audience.mayReceive && !audience.mayReceive(event)) continue;
+      yield event;
+    }
   } catch (err) {
     if (err instanceof AppError) yield { failure: err };
     else throw err;
@@ -68,10 +87,10 @@ export function unwrapLive<T>(item: T | LiveFailure): T {
 }
 
 /** Like subscribeLive, for fields that push a fresh snapshot of some state after its events. */
-export async function subscribeSnapshots<T>(hub: StreamHub, filter: LiveFilter, after: string | null | undefined, load: () => Promise<T | null>) {
+export async function subscribeSnapshots<T>(hub: StreamHub, filter: LiveFilter, after: string | null | undefined, load: () => Promise<T | null>, viewer: Viewer) {
   if (after != null) await hub.checkCursor(after);
   const queue = hub.subscribe(filter, after != null ? { after } : {});
-  return snapshots(endWithFailure(queue), load, () => queue.size);
+  return snapshots(endWithFailure(queue, { viewer }), load, () => queue.size);
 }
 
 /**

@@ -5,20 +5,41 @@ import { appendToOutbox } from "../outbox/enqueue.ts";
 import { AppError, badInput } from "../errors.ts";
 import { orderIdSchema } from "./create-order-input.ts";
 import { applyToOrder } from "./saga.ts";
+import type { IdempotencyOption } from "./create-order.ts";
+import { runOnce } from "../idempotency/keys.ts";
 
 const DEFAULT_REASON = "cancelled by customer";
 
 /** PENDING or CONFIRMED → CANCELLED + OrderCancelled; inventory releases the stock when it sees it. */
-export async function cancelOrder(prisma: PrismaClient, rawId: string, rawReason: string | null | undefined, cause: EventCause, log: Logger) {
+export async function cancelOrder(
+  prisma: PrismaClient,
+  rawId: string,
+  rawReason: string | null | undefined,
+  cause: EventCause,
+  log: Logger,
+  /** Whether the caller may cancel orders of this customer (checked before anything changes). */
+  mayCancelFor: (customerId: string) => boolean = () => true,
+  idempotency?: IdempotencyOption,
+): Promise<{ orderId: string; replayed: boolean }> {
   const id = orderIdSchema.safeParse(rawId);
   if (!id.success) throw badInput("id", "must be an order id (UUID)");
   const reason = rawReason?.trim() || DEFAULT_REASON;
   if (reason.length > 500) throw badInput("reason", "must be at most 500 characters");
-  await prisma.$transaction(async (tx) => {
-    const result = await applyToOrder(tx, id.data, { type: "cancel", reason }, { ...cause, correlationId: id.data }, log);
-    if (!result.found) throw new AppError("NOT_FOUND", `order ${id.data} not found`, { field: "id" });
-    if (result.decision.outcome !== "transition") throw new AppError("CONFLICT", result.decision.why, { field: "id" });
-    await appendToOutbox(tx, result.events);
+  const notFound = () => new AppError("NOT_FOUND", `order ${id.data} not found`, { field: "id" });
+  return prisma.$transaction(async (tx) => {
+    const cancel = async () => {
+      // An order's customer never changes: checking before the locking read is race-free.
+      const owner = await tx.order.findUnique({ where: { id: id.data }, select: { customerId: true } });
+      if (!owner) throw notFound();
+      if (!mayCancelFor(owner.customerId)) throw new AppError("FORBIDDEN", `not allowed: order ${id.data} belongs to another customer`, { field: "id" });
+      const result = await applyToOrder(tx, id.data, { type: "cancel", reason }, { ...cause, correlationId: id.data }, log);
+      if (!result.found) throw notFound();
+      if (result.decision.outcome !== "transition") throw new AppError("CONFLICT", result.decision.why, { field: "id" });
+      await appendToOutbox(tx, result.events);
+      return id.data;
+    };
+    if (!idempotency) return { orderId: await cancel(), replayed: false };
+    const { resultId, replayed } = await runOnce(tx, { ...idempotency, operation: "cancelOrder", input: { id: id.data, reason } }, cancel);
+    return { orderId: resultId, replayed };
   });
-  return id.data;
 }

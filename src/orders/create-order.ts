@@ -4,6 +4,13 @@ import { badInput, fromZodError } from "../errors.ts";
 import { newEvent, type EventCause } from "../events/envelope.ts";
 import { appendToOutbox } from "../outbox/enqueue.ts";
 import { createOrderInput } from "./create-order-input.ts";
+import { runOnce } from "../idempotency/keys.ts";
+
+/** An idempotency key and whose key space it belongs to. */
+export interface IdempotencyOption {
+  scope: string;
+  key: string;
+}
 
 const MAX_INT4 = 2_147_483_647;
 
@@ -12,12 +19,18 @@ const MAX_INT4 = 2_147_483_647;
  * its items and the OrderCreated event to the outbox in one transaction. Stock is reserved later,
  * asynchronously, by the inventory service reacting to OrderCreated.
  */
-export async function createOrder(prisma: PrismaClient, rawInput: unknown, cause: EventCause) {
+export async function createOrder(
+  prisma: PrismaClient,
+  rawInput: unknown,
+  cause: EventCause,
+  idempotency?: IdempotencyOption,
+): Promise<{ orderId: string; replayed: boolean }> {
   const parsed = createOrderInput.safeParse(rawInput);
   if (!parsed.success) throw fromZodError(parsed.error, "input");
   const input = parsed.data;
 
   return prisma.$transaction(async (tx) => {
+    const place = async () => {
     const products = await tx.product.findMany({ where: { sku: { in: input.items.map((i) => i.sku) } } });
     const bySku = new Map(products.map((p) => [p.sku, p]));
 
@@ -39,7 +52,11 @@ export async function createOrder(prisma: PrismaClient, rawInput: unknown, cause
       include: { items: true },
     });
     await appendToOutbox(tx, [newEvent("OrderCreated", id, { customerId: input.customerId, currency, totalCents, items }, { ...cause, correlationId: cause.correlationId ?? id })]);
-    return order;
+    return order.id;
+    };
+    if (!idempotency) return { orderId: await place(), replayed: false };
+    const { resultId, replayed } = await runOnce(tx, { ...idempotency, operation: "createOrder", input }, place);
+    return { orderId: resultId, replayed };
   });
 }
 

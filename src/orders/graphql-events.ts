@@ -4,6 +4,10 @@ import type { Envelope } from "../events/envelope.ts";
 import { streamKey } from "../events/stream-entry.ts";
 import type { LiveEvent } from "../live/hub.ts";
 import { commonEventFields, routingKeysFor, subscribeLive, unwrapLive } from "../live/graphql-fields.ts";
+import { isAdmin, mayActFor } from "../auth/principal.ts";
+import { AppError } from "../errors.ts";
+import type { Context } from "../graphql/context.ts";
+import { assertMayReadOrder } from "./graphql.ts";
 import { readForward, streamIdAtOrderCreation } from "../live/history.ts";
 
 type OrderLiveEvent = LiveEvent & { envelope: Envelope<OrderEventType> };
@@ -18,6 +22,8 @@ const OrderEventLine = builder.objectRef<{ sku: string; quantity: number; unitPr
 });
 
 export const OrderEvent = builder.interfaceRef<OrderLiveEvent>("OrderEvent").implement({
+  // Checked on every event delivered or read, whatever field it came through.
+  authScopes: (e) => ({ actsFor: e.envelope.payload.customerId }),
   description: "Something that happened to an order, as recorded on the orders stream.",
   resolveType: (e) => e.envelope.eventType,
   fields: (t) => ({
@@ -65,8 +71,17 @@ builder.subscriptionField("orderEvents", (t) =>
       types: t.arg({ type: [OrderEventTypeEnum], required: false }),
       after: t.arg.string({ required: false, description: "Resume after this cursor." }),
     },
-    subscribe: (_root, args, ctx) =>
-      subscribeLive(ctx.hubs.orders, { keys: routingKeysFor(args), types: args.types?.length ? args.types : ORDER_EVENT_TYPES }, args.after),
+    authScopes: { signedIn: true },
+    subscribe: async (_root, args, ctx) => {
+      // A customer's subscription is always narrowed to its own events; only admins get a firehose.
+      const customerId = isAdmin(ctx.viewer) ? args.customerId : ownCustomer(ctx, args.customerId);
+      if (args.orderId != null) await assertMayReadOrder(ctx, routingKeysFor({ orderId: args.orderId })[0]!.slice("order:".length));
+      const filter = { keys: routingKeysFor({ ...args, customerId }), types: args.types?.length ? args.types : ORDER_EVENT_TYPES };
+      return subscribeLive(ctx.hubs.orders, filter, args.after, {
+        viewer: ctx.viewer,
+        mayReceive: (e) => mayActFor(ctx.viewer, (e.envelope as OrderLiveEvent["envelope"]).payload.customerId),
+      });
+    },
     resolve: (item) => unwrapLive(item) as OrderLiveEvent,
   }),
 );
@@ -74,13 +89,21 @@ builder.subscriptionField("orderEvents", (t) =>
 builder.queryField("orderHistory", (t) =>
   t.field({
     type: [OrderEvent],
+    authScopes: { signedIn: true },
     description: "Every event of one order, oldest first, read from the orders stream (the event store).",
     args: { orderId: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const [key] = routingKeysFor({ orderId: args.orderId });
       const orderId = key!.slice("order:".length);
+      await assertMayReadOrder(ctx, orderId);
       const events = await readForward(ctx.redis, streamKey(ctx.streamPrefix, "orders"), key!, streamIdAtOrderCreation(orderId));
       return events.filter((e) => (ORDER_EVENT_TYPES as readonly string[]).includes(e.envelope.eventType)) as OrderLiveEvent[];
     },
   }),
 );
+
+function ownCustomer(ctx: Context, requested: string | number | null | undefined): string {
+  const own = ctx.viewer!.customerId!;
+  if (requested != null && String(requested) !== own) throw new AppError("FORBIDDEN", "not allowed: customers subscribe to their own events only", { field: "customerId" });
+  return own;
+}

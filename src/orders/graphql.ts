@@ -4,7 +4,10 @@ import { createOrder } from "./create-order.ts";
 import { cancelOrder } from "./cancel-order.ts";
 import { routingKeysFor, subscribeSnapshots, unwrapLive } from "../live/graphql-fields.ts";
 import { orderIdSchema } from "./create-order-input.ts";
-import { badInput } from "../errors.ts";
+import { AppError, badInput } from "../errors.ts";
+import { isAdmin, mayActFor, type Viewer } from "../auth/principal.ts";
+import { parseIdempotencyKey } from "../idempotency/keys.ts";
+import type { Context } from "../graphql/context.ts";
 
 export const OrderStatus = builder.enumType(OrderStatusValues, {
   name: "OrderStatus",
@@ -21,6 +24,9 @@ const OrderItem = builder.prismaObject("OrderItem", {
 });
 
 export const Order = builder.prismaObject("Order", {
+  // Every path to an order (order, orders, payloads, orderUpdated events) passes this check.
+  runScopesOnType: true,
+  authScopes: (order) => ({ actsFor: order.customerId }),
   fields: (t) => ({
     id: t.exposeID("id"),
     customerId: t.exposeID("customerId"),
@@ -39,6 +45,8 @@ builder.queryFields((t) => ({
   order: t.prismaField({
     type: Order,
     nullable: true,
+    description: "One order: customers see their own, admins any.",
+    authScopes: { signedIn: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => {
       const id = orderIdSchema.safeParse(String(args.id));
@@ -50,12 +58,16 @@ builder.queryFields((t) => ({
     {
     type: Order,
     cursor: "id",
-    description: "Orders, newest first.",
-    args: { status: t.arg({ type: OrderStatus, required: false }) },
+    description: "Orders, newest first: a customer's own, or (admins) everyone's or one customer's.",
+    authScopes: { signedIn: true },
+    args: { status: t.arg({ type: OrderStatus, required: false }), customerId: t.arg.id({ required: false }) },
     maxSize: 100,
     defaultSize: 20,
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.order.findMany({ ...query, where: args.status ? { status: args.status } : {}, orderBy: { id: "desc" } }),
+    resolve: (query, _root, args, ctx) => {
+      const customerId = args.customerId != null ? String(args.customerId) : isAdmin(ctx.viewer) ? undefined : ctx.viewer!.customerId!;
+      if (customerId !== undefined && !mayActFor(ctx.viewer, customerId)) throw forbidden(`orders of customer ${customerId}`);
+      return ctx.prisma.order.findMany({ ...query, where: { ...(args.status ? { status: args.status } : {}), ...(customerId !== undefined ? { customerId } : {}) }, orderBy: { id: "desc" } });
+    },
     },
     { name: "OrderConnection" },
     { name: "OrderEdge" },
@@ -71,7 +83,7 @@ const OrderLineInput = builder.inputType("OrderLineInput", {
 
 const CreateOrderInput = builder.inputType("CreateOrderInput", {
   fields: (t) => ({
-    customerId: t.id({ required: true }),
+    customerId: t.id({ required: false, description: "Admins only (required for them); a customer's orders are always its own." }),
     items: t.field({ type: [OrderLineInput], required: true, description: "1 to 50 lines, one per sku." }),
   }),
 });
@@ -90,11 +102,17 @@ builder.mutationField("createOrder", (t) =>
   t.field({
     type: CreateOrderPayload,
     description: "Places an order (PENDING). Stock is reserved asynchronously; watch orderEvents for the outcome.",
-    args: { input: t.arg({ type: CreateOrderInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const order = await createOrder(ctx.prisma, { customerId: String(input.customerId), items: input.items }, { trace: ctx.trace });
-      ctx.log.info({ orderId: order.id, customerId: order.customerId, totalCents: order.totalCents }, "order created");
-      return { orderId: order.id, traceId: ctx.trace.traceId };
+    authScopes: { signedIn: true },
+    args: {
+      input: t.arg({ type: CreateOrderInput, required: true }),
+      idempotencyKey: t.arg.string({ required: false, description: IDEMPOTENCY_KEY_DOC }),
+    },
+    resolve: async (_root, { input, idempotencyKey }, ctx) => {
+      const customerId = orderingCustomer(ctx.viewer, input.customerId);
+      const key = parseIdempotencyKey(idempotencyKey);
+      const { orderId, replayed } = await createOrder(ctx.prisma, { customerId, items: input.items }, { trace: ctx.trace }, key ? { scope: ctx.clientKey, key } : undefined);
+      ctx.log.info({ orderId, customerId, replayed }, replayed ? "order request replayed (idempotency key)" : "order created");
+      return { orderId, traceId: ctx.trace.traceId };
     },
   }),
 );
@@ -113,10 +131,16 @@ builder.mutationField("cancelOrder", (t) =>
   t.field({
     type: CancelOrderPayload,
     description: "Cancels a PENDING or CONFIRMED order; inventory then releases its stock (StockReleased).",
-    args: { id: t.arg.id({ required: true }), reason: t.arg.string({ required: false }) },
+    authScopes: { signedIn: true },
+    args: {
+      id: t.arg.id({ required: true }),
+      reason: t.arg.string({ required: false }),
+      idempotencyKey: t.arg.string({ required: false, description: IDEMPOTENCY_KEY_DOC }),
+    },
     resolve: async (_root, args, ctx) => {
-      const orderId = await cancelOrder(ctx.prisma, String(args.id), args.reason, { trace: ctx.trace }, ctx.log);
-      ctx.log.info({ orderId }, "order cancelled");
+      const key = parseIdempotencyKey(args.idempotencyKey);
+      const { orderId, replayed } = await cancelOrder(ctx.prisma, String(args.id), args.reason, { trace: ctx.trace }, ctx.log, (customerId) => mayActFor(ctx.viewer, customerId), key ? { scope: ctx.clientKey, key } : undefined);
+      ctx.log.info({ orderId, replayed }, replayed ? "cancel request replayed (idempotency key)" : "order cancelled");
       return { orderId, traceId: ctx.trace.traceId };
     },
   }),
@@ -126,12 +150,39 @@ builder.subscriptionField("orderUpdated", (t) =>
   t.field({
     type: Order,
     description: "One order's current state: now, then again after each of its events (with `after`: once caught up).",
+    authScopes: { signedIn: true },
     args: { id: t.arg.id({ required: true }), after: t.arg.string({ required: false }) },
-    subscribe: (_root, args, ctx) => {
+    subscribe: async (_root, args, ctx) => {
       const keys = routingKeysFor({ orderId: args.id });
       const id = keys[0]!.slice("order:".length);
-      return subscribeSnapshots(ctx.hubs.orders, { keys }, args.after, () => ctx.prisma.order.findUnique({ where: { id } }));
+      await assertMayReadOrder(ctx, id);
+      return subscribeSnapshots(ctx.hubs.orders, { keys }, args.after, () => ctx.prisma.order.findUnique({ where: { id } }), ctx.viewer);
     },
     resolve: (order) => unwrapLive(order),
   }),
 );
+
+const IDEMPOTENCY_KEY_DOC =
+  "Makes retries safe: the same key with the same input returns the first result; with other input, a CONFLICT error. Keys are per caller (1–128 of A-Z a-z 0-9 _ . : -).";
+
+const forbidden = (what: string) => new AppError("FORBIDDEN", `not allowed: ${what} belong to another customer`);
+
+/** Whose order this is: a customer orders for itself only; an admin must name the customer. */
+function orderingCustomer(viewer: Viewer, requested: string | number | null | undefined): string {
+  const asked = requested != null ? String(requested) : undefined;
+  if (isAdmin(viewer)) {
+    if (asked === undefined) throw badInput("input.customerId", "admins must name the customer the order is for");
+    return asked;
+  }
+  const own = viewer!.customerId!;
+  if (asked !== undefined && asked !== own) throw new AppError("FORBIDDEN", "not allowed: customers place orders for themselves only", { field: "input.customerId" });
+  return own;
+}
+
+/** For reads by order id before anything is streamed: unknown → NOT_FOUND, someone else's → FORBIDDEN. */
+export async function assertMayReadOrder(ctx: Context, orderId: string): Promise<void> {
+  if (isAdmin(ctx.viewer)) return;
+  const order = await ctx.prisma.order.findUnique({ where: { id: orderId }, select: { customerId: true } });
+  if (!order) throw new AppError("NOT_FOUND", `order ${orderId} not found`, { field: "orderId" });
+  if (!mayActFor(ctx.viewer, order.customerId)) throw forbidden(`order ${orderId}`);
+}

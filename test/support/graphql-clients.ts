@@ -1,5 +1,16 @@
 import WebSocket from "ws";
 import { createClient, type Client } from "graphql-ws";
+import { ADMIN_TOKEN } from "./auth.ts";
+
+/**
+ * Every helper sends the admin token unless told otherwise: pass `{ authorization: "Bearer …" }`
+ * to act as someone else, or `{ authorization: "" }` (connection params: `{}`) for no token.
+ */
+const withAuth = (headers: Record<string, string>) => {
+  const merged: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}`, ...headers };
+  if (merged.authorization === "") delete merged.authorization;
+  return merged;
+};
 
 export interface GraphQLResponse<T = Record<string, any>> {
   data?: T | null;
@@ -14,13 +25,13 @@ export async function gql<T = Record<string, any>>(
 ): Promise<GraphQLResponse<T> & { status: number; headers: Headers }> {
   const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...headers },
+    headers: withAuth({ "content-type": "application/json", accept: "application/graphql-response+json", ...headers }),
     body: JSON.stringify({ query, variables }),
   });
   return { ...((await res.json()) as GraphQLResponse<T>), status: res.status, headers: res.headers };
 }
 
-export function wsClient(port: number, connectionParams?: Record<string, unknown>): Client {
+export function wsClient(port: number, connectionParams: Record<string, unknown> = { authorization: `Bearer ${ADMIN_TOKEN}` }): Client {
   return createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, connectionParams, retryAttempts: 0, lazy: false });
 }
 
@@ -61,11 +72,11 @@ export function collect<T>(client: Client, query: string, variables?: Record<str
 }
 
 /** A GraphQL subscription over SSE (Yoga's "distinct connections" mode), parsed event by event. */
-export async function sse<T>(port: number, query: string, variables?: Record<string, unknown>) {
+export async function sse<T>(port: number, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
   const controller = new AbortController();
   const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    headers: withAuth({ "content-type": "application/json", accept: "text/event-stream", ...headers }),
     body: JSON.stringify({ query, variables }),
     signal: controller.signal,
   });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { TestEnv } from "./test-env.ts";
+import { TEST_JWT_SECRET } from "./auth.ts";
 
 /** A role of the app as a real OS process (`tsx src/main.ts`), JSON logs collected line by line. */
 export class AppProcess {
@@ -61,6 +62,8 @@ export function spawnRole(env: TestEnv, roles: string, extraEnv: Record<string, 
       CONSUMER_RETRY_MAX_MS: "300",
       CONSUMER_CLAIM_IDLE_MS: "1500",
       RELAY_POLL_MS: "200",
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      RATE_LIMIT_MUTATIONS: "0",
       ...extraEnv,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -8,6 +8,7 @@ import { createRedis } from "../../src/infra/redis.ts";
 import { startApp, type RunningApp } from "../../src/app.ts";
 import { seed } from "../../prisma/seed.ts";
 import { TEMPLATE_DB, admin, dropDatabase, urlFor } from "./databases.ts";
+import { TEST_JWT_SECRET } from "./auth.ts";
 
 export interface TestEnv {
   name: string;
@@ -44,6 +45,9 @@ export async function createTestEnv(name: string, opts: { seed?: boolean; redisU
     CONSUMER_RETRY_BASE_MS: "20",
     CONSUMER_RETRY_MAX_MS: "300",
     CONSUMER_CLAIM_IDLE_MS: "1500",
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    // Tests place thousands of orders as one admin; the limit has its own test.
+    RATE_LIMIT_MUTATIONS: "0",
   };
   const config = loadConfig(env);
   const log = createLogger(config, { test: name });

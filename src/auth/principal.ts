@@ -1,0 +1,32 @@
+/**
+ * Who is asking. Built once per HTTP request or WebSocket connection from a verified token; the
+ * authorization rules (scopes beside the fields, and the pure checks below) only ever read this.
+ */
+export type Role = "customer" | "admin";
+
+export interface Principal {
+  /** The token's subject: the customer id for customers, an operator id for admins. */
+  subject: string;
+  /** Set for customers: the only customer this principal may act for. */
+  customerId: string | null;
+  roles: ReadonlySet<Role>;
+  /** Epoch ms when the token stops being valid; live subscriptions end then. */
+  expiresAt: number;
+}
+
+export const ANONYMOUS = null;
+export type Viewer = Principal | typeof ANONYMOUS;
+
+export const isAdmin = (viewer: Viewer) => viewer?.roles.has("admin") === true;
+
+/** May this viewer see or act on data of `customerId`? Admins: any; customers: only their own. */
+export function mayActFor(viewer: Viewer, customerId: string): boolean {
+  if (!viewer) return false;
+  return isAdmin(viewer) || (viewer.roles.has("customer") && viewer.customerId === customerId);
+}
+
+export const isExpired = (viewer: Viewer, now = Date.now()) => viewer !== null && viewer.expiresAt <= now;
+
+/** A short description for logs: never the token itself. */
+export const describeViewer = (viewer: Viewer) =>
+  viewer ? { subject: viewer.subject, roles: [...viewer.roles].join(",") } : { subject: "anonymous" };

@@ -1,0 +1,60 @@
+import type { Plugin } from "graphql-yoga";
+import { GraphQLError, Kind, getOperationAST } from "graphql";
+import type { Redis } from "ioredis";
+import type { Context } from "./context.ts";
+
+export interface RateLimitSettings {
+  redis: Redis;
+  keyPrefix: string;
+  /** Mutations per client per window; 0 turns the limit off. */
+  limit: number;
+  windowMs: number;
+}
+
+/** Fixed window: which window `now` falls in, and how long until the next one starts. */
+export function fixedWindow(now: number, windowMs: number) {
+  const index = Math.floor(now / windowMs);
+  return { index, resetInMs: (index + 1) * windowMs - now };
+}
+
+/**
+ * Per-client limit on mutations (client = token subject, else the remote address), counted in Redis
+ * so every api replica shares it. Over the limit: a RATE_LIMITED error with `retryAfterMs` and HTTP
+ * 429 + Retry-After, and nothing executes. If Redis cannot answer, the request goes through:
+ * mutations depend on Postgres, not on the limiter, and an outage of one must not stop orders.
+ */
+export function useMutationRateLimit(settings: RateLimitSettings): Plugin<Context> {
+  return {
+    async onExecute({ args, setResultAndStopExecution }) {
+      if (settings.limit <= 0) return;
+      const operation = getOperationAST(args.document, args.operationName);
+      if (operation?.operation !== "mutation") return;
+      const ctx = args.contextValue as Context;
+      const cost = operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD && !s.name.value.startsWith("__")).length || 1;
+      const window = fixedWindow(Date.now(), settings.windowMs);
+      const key = `${settings.keyPrefix}:${ctx.clientKey}:${window.index}`;
+      let count: number;
+      try {
+        const replies = await settings.redis.multi().incrby(key, cost).pexpire(key, settings.windowMs).exec();
+        count = Number(replies?.[0]?.[1] ?? 0);
+      } catch (err) {
+        ctx.log.warn({ err }, "rate limiter unavailable; request allowed");
+        return;
+      }
+      if (count <= settings.limit) return;
+      ctx.log.warn({ client: ctx.clientKey, count, limit: settings.limit }, "rate limited");
+      const retryAfterMs = window.resetInMs;
+      setResultAndStopExecution({
+        errors: [
+          new GraphQLError(`too many mutations: at most ${settings.limit} per ${settings.windowMs / 1000} s; retry in ${Math.ceil(retryAfterMs / 1000)} s`, {
+            extensions: {
+              code: "RATE_LIMITED",
+              retryAfterMs,
+              http: { status: 429, headers: { "retry-after": String(Math.ceil(retryAfterMs / 1000)) } },
+            },
+          }),
+        ],
+      });
+    },
+  };
+}
