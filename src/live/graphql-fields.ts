@@ -59,7 +59,23 @@ export type LiveItem = LiveEvent | LiveFailure;
  */
 export async function subscribeLive(hub: StreamHub, filter: LiveFilter, after: string | null | undefined, audience: LiveAudience): Promise<AsyncGenerator<LiveItem>> {
   if (after != null) await hub.checkCursor(after);
-  return endWithFailure(hub.subscribe(filter, after != null ? { after } : {}), audience);
+  const queue = hub.subscribe(filter, after != null ? { after } : {});
+  return closingQueueOnReturn(endWithFailure(queue, audience), queue);
+}
+
+/**
+ * An async generator suspended in `await` (here: waiting for the queue's next event) only runs a
+ * `return()` once that await settles, so a client that unsubscribes or disconnects would stay
+ * registered with the hub until its next matching event — forever, for a quiet filter. Closing the
+ * queue first settles the pending read (done), and the generator's cleanup runs at once.
+ */
+function closingQueueOnReturn<G extends AsyncGenerator<unknown>>(gen: G, queue: SubscriptionQueue<LiveEvent>): G {
+  const original = gen.return.bind(gen);
+  gen.return = (value) => {
+    void queue.return();
+    return original(value);
+  };
+  return gen;
 }
 
 async function* endWithFailure(queue: SubscriptionQueue<LiveEvent>, audience: LiveAudience): AsyncGenerator<LiveItem> {
@@ -90,7 +106,7 @@ export function unwrapLive<T>(item: T | LiveFailure): T {
 export async function subscribeSnapshots<T>(hub: StreamHub, filter: LiveFilter, after: string | null | undefined, load: () => Promise<T | null>, viewer: Viewer) {
   if (after != null) await hub.checkCursor(after);
   const queue = hub.subscribe(filter, after != null ? { after } : {});
-  return snapshots(endWithFailure(queue, { viewer }), load, () => queue.size);
+  return closingQueueOnReturn(snapshots(endWithFailure(queue, { viewer }), load, () => queue.size), queue);
 }
 
 /**
