@@ -80,36 +80,38 @@ export class Metrics {
   /** Backlog and age of the oldest row: one bounded count and one primary-key lookup per scrape. */
   watchOutbox(pool: pg.Pool): void {
     const log = this.log;
-    let oldestAge: number | undefined;
+    const probe = sharedProbe(async () => {
+      try {
+        const { rows } = await withDeadline(
+          pool.query<{ backlog: string; age: number | null }>(
+            `SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT ${OUTBOX_COUNT_CAP}) b)::text AS backlog,
+                    (SELECT extract(epoch FROM clock_timestamp() - created_at)::float8 FROM outbox ORDER BY id LIMIT 1) AS age`,
+          ),
+        );
+        return { backlog: Number(rows[0]!.backlog), age: rows[0]!.age === null ? 0 : Math.max(0, rows[0]!.age) };
+      } catch (err) {
+        log?.debug({ err }, "outbox metrics unavailable");
+        return null; // no sample rather than a wrong one
+      }
+    });
     new Gauge({
       name: "outbox_backlog",
       help: `Outbox rows not yet published (counted up to ${OUTBOX_COUNT_CAP}).`,
       registers: [this.registry],
       async collect() {
+        const v = await probe();
         this.reset();
-        oldestAge = undefined;
-        try {
-          const { rows } = await withDeadline(
-            pool.query<{ backlog: string; age: number | null }>(
-              `SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT ${OUTBOX_COUNT_CAP}) b)::text AS backlog,
-                      (SELECT extract(epoch FROM clock_timestamp() - created_at)::float8 FROM outbox ORDER BY id LIMIT 1) AS age`,
-            ),
-          );
-          this.set(Number(rows[0]!.backlog));
-          oldestAge = rows[0]!.age === null ? 0 : Math.max(0, rows[0]!.age);
-        } catch (err) {
-          log?.debug({ err }, "outbox metrics unavailable");
-        }
+        if (v) this.set(v.backlog);
       },
     });
     new Gauge({
       name: "outbox_oldest_age_seconds",
       help: "Age of the oldest unpublished outbox row (0 when the outbox is empty).",
       registers: [this.registry],
-      collect() {
-        // Registered after outbox_backlog, whose collect (run first) fetched both values.
+      async collect() {
+        const v = await probe();
         this.reset();
-        if (oldestAge !== undefined) this.set(oldestAge);
+        if (v) this.set(v.age);
       },
     });
   }
@@ -117,29 +119,33 @@ export class Metrics {
   /** Lag (entries not yet delivered to the group) and pending (delivered, not acknowledged), via XINFO GROUPS. */
   watchConsumerGroups(redis: { xinfo(sub: "GROUPS", key: string): Promise<unknown> }, groups: { group: string; streams: { name: string; key: string }[] }[]): void {
     const log = this.log;
-    let snapshot: { group: string; stream: string; lag: number | null; pending: number }[] = [];
+    const probe = sharedProbe(async () => {
+      const out: { group: string; stream: string; lag: number | null; pending: number }[] = [];
+      try {
+        for (const { group, streams } of groups) {
+          for (const stream of streams) {
+            const info = (await withDeadline(redis.xinfo("GROUPS", stream.key))) as unknown[][];
+            for (const raw of info) {
+              const f = pairs(raw);
+              if (f.name !== group) continue;
+              out.push({ group, stream: stream.name, pending: Number(f.pending ?? 0), lag: f.lag === null || f.lag === undefined ? null : Number(f.lag) });
+            }
+          }
+        }
+      } catch (err) {
+        log?.debug({ err }, "consumer group metrics unavailable");
+        return [];
+      }
+      return out;
+    });
     new Gauge({
       name: "consumer_group_pending",
       help: "Entries delivered to the consumer group and not yet acknowledged (XINFO GROUPS pending).",
       labelNames: ["group", "stream"],
       registers: [this.registry],
       async collect() {
+        const snapshot = await probe();
         this.reset();
-        snapshot = [];
-        try {
-          for (const { group, streams } of groups) {
-            for (const stream of streams) {
-              const info = (await withDeadline(redis.xinfo("GROUPS", stream.key))) as unknown[][];
-              for (const raw of info) {
-                const f = pairs(raw);
-                if (f.name !== group) continue;
-                snapshot.push({ group, stream: stream.name, pending: Number(f.pending ?? 0), lag: f.lag === null || f.lag === undefined ? null : Number(f.lag) });
-              }
-            }
-          }
-        } catch (err) {
-          log?.debug({ err }, "consumer group metrics unavailable");
-        }
         for (const s of snapshot) this.set({ group: s.group, stream: s.stream }, s.pending);
       },
     });
@@ -148,7 +154,8 @@ export class Metrics {
       help: "Entries on the stream not yet delivered to the consumer group (XINFO GROUPS lag; absent when Redis cannot tell, e.g. after deletions inside the range).",
       labelNames: ["group", "stream"],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        const snapshot = await probe();
         this.reset();
         for (const s of snapshot) if (s.lag !== null) this.set({ group: s.group, stream: s.stream }, s.lag);
       },
@@ -180,6 +187,19 @@ export class Metrics {
       },
     });
   }
+}
+
+/**
+ * prom-client collects every metric of a scrape concurrently: gauges fed by one query share it
+ * through this (one query per scrape, reused for 250 ms).
+ */
+function sharedProbe<T>(run: () => Promise<T>, reuseMs = 250): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > reuseMs) last = { at: now, value: run() };
+    return last.value;
+  };
 }
 
 function pairs(flat: unknown[]): Record<string, unknown> {
