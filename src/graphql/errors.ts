@@ -24,11 +24,14 @@ export function maskError(error: unknown, message: string): Error {
     });
   }
   if (error instanceof GraphQLError && (!error.originalError || !error.path)) {
-    // Errors GraphQL raised itself: syntax, validation, variable coercion (no path: no resolver ran).
+    // Errors GraphQL or Yoga raised themselves: bad JSON, syntax, validation, variable coercion,
+    // limits (no path: no resolver ran). The client's mistake: BAD_USER_INPUT unless a more precise
+    // code was set (RATE_LIMITED, LIMIT_EXCEEDED…); never the underlying error object.
+    const { originalError: _hidden, code, ...extensions } = error.extensions as Record<string, unknown>;
     return new GraphQLError(error.message, {
       nodes: error.nodes,
       path: error.path,
-      extensions: { code: "BAD_USER_INPUT", ...error.extensions },
+      extensions: { ...extensions, code: typeof code === "string" && !GENERIC_CODES.has(code) ? code : "BAD_USER_INPUT" },
     });
   }
   return new GraphQLError(message, {
@@ -38,7 +41,11 @@ export function maskError(error: unknown, message: string): Error {
 }
 
 
+/** Yoga's and GraphQL's own codes for "the request is wrong": reported as BAD_USER_INPUT. */
+const GENERIC_CODES = new Set(["BAD_REQUEST", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "OPERATION_RESOLUTION_FAILURE", "BAD_USER_INPUT"]);
+
 export const isExpectedError = (err: unknown) => {
   const original = err instanceof GraphQLError ? err.originalError : err;
-  return original === undefined || original instanceof AppError;
+  // GraphQL's own errors (variable coercion wraps one in another) are the client's, not ours.
+  return original === undefined || original instanceof AppError || original instanceof GraphQLError;
 };

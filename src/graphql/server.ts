@@ -108,7 +108,8 @@ export function createApi(deps: ApiDeps): Api {
     cors: deps.corsOrigins === null
       ? false
       : { origin: deps.corsOrigins === "*" ? "*" : deps.corsOrigins, methods: ["GET", "POST"], allowedHeaders: ["content-type", "authorization", "traceparent", "x-graphql-csrf"], exposedHeaders: ["traceparent", "retry-after"], maxAge: 600 },
-    maskedErrors: { maskError: (error, message) => maskError(error, message) },
+    // isDev off: Yoga would otherwise copy the original error (stack, message) into responses.
+    maskedErrors: { maskError: (error, message) => maskError(error, message), isDev: false },
     logging: {
       debug: (...args) => deps.log.debug(args.join(" ")),
       info: (...args) => deps.log.info(args.join(" ")),
@@ -192,18 +193,25 @@ export function createApi(deps: ApiDeps): Api {
         if (Object.keys(ctx.subscriptions).length > deps.ws.maxSubscriptionsPerConnection) {
           return [new GraphQLError(`at most ${deps.ws.maxSubscriptionsPerConnection} subscriptions per connection`, { extensions: { code: "LIMIT_EXCEEDED" } })];
         }
-        const enveloped = yoga.getEnveloped({ req: ctx.extra.request, connectionParams: ctx.connectionParams, viewer: ctx.extra.viewer ?? null, params } as InitialContext);
-        const document = enveloped.parse(params.query);
-        const args: ExecutionArgs = {
-          schema: enveloped.schema,
-          document,
-          operationName: params.operationName,
-          variableValues: params.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
-        const errors = enveloped.validate(args.schema, args.document);
-        return errors.length ? errors : args;
+        // Parsing, limits and validation may throw GraphQLErrors (syntax, token and alias limits):
+        // the client's mistake, answered as an error result rather than a 4500 close.
+        try {
+          const enveloped = yoga.getEnveloped({ req: ctx.extra.request, connectionParams: ctx.connectionParams, viewer: ctx.extra.viewer ?? null, params } as InitialContext);
+          const document = enveloped.parse(params.query);
+          const args: ExecutionArgs = {
+            schema: enveloped.schema,
+            document,
+            operationName: params.operationName,
+            variableValues: params.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+          };
+          const errors = enveloped.validate(args.schema, args.document);
+          return errors.length ? errors.map((e) => maskError(e, e.message) as GraphQLError) : args;
+        } catch (err) {
+          if (err instanceof GraphQLError) return [maskError(err, err.message) as GraphQLError];
+          throw err;
+        }
       },
     },
     wss,

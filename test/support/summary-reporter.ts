@@ -1,6 +1,9 @@
 import type { Reporter, TestModule } from "vitest/node";
 
-/** Prints the plain `N passed, N failed, N skipped` line CI reads. A file that fails to load counts as failed. */
+/**
+ * Prints the plain `N passed, N failed, N skipped` line CI reads. A file that fails to load, or
+ * whose beforeAll/afterAll hook fails (its tests then show as skipped), counts as one more failure.
+ */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>) {
     let passed = 0;
@@ -15,7 +18,8 @@ export default class SummaryReporter implements Reporter {
         else if (state === "failed") failed++;
         else skipped++;
       }
-      if (tests === 0 && module.state() === "failed") failed++;
+      const hookFailed = module.state() === "failed" && ![...module.children.allTests()].some((t) => t.result().state === "failed");
+      if (hookFailed) failed++;
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
