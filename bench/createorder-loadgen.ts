@@ -19,6 +19,8 @@ export interface LoadgenArgs {
   /** Distinct customers to spread orders over. */
   customers: number;
   skus: string[];
+  /** Authorization header value (admin token: it may order for any customer). */
+  authorization: string;
 }
 
 export interface LoadgenResult {
@@ -97,7 +99,7 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
           path: url.pathname,
           method: "POST",
           agent,
-          headers: { "content-type": "application/json", accept: "application/json", "content-length": Buffer.byteLength(payload) },
+          headers: { "content-type": "application/json", accept: "application/json", authorization: args.authorization, "content-length": Buffer.byteLength(payload) },
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -43,6 +43,7 @@ import { CpuWindow, settle } from "./lib/cpu.ts";
 import { fmt, ratio, table } from "./lib/table.ts";
 import { summarizeProfile, printProfileSummary } from "./cpuprofile-summary.ts";
 import { startApp, sleep, type AppChild } from "./lib/app.ts";
+import { adminToken } from "./lib/auth.ts";
 import type { LoadgenArgs, LoadgenMessage, LoadgenResult } from "./createorder-loadgen.ts";
 
 interface Options {
@@ -173,6 +174,7 @@ async function appRun(label: string, app: AppChild, c: number, o: Options, scrat
     maxRequests: 2_000_000,
     customers: 10_000,
     skus: SKUS,
+    authorization: `Bearer ${await adminToken()}`,
   };
   let cpu: CpuWindow | undefined;
   const result = await new Promise<LoadgenResult>((resolve, reject) => {

@@ -28,6 +28,8 @@ export interface ClientArgs {
   resume: boolean;
   trackSeqs: boolean;
   maxSeconds: number;
+  /** Sent in connection_init (admin token; the peer and raw servers ignore it). */
+  authorization: string;
 }
 
 export type ClientCommand =
@@ -122,6 +124,7 @@ function main(args: ClientArgs): void {
       webSocketImpl: BoundWebSocket,
       lazy: false,
       keepAlive: 0,
+      connectionParams: { authorization: args.authorization },
       retryAttempts: 1_000,
       shouldRetry: () => true,
       retryWait: () => new Promise((r) => setTimeout(r, 200 + Math.random() * 800)),

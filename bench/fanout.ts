@@ -43,6 +43,7 @@ import { machineInfo, printMachine } from "./lib/machine.ts";
 import { CpuWindow, processCpuMs, settle } from "./lib/cpu.ts";
 import { fmt, ratio, table } from "./lib/table.ts";
 import { forkScript, rssBytes, sleep, startApp, startChild, type AppChild } from "./lib/app.ts";
+import { adminToken } from "./lib/auth.ts";
 import type { ClientArgs, ClientCommand, ClientMessage, ClientReport, ServerKind } from "./fanout-client.ts";
 
 const SOCKETS_PER_CLIENT = 5_000;
@@ -242,7 +243,7 @@ interface ClientProc {
   report?: (r: ClientReport) => void;
 }
 
-function startClients(kind: ServerKind, url: string, subscribers: number, customers: number, perSocket: number, trackSeqs: boolean, maxSeconds: number): ClientProc[] {
+function startClients(kind: ServerKind, url: string, subscribers: number, customers: number, perSocket: number, trackSeqs: boolean, maxSeconds: number, authorization: string): ClientProc[] {
   const sockets = Math.ceil(subscribers / perSocket);
   const procs: ClientProc[] = [];
   for (let p = 0, first = 0; first < sockets; p++, first += SOCKETS_PER_CLIENT) {
@@ -264,6 +265,7 @@ function startClients(kind: ServerKind, url: string, subscribers: number, custom
       resume: kind === "ours",
       trackSeqs,
       maxSeconds,
+      authorization,
     };
     child.send({ cmd: "start", args } satisfies ClientCommand);
     procs.push(proc);
@@ -350,7 +352,7 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
   const server = await startServer(kind, scratch, o);
   const pid = server.child.pid!;
   const publisher = new Publisher(kind, redis, scratch, customers);
-  const procs = startClients(kind, server.url, subscribers, customers, perSocket, false, 600);
+  const procs = startClients(kind, server.url, subscribers, customers, perSocket, false, 600, `Bearer ${await adminToken()}`);
   try {
     const t0 = performance.now();
     await connectAll(label, procs, sockets, server);
@@ -461,7 +463,7 @@ async function restartRun(kind: ServerKind, o: Options, scratch: Scratch, redis:
   let server = await startServer(kind, scratch, o);
   const port = server.port;
   const publisher = new Publisher(kind, redis, scratch, customers);
-  const procs = startClients(kind, server.url, subscribers, customers, 1, true, 600);
+  const procs = startClients(kind, server.url, subscribers, customers, 1, true, 600, `Bearer ${await adminToken()}`);
   try {
     await connectAll(label, procs, subscribers, server);
     await prime(label, procs, publisher, subscribers, customers, rate);

@@ -31,6 +31,7 @@ import { machineInfo, printMachine } from "./lib/machine.ts";
 import { CpuWindow, settle } from "./lib/cpu.ts";
 import { fmt, ratio, table } from "./lib/table.ts";
 import { sleep, startApp } from "./lib/app.ts";
+import { adminToken } from "./lib/auth.ts";
 
 interface Options {
   orders: number;
@@ -95,7 +96,8 @@ async function oursRun(o: Options, scratch: Scratch): Promise<SagaResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const confirmedAt = new Map<string, number>();
   const waiters = new Map<string, () => void>();
-  const client = createClient({ url: app.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, lazy: false, keepAlive: 0 });
+  const authorization = `Bearer ${await adminToken()}`;
+  const client = createClient({ url: app.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, lazy: false, keepAlive: 0, connectionParams: { authorization } });
   let live: () => void;
   const subscribed = new Promise<void>((r) => (live = r));
   const dispose = client.subscribe<{ orderEvents: { orderId: string } }>(
@@ -117,13 +119,13 @@ async function oursRun(o: Options, scratch: Scratch): Promise<SagaResult> {
     const warmDeadline = Date.now() + 30_000;
     let warm = 0;
     for (;;) {
-      await createOrder(app.url, agent);
+      await createOrder(app.url, agent, authorization);
       warm++;
       const got = await Promise.race([subscribed.then(() => true), sleep(1_000).then(() => false)]);
       if (got) break;
       if (Date.now() > warmDeadline) throw new Error("no OrderConfirmed within 30 s of warm-up orders");
     }
-    for (let i = 0; i < 20; i++) await createOrder(app.url, agent); // JIT warm-up, not measured
+    for (let i = 0; i < 20; i++) await createOrder(app.url, agent, authorization); // JIT warm-up, not measured
     await sleep(2_000);
     log(`saga ours: subscription live after ${warm} warm-up order(s); measuring ${o.orders} orders`);
     await settle("saga (ours)");
@@ -134,7 +136,7 @@ async function oursRun(o: Options, scratch: Scratch): Promise<SagaResult> {
     const deadline = Date.now() + o.timeoutSeconds * 1000;
     for (let i = 0; i < o.orders && Date.now() < deadline; i++) {
       const t0 = performance.now();
-      const id = await createOrder(app.url, agent);
+      const id = await createOrder(app.url, agent, authorization);
       mut.push(performance.now() - t0);
       if (!confirmedAt.has(id)) {
         const ok = await Promise.race([new Promise<boolean>((r) => waiters.set(id, () => r(true))), sleep(5_000).then(() => false)]);
@@ -157,12 +159,12 @@ async function oursRun(o: Options, scratch: Scratch): Promise<SagaResult> {
   }
 }
 
-function createOrder(url: string, agent: http.Agent): Promise<string> {
+function createOrder(url: string, agent: http.Agent, authorization: string): Promise<string> {
   const payload = JSON.stringify({ query: MUTATION, variables: { input: { customerId: CUSTOMER, items: [{ sku: "SKU-020", quantity: 1 }] } } });
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
+      { host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent, headers: { "content-type": "application/json", authorization, "content-length": Buffer.byteLength(payload) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { log, ROOT, type Scratch } from "./scratch.ts";
+import { BENCH_AUTH_ENV } from "./auth.ts";
 
 export interface AppChild {
   child: ChildProcess;
@@ -81,7 +82,7 @@ export async function startChild(o: StartOptions): Promise<AppChild> {
   };
 }
 
-/** The app with the scratch database and prefix; NODE_ENV=production, LOG_LEVEL=warn. */
+/** The app with the scratch database and prefix; NODE_ENV=production, LOG_LEVEL=warn, bench auth (bench/lib/auth.ts). */
 export async function startApp(scratch: Scratch, roles: string, pool: number, nodeArgs: string[] = [], env: Record<string, string> = {}, port?: number): Promise<AppChild> {
   const app = await startChild({
     script: "src/main.ts",
@@ -99,6 +100,7 @@ export async function startApp(scratch: Scratch, roles: string, pool: number, no
       NODE_ENV: "production",
       LOG_LEVEL: "warn",
       LOG_PRETTY: "false",
+      ...BENCH_AUTH_ENV,
       ...env,
     },
   });
