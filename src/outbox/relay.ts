@@ -56,6 +56,8 @@ const CLAIM_BATCH = `
 export class OutboxRelay {
   private readonly stopping = new AbortController();
   private wakeUp: (() => void) | undefined;
+  /** A NOTIFY arrived while no one was waiting (mid-batch): the next wait returns at once instead of sleeping pollMs. */
+  private woken = false;
   private listener: pg.Client | undefined;
   private loop: Promise<void> | undefined;
   published = 0;
@@ -86,6 +88,7 @@ export class OutboxRelay {
     let failures = 0;
     while (!this.stopping.signal.aborted) {
       try {
+        this.woken = false; // this batch's snapshot sees every commit notified so far
         const moved = await this.drainOnce();
         failures = 0;
         if (moved > 0) continue; // more may be waiting: keep going until a batch comes back empty
@@ -170,7 +173,16 @@ export class OutboxRelay {
     for (const [stream, n] of perStream) this.o.metrics?.relayPublished.inc({ stream }, n);
   }
 
+  private wake(): void {
+    if (this.wakeUp) this.wakeUp();
+    else this.woken = true;
+  }
+
   private waitForWork(): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, this.o.pollMs);
       const self = this;
@@ -194,11 +206,11 @@ export class OutboxRelay {
           client.on("end", () => resolve());
         });
         await client.connect();
-        client.on("notification", () => this.wakeUp?.());
+        client.on("notification", () => this.wake());
         await client.query("LISTEN outbox");
         this.listener = client;
         failures = 0;
-        this.wakeUp?.(); // rows may have arrived while we were not listening
+        this.wake(); // rows may have arrived while we were not listening
         await closed;
       } catch (err) {
         this.o.log.debug({ err }, "outbox listener failed");
