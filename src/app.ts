@@ -5,8 +5,9 @@ import { createRedis } from "./infra/redis.ts";
 import { OutboxRelay } from "./outbox/relay.ts";
 import { StreamHub } from "./live/hub.ts";
 import { createApi, type Api } from "./graphql/server.ts";
-import { streamKey } from "./events/stream-entry.ts";
 import { STREAMS } from "./events/stream-entry.ts";
+import { partitionKeys, type StreamLayout } from "./events/partitions.ts";
+import type { Redis } from "ioredis";
 import type { StreamName } from "./events/catalog.ts";
 import { ConsumerPipeline } from "./consumers/pipeline.ts";
 import type { ConsumerDefinition } from "./consumers/types.ts";
@@ -37,7 +38,10 @@ export interface RunningApp {
 export async function startApp(config: Config, log: Logger): Promise<RunningApp> {
   const has = (role: Role) => config.ROLES.includes(role);
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
-  const redis = createRedis(config.REDIS_URL, "commands", log);
+  // A single Redis, or a Redis Cluster when seed nodes are configured (streams then need partitions).
+  const redisTarget = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
+  const layout: StreamLayout = { prefix: config.STREAM_PREFIX, partitions: config.STREAM_PARTITIONS, cluster: Boolean(config.REDIS_CLUSTER_NODES?.length) };
+  const redis = createRedis(redisTarget, "commands", log);
   const stops: (() => Promise<void>)[] = [];
   installContextPropagation();
   // One registry per app (per process in production): every role's metrics, served at /metrics.
@@ -56,6 +60,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       databaseUrl: config.DATABASE_URL,
       redis,
       streamPrefix: config.STREAM_PREFIX,
+      partitions: config.STREAM_PARTITIONS,
       log: log.child({ role: "relay" }),
       batchSize: config.RELAY_BATCH_SIZE,
       pollMs: config.RELAY_POLL_MS,
@@ -68,7 +73,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     // Retention runs beside the relay: any number of trimmers may run, each trim is safe on its own.
     const trimmer = new StreamTrimmer({
       redis,
-      keys: STREAMS.map((s) => streamKey(config.STREAM_PREFIX, s)),
+      keys: STREAMS.flatMap((s) => partitionKeys(layout, s)),
       log: log.child({ role: "retention" }),
       maxAgeMs: config.STREAM_RETENTION_MS,
       maxLen: config.STREAM_RETENTION_MAX_LEN,
@@ -87,8 +92,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     if (!has(role)) continue;
     const pipeline = new ConsumerPipeline(definition, {
       prisma: db.prisma,
-      redis: createRedis(config.REDIS_URL, `consumer:${definition.group}`, log),
+      redis: createRedis(redisTarget, `consumer:${definition.group}`, log),
       streamPrefix: config.STREAM_PREFIX,
+      partitions: config.STREAM_PARTITIONS,
       log: log.child({ role }),
       readCount: config.CONSUMER_READ_COUNT,
       blockMs: config.CONSUMER_BLOCK_MS,
@@ -106,7 +112,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   }
   // Lag and pending of the groups this process consumes for, read on scrape (XINFO GROUPS).
   if (consumers.length) {
-    const groups = workers.filter(([role]) => has(role)).map(([, d]) => ({ group: d.group, streams: d.streams.map((s) => ({ name: s, key: streamKey(config.STREAM_PREFIX, s) })) }));
+    const groups = workers.filter(([role]) => has(role)).map(([, d]) => ({ group: d.group, streams: d.streams.flatMap((s) => partitionKeys(layout, s).map((key, p) => ({ name: layout.partitions > 1 ? `${s}/${p}` : s, key }))) }));
     metrics.watchConsumerGroups(redis, groups);
   }
 
@@ -122,9 +128,10 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const hubLog = log.child({ role: "live-hub" });
     const hub = (stream: StreamName) =>
       new StreamHub({
-        redis: createRedis(config.REDIS_URL, `live-hub:${stream}`, hubLog),
+        redis: createRedis(redisTarget, `live-hub:${stream}`, hubLog),
         commands: redis,
-        key: streamKey(config.STREAM_PREFIX, stream),
+        key: partitionKeys(layout, stream)[0]!,
+        keys: partitionKeys(layout, stream),
         log: hubLog,
         blockMs: config.HUB_BLOCK_MS,
         readCount: config.HUB_READ_COUNT,
@@ -139,7 +146,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     api = createApi({
       prisma: db.prisma,
       hubs,
-      redis,
+      // The api's context types the connection as Redis; a Cluster answers the same commands.
+      redis: redis as Redis,
       streamPrefix: config.STREAM_PREFIX,
       log: log.child({ role: "api" }),
       graphiql: config.graphiql,

@@ -20,6 +20,14 @@ const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default("postgresql://postgres@127.0.0.1:5432/orders"),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
+  /** Redis Cluster seed nodes (host:port,…); when set, REDIS_URL only lends credentials and TLS. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((s) => s.split(",").map((n) => n.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+:\d{1,5}$/, "each node must be host:port")).min(1, "name at least one node"))
+    .optional(),
+  /** Partitions per stream; 1 keeps the plain stream keys and cursors. Fixed for the life of the data. */
+  STREAM_PARTITIONS: int(1, 1024).default(1),
   STREAM_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_:.-]{1,64}$/, "letters, digits and _ : . - only")

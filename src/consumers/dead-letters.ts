@@ -1,6 +1,8 @@
-import type { Redis } from "ioredis";
-import { dlqKey, streamKey, type StreamEntry } from "../events/stream-entry.ts";
+import type { RedisClient } from "../infra/redis.ts";
+import type { StreamEntry } from "../events/stream-entry.ts";
 import type { StreamName } from "../events/catalog.ts";
+import { dlqOf, partitionKey, type StreamLayout } from "../events/partitions.ts";
+import { compareIds } from "../events/stream-ids.ts";
 import type { DeadLetterReason } from "./failure-policy.ts";
 
 export interface DeadLetterMeta {
@@ -12,15 +14,15 @@ export interface DeadLetterMeta {
 }
 
 /**
- * Moves an entry to `<stream>:dlq` with why it failed, and acknowledges it in the same MULTI so the
- * group moves on: either both happen or neither (then it is simply delivered again).
+ * Moves an entry to `<partition stream>:dlq` with why it failed, and acknowledges it in the same
+ * MULTI so the group moves on: either both happen or neither (then it is simply delivered again).
+ * The dead-letter stream shares the partition's hash tag, so the MULTI stays in one cluster slot.
  */
-export async function deadLetter(redis: Redis, prefix: string, stream: StreamName, entry: StreamEntry, meta: DeadLetterMeta): Promise<string> {
-  const source = streamKey(prefix, stream);
+export async function deadLetter(redis: RedisClient, source: string, entry: StreamEntry, meta: DeadLetterMeta): Promise<string> {
   const result = await redis
     .multi()
     .xadd(
-      dlqKey(prefix, stream),
+      dlqOf(source),
       "*",
       "stream", source,
       "entryId", entry.id,
@@ -42,9 +44,10 @@ export async function deadLetter(redis: Redis, prefix: string, stream: StreamNam
 }
 
 export interface DeadLetter {
-  /** Public id: `<stream>:<dlq entry id>`. */
+  /** Public id: `<stream>:<dlq entry id>`, or `<stream>:<partition>:<dlq entry id>` with partitions. */
   id: string;
   stream: StreamName;
+  partition: number;
   originalStream: string;
   originalEntryId: string;
   group: string;
@@ -58,19 +61,30 @@ export interface DeadLetter {
   envelope: string;
 }
 
-export const deadLetterId = (stream: StreamName, entryId: string) => `${stream}:${entryId}`;
-
-export function parseDeadLetterId(id: string): { stream: StreamName; entryId: string } | null {
-  const m = /^(orders|inventory):(\d{1,20}-\d{1,20})$/.exec(id);
-  return m ? { stream: m[1] as StreamName, entryId: m[2]! } : null;
+export interface DeadLetterRef {
+  stream: StreamName;
+  partition: number;
+  entryId: string;
 }
 
-function toDeadLetter(stream: StreamName, entryId: string, fields: string[]): DeadLetter {
+export const deadLetterId = (stream: StreamName, entryId: string, partition = 0, partitions = 1) =>
+  partitions > 1 ? `${stream}:${partition}:${entryId}` : `${stream}:${entryId}`;
+
+/** Parses a public dead-letter id; null when malformed or naming a partition this layout lacks. */
+export function parseDeadLetterId(id: string, partitions = 1): DeadLetterRef | null {
+  const m = /^(orders|inventory):(?:(\d{1,4}):)?(\d{1,20}-\d{1,20})$/.exec(id);
+  if (!m || (m[2] === undefined) !== partitions <= 1) return null;
+  const partition = m[2] === undefined ? 0 : Number(m[2]);
+  return partition < partitions ? { stream: m[1] as StreamName, partition, entryId: m[3]! } : null;
+}
+
+function toDeadLetter(layout: StreamLayout, stream: StreamName, partition: number, entryId: string, fields: string[]): DeadLetter {
   const f: Record<string, string> = {};
   for (let i = 0; i < fields.length - 1; i += 2) f[fields[i]!] = fields[i + 1]!;
   return {
-    id: deadLetterId(stream, entryId),
+    id: deadLetterId(stream, entryId, partition, layout.partitions),
     stream,
+    partition,
     originalStream: f.stream ?? "",
     originalEntryId: f.entryId ?? "",
     group: f.group ?? "",
@@ -85,16 +99,28 @@ function toDeadLetter(stream: StreamName, entryId: string, fields: string[]): De
   };
 }
 
-/** A page of dead letters, oldest first, after the given DLQ entry id. */
-export async function listDeadLetters(redis: Redis, prefix: string, stream: StreamName, first: number, after?: string) {
-  const start = after ? `(${after}` : "-";
-  const page = (await redis.xrange(dlqKey(prefix, stream), start, "+", "COUNT", first + 1)) as [string, string[]][];
-  return { items: page.slice(0, first).map(([id, fields]) => toDeadLetter(stream, id, fields)), hasNextPage: page.length > first };
+const dlqKey = (layout: StreamLayout, stream: StreamName, partition: number) => dlqOf(partitionKey(layout, stream, partition));
+
+/**
+ * A page of dead letters of every partition, oldest first (by DLQ entry id, then partition),
+ * after the given one. Each partition contributes at most first + 1, enough to fill the page.
+ */
+export async function listDeadLetters(redis: RedisClient, layout: StreamLayout, stream: StreamName, first: number, after?: DeadLetterRef) {
+  const pages = await Promise.all(
+    Array.from({ length: layout.partitions }, async (_, p) => {
+      // Partitions up to after's come after it from the next id on; later ones from the same id.
+      const start = !after ? "-" : p <= after.partition ? `(${after.entryId}` : after.entryId;
+      const page = (await redis.xrange(dlqKey(layout, stream, p), start, "+", "COUNT", first + 1)) as [string, string[]][];
+      return page.map(([id, fields]) => toDeadLetter(layout, stream, p, id, fields));
+    }),
+  );
+  const all = pages.flat().sort((a, b) => compareIds(a.id.slice(a.id.lastIndexOf(":") + 1), b.id.slice(b.id.lastIndexOf(":") + 1)) || a.partition - b.partition);
+  return { items: all.slice(0, first), hasNextPage: all.length > first };
 }
 
-export async function getDeadLetter(redis: Redis, prefix: string, stream: StreamName, entryId: string): Promise<DeadLetter | null> {
-  const [entry] = (await redis.xrange(dlqKey(prefix, stream), entryId, entryId)) as [string, string[]][];
-  return entry ? toDeadLetter(stream, entry[0], entry[1]) : null;
+export async function getDeadLetter(redis: RedisClient, layout: StreamLayout, ref: DeadLetterRef): Promise<DeadLetter | null> {
+  const [entry] = (await redis.xrange(dlqKey(layout, ref.stream, ref.partition), ref.entryId, ref.entryId)) as [string, string[]][];
+  return entry ? toDeadLetter(layout, ref.stream, ref.partition, entry[0], entry[1]) : null;
 }
 
 /**
@@ -106,12 +132,14 @@ const REPLAY = `
 if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return false end
 return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))`;
 
-export async function replayDeadLetter(redis: Redis, prefix: string, letter: DeadLetter, fields: string[]): Promise<string | null> {
-  const entryId = letter.id.slice(letter.stream.length + 1);
-  const result = await redis.eval(REPLAY, 2, dlqKey(prefix, letter.stream), streamKey(prefix, letter.stream), entryId, ...fields);
+/** Back onto the partition it came from (the aggregate's partition): both keys share one slot. */
+export async function replayDeadLetter(redis: RedisClient, layout: StreamLayout, letter: DeadLetter, fields: string[]): Promise<string | null> {
+  const entryId = letter.id.slice(letter.id.lastIndexOf(":") + 1);
+  const key = partitionKey(layout, letter.stream, letter.partition);
+  const result = await redis.eval(REPLAY, 2, dlqOf(key), key, entryId, ...fields);
   return (result as string | null) ?? null;
 }
 
-export async function discardDeadLetter(redis: Redis, prefix: string, stream: StreamName, entryId: string): Promise<boolean> {
-  return (await redis.xdel(dlqKey(prefix, stream), entryId)) === 1;
+export async function discardDeadLetter(redis: RedisClient, layout: StreamLayout, ref: DeadLetterRef): Promise<boolean> {
+  return (await redis.xdel(dlqKey(layout, ref.stream, ref.partition), ref.entryId)) === 1;
 }

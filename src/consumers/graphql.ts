@@ -3,6 +3,8 @@ import { AppError, badInput } from "../errors.ts";
 import { parseEnvelope } from "../events/envelope.ts";
 import { encodeEntryFields } from "../events/stream-entry.ts";
 import type { StreamName } from "../events/catalog.ts";
+import type { StreamLayout } from "../events/partitions.ts";
+import type { Context } from "../graphql/context.ts";
 import {
   discardDeadLetter,
   getDeadLetter,
@@ -46,9 +48,13 @@ const DeadLetterConnection = builder.objectRef<{ items: DeadLetter[]; hasNextPag
   }),
 });
 
-function parseId(id: string | number, field = "id") {
-  const parsed = parseDeadLetterId(String(id));
-  if (!parsed) throw badInput(field, "must be a dead letter id such as orders:1732530000000-0");
+/** Partition count as the api's hubs read it: dead letters live beside each partition. */
+const layoutOf = (ctx: Context): StreamLayout => ({ prefix: ctx.streamPrefix, partitions: ctx.hubs.orders.partitions, cluster: ctx.redis.isCluster });
+
+function parseId(ctx: Context, id: string | number, field = "id") {
+  const partitions = layoutOf(ctx).partitions;
+  const parsed = parseDeadLetterId(String(id), partitions);
+  if (!parsed) throw badInput(field, `must be a dead letter id such as ${partitions > 1 ? "orders:0:1732530000000-0" : "orders:1732530000000-0"}`);
   return parsed;
 }
 
@@ -66,9 +72,9 @@ builder.queryField("deadLetters", (t) =>
       const first = args.first ?? 20;
       if (first < 1 || first > 100) throw badInput("first", "must be from 1 to 100");
       const stream = args.stream as StreamName;
-      const after = args.after ? parseId(args.after, "after") : undefined;
+      const after = args.after ? parseId(ctx, args.after, "after") : undefined;
       if (after && after.stream !== stream) throw badInput("after", `is a cursor of the ${after.stream} stream`);
-      return listDeadLetters(ctx.redis, ctx.streamPrefix, stream, first, after?.entryId);
+      return listDeadLetters(ctx.redis, layoutOf(ctx), stream, first, after);
     },
   }),
 );
@@ -80,11 +86,10 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
-      const { stream, entryId } = parseId(args.id);
-      const letter = await getDeadLetter(ctx.redis, ctx.streamPrefix, stream, entryId);
+      const letter = await getDeadLetter(ctx.redis, layoutOf(ctx), parseId(ctx, args.id));
       if (!letter) throw new AppError("NOT_FOUND", `dead letter ${args.id} not found (already replayed or discarded?)`, { field: "id" });
       const fields = replayFields(letter);
-      const cursor = await replayDeadLetter(ctx.redis, ctx.streamPrefix, letter, fields);
+      const cursor = await replayDeadLetter(ctx.redis, layoutOf(ctx), letter, fields);
       if (!cursor) throw new AppError("NOT_FOUND", `dead letter ${args.id} was replayed or discarded concurrently`, { field: "id" });
       ctx.log.warn({ deadLetter: letter.id, reason: letter.reason, eventType: letter.eventType, newCursor: cursor }, "dead letter replayed");
       return letter;
@@ -96,9 +101,9 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
-      const { stream, entryId } = parseId(args.id);
-      const letter = await getDeadLetter(ctx.redis, ctx.streamPrefix, stream, entryId);
-      if (!letter || !(await discardDeadLetter(ctx.redis, ctx.streamPrefix, stream, entryId))) {
+      const ref = parseId(ctx, args.id);
+      const letter = await getDeadLetter(ctx.redis, layoutOf(ctx), ref);
+      if (!letter || !(await discardDeadLetter(ctx.redis, layoutOf(ctx), ref))) {
         throw new AppError("NOT_FOUND", `dead letter ${args.id} not found`, { field: "id" });
       }
       ctx.log.warn({ deadLetter: letter.id, reason: letter.reason, eventType: letter.eventType, envelope: letter.envelope }, "dead letter discarded");

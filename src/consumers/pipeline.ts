@@ -1,11 +1,12 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import { duplicateRedis, type RedisClient } from "../infra/redis.ts";
 import type { PrismaClient } from "../infra/database.ts";
 import type { Logger } from "../observability/logger.ts";
 import { EnvelopeError, parseEnvelope, type AnyEnvelope } from "../events/envelope.ts";
 import { isEventType, type StreamName } from "../events/catalog.ts";
-import { decodeEntry, streamKey, type StreamEntry } from "../events/stream-entry.ts";
+import { decodeEntry, type StreamEntry } from "../events/stream-entry.ts";
+import { partitionKeys, readGroups } from "../events/partitions.ts";
 import { continueTrace } from "../observability/trace.ts";
 import { runInSpan, startSpan, SpanKind } from "../observability/tracing.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -19,8 +20,10 @@ import type { ConsumerDefinition, Handler } from "./types.ts";
 export interface PipelineOptions extends RetryLimits {
   prisma: PrismaClient;
   /** A connection of its own: XREADGROUP BLOCK holds it while waiting. */
-  redis: Redis;
+  redis: RedisClient;
   streamPrefix: string;
+  /** Partitions per stream (STREAM_PARTITIONS); 1 when omitted. */
+  partitions?: number;
   log: Logger;
   readCount: number;
   blockMs: number;
@@ -31,10 +34,30 @@ export interface PipelineOptions extends RetryLimits {
   metrics?: Metrics;
 }
 
-interface Delivery {
+/** One partition of a stream this group reads. */
+interface Source {
   stream: StreamName;
+  key: string;
+}
+
+interface Delivery {
+  source: Source;
   entry: StreamEntry;
   deliveries: number;
+}
+
+/**
+ * A read loop over the sources one XREADGROUP may cover (all of them on a single Redis; one
+ * partition on a cluster, where a command spans one slot), on a connection of its own because
+ * the blocking read holds it.
+ */
+interface Reader {
+  sources: Source[];
+  redis: RedisClient;
+  blocked: boolean;
+  nextClaimAt: number;
+  /** Our failed entries waiting out their backoff, by entry id (ids are unique per source key). */
+  retries: Map<string, Delivery & { dueAt: number }>;
 }
 
 type XReadGroupReply = [string, [string, string[] | null][]][] | null;
@@ -48,10 +71,9 @@ type XReadGroupReply = [string, [string, string[] | null][]][] | null;
 export class ConsumerPipeline {
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   private readonly stopping = new AbortController();
-  private readonly retries = new Map<string, Delivery & { dueAt: number }>();
-  private loop: Promise<void> | undefined;
-  private blocked = false;
-  private nextClaimAt = 0;
+  private readonly sources: Source[];
+  private readonly readers: Reader[];
+  private loops: Promise<void>[] = [];
   readonly stats = { handled: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0, claimed: 0 };
 
   private looping = false;
@@ -78,9 +100,17 @@ export class ConsumerPipeline {
   constructor(
     private readonly def: ConsumerDefinition,
     private readonly o: PipelineOptions,
-  ) {}
-
-  private key = (stream: StreamName) => streamKey(this.o.streamPrefix, stream);
+  ) {
+    const layout = { prefix: o.streamPrefix, partitions: o.partitions ?? 1, cluster: o.redis.isCluster };
+    this.sources = def.streams.flatMap((stream) => partitionKeys(layout, stream).map((key) => ({ stream, key })));
+    this.readers = readGroups(this.sources, layout.cluster).map((sources, i) => ({
+      sources,
+      redis: i === 0 ? o.redis : duplicateRedis(o.redis),
+      blocked: false,
+      nextClaimAt: 0,
+      retries: new Map(),
+    }));
+  }
   private get log() {
     return this.o.log;
   }
@@ -88,38 +118,38 @@ export class ConsumerPipeline {
   async start(): Promise<void> {
     await this.ensureGroups();
     this.looping = true;
-    this.loop = this.run();
-    this.log.info({ group: this.def.group, consumer: this.consumer, streams: this.def.streams }, "consumer started");
+    this.loops = this.readers.map((r) => this.run(r));
+    this.log.info({ group: this.def.group, consumer: this.consumer, streams: this.def.streams, partitions: this.o.partitions ?? 1 }, "consumer started");
   }
 
   /** Stops reading, lets the batch in flight finish and be acknowledged, then returns. */
   async stop(): Promise<void> {
     this.stopping.abort();
     // Only a blocked read is interrupted; work in progress runs to its XACK.
-    if (this.blocked) this.o.redis.disconnect();
-    await this.loop;
-    this.o.redis.disconnect();
+    for (const r of this.readers) if (r.blocked) r.redis.disconnect();
+    await Promise.all(this.loops);
+    for (const r of this.readers) r.redis.disconnect();
   }
 
   /** Creates each group at the start of its stream (so events written before the first deploy count). */
   private async ensureGroups(): Promise<void> {
-    for (const stream of this.def.streams) {
+    for (const { key } of this.sources) {
       try {
-        await this.o.redis.xgroup("CREATE", this.key(stream), this.def.group, "0", "MKSTREAM");
+        await this.o.redis.xgroup("CREATE", key, this.def.group, "0", "MKSTREAM");
       } catch (err) {
         if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
       }
     }
   }
 
-  private async run(): Promise<void> {
+  private async run(r: Reader): Promise<void> {
     let outages = 0;
     while (!this.stopping.signal.aborted) {
       try {
-        const due = await this.takeDueRetries();
-        const claimed = Date.now() >= this.nextClaimAt ? await this.claimStale() : [];
-        const fresh = due.length + claimed.length > 0 ? await this.read(0) : await this.read(this.blockMs());
-        await this.processBatch([...due, ...claimed, ...fresh]);
+        const due = await this.takeDueRetries(r);
+        const claimed = Date.now() >= r.nextClaimAt ? await this.claimStale(r) : [];
+        const fresh = due.length + claimed.length > 0 ? await this.read(r, 0) : await this.read(r, this.blockMs(r));
+        await this.processBatch(r, [...due, ...claimed, ...fresh]);
         outages = 0;
       } catch (err) {
         if (this.stopping.signal.aborted) break;
@@ -132,79 +162,79 @@ export class ConsumerPipeline {
         const delay = backoffDelay(outages++, 200, 5_000);
         this.log.warn({ err, retryInMs: delay }, "consumer loop failed; backing off");
         await sleep(delay, this.stopping.signal);
-        if (this.o.redis.status === "end") this.o.redis.connect().catch(() => {});
+        if (r.redis.status === "end") r.redis.connect().catch(() => {});
       }
     }
   }
 
   /** Block no longer than until the next retry is due. */
-  private blockMs(): number {
+  private blockMs(r: Reader): number {
     let until = this.o.blockMs;
-    for (const r of this.retries.values()) until = Math.min(until, Math.max(1, r.dueAt - Date.now()));
+    for (const retry of r.retries.values()) until = Math.min(until, Math.max(1, retry.dueAt - Date.now()));
     return until;
   }
 
-  private async read(blockMs: number): Promise<Delivery[]> {
-    const args = this.def.streams.map((s) => this.key(s));
-    this.blocked = blockMs > 0;
+  private async read(r: Reader, blockMs: number): Promise<Delivery[]> {
+    const args = r.sources.map((s) => s.key);
+    r.blocked = blockMs > 0;
     try {
-      const reply = (await this.o.redis.call(
+      const reply = (await r.redis.call(
         "XREADGROUP", "GROUP", this.def.group, this.consumer,
         "COUNT", this.o.readCount,
         ...(blockMs > 0 ? ["BLOCK", blockMs] : []),
         "STREAMS", ...args, ...args.map(() => ">"),
       )) as XReadGroupReply;
-      return this.toDeliveries(reply, () => 1);
+      return this.toDeliveries(r, reply);
     } finally {
-      this.blocked = false;
+      r.blocked = false;
     }
   }
 
-  private toDeliveries(reply: XReadGroupReply, deliveries: (id: string) => number): Delivery[] {
+  private toDeliveries(r: Reader, reply: XReadGroupReply): Delivery[] {
     const out: Delivery[] = [];
     for (const [key, entries] of reply ?? []) {
-      const stream = this.def.streams.find((s) => this.key(s) === key)!;
-      for (const [id, fields] of entries) if (fields) out.push({ stream, entry: decodeEntry(id, fields), deliveries: deliveries(id) });
+      const source = r.sources.find((s) => s.key === key)!;
+      for (const [id, fields] of entries) if (fields) out.push({ source, entry: decodeEntry(id, fields), deliveries: 1 });
     }
     return out;
   }
 
   /** Our own failed entries whose backoff has elapsed, re-taken with XCLAIM (which counts a delivery). */
-  private async takeDueRetries(): Promise<Delivery[]> {
+  private async takeDueRetries(r: Reader): Promise<Delivery[]> {
     const now = Date.now();
     const out: Delivery[] = [];
-    for (const [id, r] of this.retries) {
-      if (r.dueAt > now) continue;
-      this.retries.delete(id);
+    for (const [id, retry] of r.retries) {
+      if (retry.dueAt > now) continue;
+      r.retries.delete(id);
       // Min idle = 0 would steal it back from a consumer that claimed it meanwhile; 1 ms is enough
       // to refuse an entry someone is processing right now (their claim reset its idle time).
-      const claimed = (await this.o.redis.xclaim(this.key(r.stream), this.def.group, this.consumer, 1, id)) as [string, string[]][];
-      for (const [cid, fields] of claimed) if (fields) out.push({ stream: r.stream, entry: decodeEntry(cid, fields), deliveries: r.deliveries + 1 });
+      const claimed = (await r.redis.call("XCLAIM", retry.source.key, this.def.group, this.consumer, 1, id)) as [string, string[]][];
+      for (const [cid, fields] of claimed) if (fields) out.push({ source: retry.source, entry: decodeEntry(cid, fields), deliveries: retry.deliveries + 1 });
     }
     return out;
   }
 
   /** Takes over entries left pending by consumers that stopped answering (crashed, killed, partitioned). */
-  private async claimStale(): Promise<Delivery[]> {
-    this.nextClaimAt = Date.now() + Math.max(100, Math.floor(this.o.claimIdleMs / 2));
+  private async claimStale(r: Reader): Promise<Delivery[]> {
+    r.nextClaimAt = Date.now() + Math.max(100, Math.floor(this.o.claimIdleMs / 2));
     const out: Delivery[] = [];
-    for (const stream of this.def.streams) {
-      const key = this.key(stream);
-      const [, entries] = (await this.o.redis.xautoclaim(key, this.def.group, this.consumer, this.o.claimIdleMs, "0-0", "COUNT", this.o.readCount)) as [string, [string, string[] | null][], string[]?];
+    for (const source of r.sources) {
+      const { key, stream } = source;
+      const [, entries] = (await r.redis.xautoclaim(key, this.def.group, this.consumer, this.o.claimIdleMs, "0-0", "COUNT", this.o.readCount)) as [string, [string, string[] | null][], string[]?];
       const live = entries.filter(([, fields]) => fields);
       if (live.length === 0) continue;
       // XAUTOCLAIM does not say how often an entry was delivered; the pending entries list does.
-      const pending = (await this.o.redis.xpending(key, this.def.group, live[0]![0], live.at(-1)![0], live.length * 2, this.consumer)) as [string, string, number, number][];
+      const pending = (await r.redis.xpending(key, this.def.group, live[0]![0], live.at(-1)![0], live.length * 2, this.consumer)) as [string, string, number, number][];
       const counts = new Map(pending.map(([id, , , n]) => [id, n]));
-      for (const [id, fields] of live) out.push({ stream, entry: decodeEntry(id, fields!), deliveries: counts.get(id) ?? 1 });
+      for (const [id, fields] of live) out.push({ source, entry: decodeEntry(id, fields!), deliveries: counts.get(id) ?? 1 });
       this.stats.claimed += live.length;
-      this.log.warn({ group: this.def.group, stream, count: live.length, ids: live.map(([id]) => id) }, "claimed entries from an unresponsive consumer");
+      this.log.warn({ group: this.def.group, stream, key, count: live.length, ids: live.map(([id]) => id) }, "claimed entries from an unresponsive consumer");
     }
     return out;
   }
 
   /** Aggregates in parallel (bounded), each aggregate's entries in stream order. */
-  private async processBatch(batch: Delivery[]): Promise<void> {
+  private async processBatch(r: Reader, batch: Delivery[]): Promise<void> {
     if (batch.length === 0) return;
     const byAggregate = new Map<string, Delivery[]>();
     for (const d of batch) {
@@ -214,18 +244,18 @@ export class ConsumerPipeline {
     }
     const lanes = [...byAggregate.values()];
     const workers = Array.from({ length: Math.min(this.o.concurrency, lanes.length) }, async () => {
-      for (let lane = lanes.shift(); lane; lane = lanes.shift()) for (const d of lane) await this.process(d);
+      for (let lane = lanes.shift(); lane; lane = lanes.shift()) for (const d of lane) await this.process(r, d);
     });
     await Promise.all(workers);
   }
 
-  private async process(d: Delivery): Promise<void> {
-    const { entry, stream } = d;
+  private async process(r: Reader, d: Delivery): Promise<void> {
+    const { entry, source } = d;
     const handler = this.def.handlers[entry.type as keyof ConsumerDefinition["handlers"]] as Handler | undefined;
     this.startedAt.set(entry, performance.now());
     if (!handler && isEventType(entry.type)) {
       // Someone else's event on a stream we read: acknowledge without parsing.
-      await this.o.redis.xack(this.key(stream), this.def.group, entry.id);
+      await r.redis.xack(source.key, this.def.group, entry.id);
       this.stats.skipped++;
       this.observe(entry.type, "skipped", this.startedAt.get(entry));
       return;
@@ -234,9 +264,9 @@ export class ConsumerPipeline {
     try {
       envelope = parseEntry(entry);
       await this.handle(handler!, envelope, this.startedAt.get(entry));
-      await this.o.redis.xack(this.key(stream), this.def.group, entry.id);
+      await r.redis.xack(source.key, this.def.group, entry.id);
     } catch (err) {
-      await this.onFailure(d, envelope, err);
+      await this.onFailure(r, d, envelope, err);
     }
   }
 
@@ -271,22 +301,22 @@ export class ConsumerPipeline {
     }
   }
 
-  private async onFailure(d: Delivery, envelope: AnyEnvelope | undefined, err: unknown): Promise<void> {
+  private async onFailure(r: Reader, d: Delivery, envelope: AnyEnvelope | undefined, err: unknown): Promise<void> {
     const decision = decideFailure(err, d.deliveries, this.o, isInfrastructureError);
     const startedAt = this.startedAt.get(d.entry);
     const traceId = envelope ? continueTrace(envelope.traceparent).traceId : undefined;
-    const context = { err, traceId, group: this.def.group, stream: d.stream, entryId: d.entry.id, eventType: d.entry.type, deliveries: d.deliveries };
+    const context = { err, traceId, group: this.def.group, stream: d.source.stream, key: d.source.key, entryId: d.entry.id, eventType: d.entry.type, deliveries: d.deliveries };
     if (decision.action === "retry") {
       this.stats.retried++;
       this.o.metrics?.consumerRetries.inc({ group: this.def.group, reason: isInfrastructureError(err) ? "infrastructure" : "handler-error" });
       this.observe(d.entry.type, "retry", startedAt);
-      this.retries.set(d.entry.id, { ...d, dueAt: Date.now() + decision.delayMs });
+      r.retries.set(d.entry.id, { ...d, dueAt: Date.now() + decision.delayMs });
       this.log.warn({ ...context, retryInMs: decision.delayMs }, "event failed; will retry");
       if (isInfrastructureError(err)) await sleep(decision.delayMs, this.stopping.signal); // don't pull more work into an outage
       return;
     }
     const error = err instanceof Error ? err.message : String(err);
-    const id = await deadLetter(this.o.redis, this.o.streamPrefix, d.stream, d.entry, {
+    const id = await deadLetter(r.redis, d.source.key, d.entry, {
       group: this.def.group, consumer: this.consumer, deliveries: d.deliveries, reason: decision.reason, error,
     });
     this.stats.deadLettered++;

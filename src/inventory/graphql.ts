@@ -1,7 +1,6 @@
 import { builder } from "../graphql/builder.ts";
 import { INVENTORY_EVENT_TYPES, type InventoryEventType } from "../events/catalog.ts";
 import type { Envelope } from "../events/envelope.ts";
-import { streamKey } from "../events/stream-entry.ts";
 import type { LiveEvent } from "../live/hub.ts";
 import { commonEventFields, routingKeysFor, subscribeLive, subscribeSnapshots, unwrapLive } from "../live/graphql-fields.ts";
 import { readBackward } from "../live/history.ts";
@@ -115,7 +114,7 @@ builder.queryField("inventoryHistory", (t) =>
       const last = args.last ?? 100;
       if (last < 1 || last > 1000) throw badInput("last", "must be from 1 to 1000");
       const [key] = routingKeysFor({ sku: args.sku });
-      return readBackward(ctx.redis, streamKey(ctx.streamPrefix, "inventory"), key!, last) as Promise<InventoryLiveEvent[]>;
+      return readBackward(ctx.redis, [...ctx.hubs.inventory.streamKeys], key!, last) as Promise<InventoryLiveEvent[]>;
     },
   }),
 );

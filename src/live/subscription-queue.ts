@@ -1,5 +1,4 @@
 import { AppError } from "../errors.ts";
-import { compareIds } from "../events/stream-ids.ts";
 
 /** A subscriber that fell too far behind; it resumes with `after: lastCursor`. */
 export class SlowSubscriberError extends AppError {
@@ -18,14 +17,17 @@ export class SlowSubscriberError extends AppError {
  * which carries the last cursor it received, so a slow client costs at most `capacity` items.
  *
  * While a subscriber replays history (`after`), live items are held aside; `release()` then
- * appends the held items newer than the last replayed one: no gap, no duplicate.
+ * appends the held items its gate admits (those newer than the replay): no gap, no duplicate.
  */
 export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIterableIterator<T> {
   private readonly buffer: T[] = [];
   private head = 0;
   private held: T[] | null = null;
-  /** After a replay: live items up to here were replayed already (the reader may lag behind the replay). */
-  private floor: string | null = null;
+  /**
+   * After a replay: drops live items replayed already (the reader may lag behind the replay) and
+   * may rewrite an item (its cursor); the hub removes it with ungate() once the reader has passed.
+   */
+  private gate: ((item: T) => T | null) | null = null;
   private pending: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | undefined;
   private roomWaiter: (() => void) | undefined;
   private failure: Error | undefined;
@@ -48,9 +50,10 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
   /** Called by the hub for live items. Never blocks. */
   push(item: T): void {
     if (this.closed) return;
-    if (this.floor !== null) {
-      if (compareIds(item.cursor, this.floor) <= 0) return;
-      this.floor = null; // the reader has passed the replay: no more overlap possible
+    if (this.gate !== null) {
+      const admitted = this.gate(item);
+      if (admitted === null) return;
+      item = admitted;
     }
     if (this.held) {
       if (this.held.length >= this.capacity) return this.fail(new SlowSubscriberError(this.lastCursor));
@@ -70,12 +73,17 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
     if (!this.closed) this.enqueue(item, false);
   }
 
-  /** History is done up to `lastReplayed`: append held live items after it and go live. */
-  release(lastReplayed: string): void {
+  /** History is done: append the held live items the gate admits and go live through the gate. */
+  release(gate: (item: T) => T | null): void {
     const held = this.held ?? [];
     this.held = null;
-    this.floor = lastReplayed;
+    this.gate = gate;
     for (const item of held) this.push(item);
+  }
+
+  /** The reader has passed the replay: no more overlap possible. */
+  ungate(): void {
+    this.gate = null;
   }
 
   /** Resolves once the consumer has drained the buffer below half its capacity (or went away). */

@@ -1,7 +1,6 @@
 import { builder } from "../graphql/builder.ts";
 import { ORDER_EVENT_TYPES, type OrderEventType } from "../events/catalog.ts";
 import type { Envelope } from "../events/envelope.ts";
-import { streamKey } from "../events/stream-entry.ts";
 import type { LiveEvent } from "../live/hub.ts";
 import { commonEventFields, routingKeysFor, subscribeLive, unwrapLive } from "../live/graphql-fields.ts";
 import { isAdmin, mayActFor } from "../auth/principal.ts";
@@ -96,7 +95,8 @@ builder.queryField("orderHistory", (t) =>
       const [key] = routingKeysFor({ orderId: args.orderId });
       const orderId = key!.slice("order:".length);
       await assertMayReadOrder(ctx, orderId);
-      const events = await readForward(ctx.redis, streamKey(ctx.streamPrefix, "orders"), key!, streamIdAtOrderCreation(orderId));
+      const { key: partitionKey, ...spot } = ctx.hubs.orders.partitionFor(orderId);
+      const events = await readForward(ctx.redis, partitionKey, key!, streamIdAtOrderCreation(orderId), spot);
       return events.filter((e) => (ORDER_EVENT_TYPES as readonly string[]).includes(e.envelope.eventType)) as OrderLiveEvent[];
     },
   }),

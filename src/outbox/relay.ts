@@ -1,9 +1,10 @@
 import pg from "pg";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
 import { parseEnvelope } from "../events/envelope.ts";
 import { OUTBOX_LANES } from "../events/lanes.ts";
-import { encodeEntryFields, streamKey } from "../events/stream-entry.ts";
+import { encodeEntryFields } from "../events/stream-entry.ts";
+import { keyForAggregate, type StreamLayout } from "../events/partitions.ts";
 import type { StreamName } from "../events/catalog.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
@@ -14,8 +15,10 @@ export interface RelayOptions {
   pool: pg.Pool;
   /** Used for a dedicated LISTEN connection (a pooled client cannot hold LISTEN). */
   databaseUrl: string;
-  redis: Redis;
+  redis: RedisClient;
   streamPrefix: string;
+  /** Partitions per stream (STREAM_PARTITIONS); 1 when omitted. */
+  partitions?: number;
   log: Logger;
   batchSize: number;
   /** Fallback poll interval when no NOTIFY arrives (lost notification, listener reconnecting). */
@@ -28,6 +31,7 @@ export interface RelayOptions {
 interface OutboxRow {
   id: string;
   stream: StreamName;
+  aggregateId: string;
   envelope: string;
 }
 
@@ -44,7 +48,7 @@ const CLAIM_BATCH = `
     SELECT l FROM unnest($1::int[]) AS l
     WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.lane = l) AND pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, l)
   )
-  SELECT o.id::text AS id, o.stream, o.envelope::text AS envelope
+  SELECT o.id::text AS id, o.stream, o.aggregate_id AS "aggregateId", o.envelope::text AS envelope
   FROM outbox o WHERE o.lane IN (SELECT l FROM lanes)
   ORDER BY o.id LIMIT $2
   FOR UPDATE SKIP LOCKED`;
@@ -67,8 +71,11 @@ export class OutboxRelay {
   get running(): boolean {
     return this.alive;
   }
+  private readonly layout: StreamLayout;
 
-  constructor(private readonly o: RelayOptions) {}
+  constructor(private readonly o: RelayOptions) {
+    this.layout = { prefix: o.streamPrefix, partitions: o.partitions ?? 1, cluster: o.redis.isCluster };
+  }
 
   start(): void {
     void this.listen();
@@ -131,15 +138,34 @@ export class OutboxRelay {
     }
   }
 
+  /**
+   * On a single Redis the whole batch is one MULTI, as always. On a cluster a MULTI may only touch
+   * one slot, so there is one MULTI per partition, sent concurrently: an aggregate's rows all go to
+   * its partition, in id order, so its order holds; if one MULTI fails the rows stay in the outbox
+   * and the partitions that succeeded get them again (at-least-once, as after a crash).
+   */
   private async publish(rows: OutboxRow[]): Promise<string[]> {
-    const multi = this.o.redis.multi();
-    for (const row of rows) multi.xadd(streamKey(this.o.streamPrefix, row.stream), "*", ...this.fieldsOf(row));
-    const results = await multi.exec();
-    if (!results) throw new Error("MULTI aborted");
-    return results.map(([err, id]) => {
-      if (err) throw err;
-      return id as string;
+    const keys = rows.map((r) => keyForAggregate(this.layout, r.stream, r.aggregateId));
+    const groups = new Map<string, number[]>();
+    rows.forEach((_, i) => {
+      const group = this.layout.cluster ? keys[i]! : "";
+      if (groups.has(group)) groups.get(group)!.push(i);
+      else groups.set(group, [i]);
     });
+    const cursors = new Array<string>(rows.length);
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const multi = this.o.redis.multi();
+        for (const i of indexes) multi.xadd(keys[i]!, "*", ...this.fieldsOf(rows[i]!));
+        const results = await multi.exec();
+        if (!results) throw new Error("MULTI aborted");
+        results.forEach(([err, id], j) => {
+          if (err) throw err;
+          cursors[indexes[j]!] = id as string;
+        });
+      }),
+    );
+    return cursors;
   }
 
   private fieldsOf(row: OutboxRow): string[] {

@@ -1,11 +1,12 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
 import { sleep } from "../shared/backoff.ts";
 import { safeTrimId, type GroupPosition } from "./trim-floor.ts";
 import { compareIds, nextId } from "../events/stream-ids.ts";
 
 export interface RetentionOptions {
-  redis: Redis;
+  redis: RedisClient;
+  /** Every partition key of every stream: each is trimmed on its own. */
   keys: string[];
   log: Logger;
   /** Keep entries younger than this. */
@@ -17,7 +18,10 @@ export interface RetentionOptions {
 
 const MAX_EVICT_SCAN = 10_000;
 
-/** Where the id of the newest trimmed entry is kept, so resuming subscribers can tell they missed events. */
+/**
+ * Where the id of the newest trimmed entry is kept, so resuming subscribers can tell they missed
+ * events. A suffix: it keeps a partition key's hash tag (same cluster slot as its stream).
+ */
 export const trimmedThroughKey = (streamKey: string) => `${streamKey}:trimmed-through`;
 
 /**
