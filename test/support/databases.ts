@@ -3,7 +3,12 @@ import { promisify } from "node:util";
 import pg from "pg";
 
 export const ADMIN_URL = process.env.TEST_ADMIN_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-export const TEMPLATE_DB = "gateway_test_template";
+/**
+ * One template per test run (named after the run's main process, handed to the test workers
+ * through the environment): concurrent runs on one Postgres must not drop each other's template.
+ */
+export const TEMPLATE_DB = process.env.GATEWAY_TEST_TEMPLATE_DB ?? `gateway_test_template_${process.pid}`;
+process.env.GATEWAY_TEST_TEMPLATE_DB = TEMPLATE_DB;
 
 export function urlFor(database: string): string {
   const url = new URL(ADMIN_URL);

@@ -5,7 +5,7 @@ import { TEMPLATE_DB, admin, dropDatabase, prismaCli, urlFor } from "./databases
  * clones it (CREATE DATABASE … TEMPLATE, a file copy) instead of migrating its own.
  */
 export default async function setup() {
-  await unmarkTemplate(); // a run that was killed may have left it marked
+  await dropOrphanedTemplates();
   await dropDatabase(TEMPLATE_DB);
   await prismaCli(["migrate", "deploy"], urlFor(TEMPLATE_DB));
   // Nobody may connect to a template while it is being cloned.
@@ -14,6 +14,26 @@ export default async function setup() {
     await unmarkTemplate();
     await dropDatabase(TEMPLATE_DB);
   };
+}
+
+/** Templates of runs that were killed (their process is gone). */
+async function dropOrphanedTemplates() {
+  const { rows } = await admin((c) => c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'gateway\\_test\\_template%'"));
+  for (const { datname } of rows) {
+    const pid = Number(/_(\d+)$/.exec(datname)?.[1]);
+    if (datname === TEMPLATE_DB || !pid || isAlive(pid)) continue;
+    await admin((c) => c.query(`ALTER DATABASE "${datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`)).catch(() => {});
+    await dropDatabase(datname).catch(() => {});
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 async function unmarkTemplate() {
