@@ -16,7 +16,7 @@ import type { StreamName } from "../events/catalog.ts";
 import type { Redis } from "ioredis";
 import { EXAMPLE_OPERATIONS } from "./examples.ts";
 import { entryTrace, useMetrics, useRequestSpans } from "../observability/yoga.ts";
-import { readyBody } from "../observability/readiness.ts";
+import { readyBody, type CheckResults } from "../observability/readiness.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { TokenVerifier } from "../auth/tokens.ts";
 import { authorizationFromConnectionParams, viewerFromAuthorization } from "../auth/authenticate.ts";
@@ -39,7 +39,7 @@ export interface ApiDeps {
   streamPrefix: string;
   log: Logger;
   /** Resolves when every dependency answers; rejects with the reason otherwise. */
-  readiness: () => Promise<unknown>;
+  readiness: () => Promise<CheckResults | void>;
   /** Process metrics, served at GET /metrics with Yoga's GraphQL metrics. */
   metrics?: Metrics;
   graphiql: boolean;
@@ -130,8 +130,8 @@ export function createApi(deps: ApiDeps): Api {
         endpoint: "/ready",
         check: async () => {
           try {
-            await deps.readiness();
-            return true;
+            const checks = await deps.readiness();
+            return new Response(JSON.stringify(checks ? readyBody(checks) : { ready: true }), { status: 200, headers: { "content-type": "application/json" } });
           } catch (err) {
             deps.log.warn({ err }, "not ready");
             return new Response(JSON.stringify(readyBody(err as Error)), {
