@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestEnv, type TestEnv } from "./support/test-env.ts";
+import { gql, wsClient, collect } from "./support/graphql-clients.ts";
+import { spawnRole, type AppProcess } from "./support/processes.ts";
+import { ADMIN_TOKEN, TEST_JWT_SECRET } from "./support/auth.ts";
+import { waitFor } from "./support/wait.ts";
+import { createLogger, scrubSecrets } from "../src/observability/logger.ts";
+import { loadConfig } from "../src/config.ts";
+
+function capture(level = "info") {
+  const lines: string[] = [];
+  const log = createLogger({ LOG_LEVEL: level as never, logPretty: false }, {}, { write: (s: string) => void lines.push(s) });
+  return { log, lines, text: () => lines.join("") };
+}
+
+describe("logs: configuration", () => {
+  it("are JSON in production and for tests, pretty when asked; the level is configurable", () => {
+    expect(loadConfig({ NODE_ENV: "production", ROLES: "relay" }).logPretty).toBe(false);
+    expect(loadConfig({ NODE_ENV: "test" }).logPretty).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", ROLES: "relay", LOG_PRETTY: "true" }).logPretty).toBe(true);
+    expect(loadConfig({ NODE_ENV: "development", LOG_PRETTY: "false" }).logPretty).toBe(false);
+    expect(loadConfig({ LOG_LEVEL: "debug" }).LOG_LEVEL).toBe("debug");
+    expect(() => loadConfig({ LOG_LEVEL: "loud" })).toThrow(/LOG_LEVEL/);
+
+    const { log, lines } = capture("warn");
+    log.info("hidden");
+    log.warn("shown");
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual(["shown"]);
+  });
+});
+
+describe("logs: no secrets", () => {
+  it("redacts credentials by field and scrubs URL passwords and bearer tokens from every string", () => {
+    const { log, text } = capture();
+    log.info({ req: { headers: { authorization: "Bearer header.token.value", cookie: "session=cookie-secret" } } }, "request");
+    log.info({ connectionParams: { authorization: "Bearer ws.token.value" }, password: "pw-field", nested: { token: "nested-token", apiKey: "key-1" } }, "init");
+    log.info({ databaseUrl: "postgresql://app:db-password@db:5432/orders", redis: "rediss://default:redis-password@cache:6380" }, "connecting to postgresql://app:db-password@db/orders");
+    log.error({ err: new Error("connect failed for postgresql://app:db-password@db/orders with Bearer err.token.value") }, "boom");
+    log.child({ traceId: "t" }).warn("retrying with Authorization: Bearer msg.token.value");
+    const out = text();
+    for (const secret of ["header.token.value", "cookie-secret", "ws.token.value", "pw-field", "nested-token", "key-1", "db-password", "redis-password", "err.token.value", "msg.token.value"]) {
+      expect(out).not.toContain(secret);
+    }
+    expect(out).toContain("postgresql://app:[redacted]@db:5432/orders");
+    expect(out).toContain('"authorization":"[redacted]"');
+    expect(out).toContain("connect failed for postgresql://app:[redacted]@db/orders"); // the error message stays useful
+    expect(out).toContain('"traceId":"t"');
+    expect(scrubSecrets("redis://:only-password@h:1")).toBe("redis://:[redacted]@h:1");
+    expect(scrubSecrets("http://example.com/a@b")).toBe("http://example.com/a@b");
+  });
+});
+
+describe("logs: real processes", () => {
+  let env: TestEnv;
+  let json: AppProcess;
+  let pretty: AppProcess;
+  let prettyOut = "";
+
+  beforeAll(async () => {
+    env = await createTestEnv("obs-logs");
+    // A password in the database URL (Postgres trusts local connections, so it is accepted and ignored).
+    const withPassword = env.config.DATABASE_URL.replace("postgres@", "postgres:url-password-123@");
+    json = spawnRole(env, "api,relay,inventory,orders", { LOG_LEVEL: "debug", DATABASE_URL: withPassword });
+    pretty = spawnRole(env, "relay", { LOG_PRETTY: "true" });
+    pretty.child.stdout!.on("data", (chunk: string) => (prettyOut += chunk));
+    await waitFor(() => json.logs.find((l) => l.msg === "started") && prettyOut.includes("started"), { timeoutMs: 60_000, what: "both processes to start" });
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([json?.stop(), pretty?.stop()]);
+  });
+
+  it("pino-pretty output when LOG_PRETTY is on, JSON lines otherwise", () => {
+    expect(prettyOut).toMatch(/INFO.*started/);
+    expect(prettyOut.split("\n").filter(Boolean).some((l) => l.startsWith("{"))).toBe(false);
+    expect(json.logs.length).toBeGreaterThan(0);
+    expect(pretty.logs.filter((l) => typeof l === "object" && l !== null && "msg" in l)).toEqual([]); // no JSON log records
+  });
+
+  it("never writes tokens or connection-string passwords, even at debug level", async () => {
+    const port = json.logs.find((l) => l.msg === "started")!.port as number;
+    const order = await gql(port, `mutation { createOrder(input: { customerId: "logs", items: [{ sku: "SKU-002", quantity: 1 }] }) { order { id } } }`);
+    expect(order.errors).toBeUndefined();
+    const refused = await gql(port, `{ products(first: 1) { edges { node { sku } } } }`, undefined, { authorization: "Bearer not.a-valid.token-xyz" });
+    expect(refused.errors?.length ?? 0).toBeGreaterThan(0);
+    const client = wsClient(port);
+    const sub = collect(client, `subscription { orderEvents(customerId: "logs") { __typename } }`);
+    await waitFor(() => json.logs.some((l) => l.msg === "subscription started"), { what: "the subscription" });
+    sub.dispose();
+    client.dispose();
+    await waitFor(() => json.logs.some((l) => l.msg === "event handled" && l.eventType === "StockReserved"), { what: "the saga to run" });
+
+    const everything = JSON.stringify(json.logs);
+    expect(everything).not.toContain(ADMIN_TOKEN);
+    expect(everything).not.toContain(ADMIN_TOKEN.split(".")[2]!); // not even the signature
+    expect(everything).not.toContain("not.a-valid.token-xyz");
+    expect(everything).not.toContain(TEST_JWT_SECRET);
+    expect(everything).not.toContain("url-password-123");
+  });
+});
