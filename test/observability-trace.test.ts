@@ -5,6 +5,7 @@ import { collect, gql, wsClient } from "./support/graphql-clients.ts";
 import { spawnRole, type AppProcess } from "./support/processes.ts";
 import { waitFor } from "./support/wait.ts";
 import { parseTraceparent } from "../src/observability/trace.ts";
+import { ADMIN_TOKEN, bearer } from "./support/auth.ts";
 
 const CREATE = `mutation PlaceOrder($input: CreateOrderInput!) { createOrder(input: $input) { traceId order { id } } }`;
 const WATCH = `subscription WatchOrder($customerId: ID) { orderEvents(customerId: $customerId) { __typename orderId traceId cursor } }`;
@@ -88,4 +89,15 @@ describe("one trace from request to subscriber across every role", () => {
     // OrderCreated names the api's request span, the one echoed to the client.
     expect(parents.find(([type]) => type === "OrderCreated")![1].spanId).toBe(echoed!.spanId);
   }, 60_000);
+
+  it("continues the traceparent of a graphql-ws connection (connection_init payload) for operations on it", async () => {
+    const traceId = randomBytes(16).toString("hex");
+    const client = wsClient(port, { ...bearer(ADMIN_TOKEN), traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` });
+    const [result] = await collect<any>(client, CREATE, { input: { customerId: "trace-ws", items: [{ sku: "SKU-004", quantity: 1 }] } }).until(1);
+    client.dispose();
+    expect(result!.errors).toBeUndefined();
+    expect(result!.data!.createOrder.traceId).toBe(traceId);
+    const orderId = result!.data!.createOrder.order.id as string;
+    await waitFor(() => procs.orders!.logs.some((l) => l.traceId === traceId && l.msg === "event handled" && l.aggregateId === orderId), { what: "the saga to log the websocket trace id" });
+  }, 30_000);
 });
