@@ -3,7 +3,7 @@
  * load on a plain GraphQL Yoga server using @graphql-yoga/redis-event-target.
  *
  *   npm run bench -- fanout [--subscribers 1000,5000,10000,20000] [--rate 500] [--per-customer 10]
- *                           [--seconds 20] [--no-raw]
+ *                           [--seconds 20] [--no-raw] [--profile]
  *   npm run bench -- peer   [--subscribers 5000] [--rates 500,4000] [--per-customer 10] [--seconds 15]
  *                           [--restart-subscribers 1000] [--restart-seconds 20]
  *
@@ -31,7 +31,9 @@
  * lost and duplicated across the restart.
  */
 import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import type { Redis } from "ioredis";
 import { createRedis } from "../src/infra/redis.ts";
 import { newEvent } from "../src/events/envelope.ts";
@@ -44,6 +46,7 @@ import { CpuWindow, processCpuMs, settle } from "./lib/cpu.ts";
 import { fmt, ratio, table } from "./lib/table.ts";
 import { forkScript, rssBytes, sleep, startApp, startChild, type AppChild } from "./lib/app.ts";
 import { adminToken } from "./lib/auth.ts";
+import { printProfileSummary, summarizeProfile } from "./cpuprofile-summary.ts";
 import type { ClientArgs, ClientCommand, ClientMessage, ClientReport, ServerKind } from "./fanout-client.ts";
 
 const SOCKETS_PER_CLIENT = 5_000;
@@ -60,6 +63,8 @@ interface Options {
   /** Extra node flags for the server under test (e.g. --cpu-prof). */
   serverNodeArgs: string[];
   env: Record<string, string>;
+  /** Profile our server (--cpu-prof) over the measured window and print the summary. */
+  profile: boolean;
 }
 
 export interface FanoutResult {
@@ -337,6 +342,15 @@ async function prime(label: string, procs: ClientProc[], publisher: Publisher, s
     }
     await sleep(2_000);
   }
+  // Extra priming rounds leave deliveries in flight when the server lags: let them land first.
+  const quietUntil = Date.now() + 60_000;
+  let last = -1;
+  for (;;) {
+    const received = sum(procs, (p) => p.received);
+    if (received === last || Date.now() > quietUntil) break;
+    last = received;
+    await sleep(1_500);
+  }
 }
 
 // ── one fan-out run ─────────────────────────────────────────────────────────────────────────────
@@ -349,8 +363,10 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
   const customers = Math.max(1, Math.floor(subscribers / o.perCustomer));
   await deleteKeys(scratch.redisUrl, `${scratch.streamPrefix}:*`);
   await settle(label);
-  const server = await startServer(kind, scratch, o);
+  const profileDir = o.profile && kind === "ours" ? mkdtempSync(path.join(os.tmpdir(), "bench-cpuprof-")) : undefined;
+  const server = await startServer(kind, scratch, profileDir ? { ...o, serverNodeArgs: [...o.serverNodeArgs, "--cpu-prof", "--cpu-prof-dir", profileDir] } : o);
   const pid = server.child.pid!;
+  let window: { fromUs: number; toUs: number } | undefined;
   const publisher = new Publisher(kind, redis, scratch, customers);
   const procs = startClients(kind, server.url, subscribers, customers, perSocket, false, 600, `Bearer ${await adminToken()}`);
   try {
@@ -367,6 +383,7 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
     let rssMax = rssIdle;
     const startReceived = sum(procs, (p) => p.received);
     const seq0 = publisher.seq;
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
     const events = await publisher.run(rate, o.seconds, (s) => {
       rssMax = Math.max(rssMax, rssBytes(pid));
       if (s % 5 === 0 || s === 1) log(`  ${label} ${s}s: ${fmt(publisher.seq - seq0)} events, ${fmt(sum(procs, (p) => p.received) - startReceived)} deliveries, server ${fmt(rssBytes(pid) / 2 ** 20)} MiB`);
@@ -385,6 +402,7 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
       if (still >= 8) break;
     }
     const used = cpu.finish();
+    window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
     const wall = (processCpuMs(pid) - serverCpu0) / 1000;
     rssMax = Math.max(rssMax, rssBytes(pid));
     sendAll(procs, { cmd: "measure", on: false });
@@ -423,6 +441,13 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
   } finally {
     await stopClients(procs);
     await server.stop();
+    if (profileDir && window) {
+      const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
+      if (file) {
+        console.log(`\n${label} under --cpu-prof (measured window only): ${path.join(profileDir, file)}\n`);
+        printProfileSummary(summarizeProfile(JSON.parse(readFileSync(path.join(profileDir, file), "utf8")), window), 30);
+      } else log(`  no .cpuprofile written in ${profileDir}`);
+    }
   }
 }
 
@@ -530,6 +555,7 @@ function parseOptions(argv: string[], defaults: { subscribers: number[]; rates: 
     restartSeconds: 20,
     serverNodeArgs: [],
     env: {},
+    profile: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -544,6 +570,7 @@ function parseOptions(argv: string[], defaults: { subscribers: number[]; rates: 
     else if (a === "--per-customer") o.perCustomer = bounded(Number(value()), 1, 10_000, a);
     else if (a === "--seconds") o.seconds = bounded(Number(value()), 2, 300, a);
     else if (a === "--no-raw") o.raw = false;
+    else if (a === "--profile") o.profile = true;
     else if (a === "--restart-subscribers") o.restartSubscribers = bounded(Number(value()), 1, 10_000, a);
     else if (a === "--restart-seconds") o.restartSeconds = bounded(Number(value()), 6, 300, a);
     else if (a === "--server-node-args") o.serverNodeArgs = value().split(" ").filter(Boolean);
@@ -553,6 +580,7 @@ function parseOptions(argv: string[], defaults: { subscribers: number[]; rates: 
     } else throw new Error(`unknown option ${a}`);
   }
   if (o.subscribers.some((n) => n / o.perCustomer < 1)) throw new Error("--per-customer must not exceed the subscriber count");
+  if (o.profile) o.raw = false;
   if (os.cpus().length < 2) log("warning: fewer than 2 cores; the server and the clients share one");
   return o;
 }
