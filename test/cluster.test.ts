@@ -313,3 +313,48 @@ describe("dead letters across partitions (cluster)", () => {
     expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 });
+
+describe("partitions on a single Redis (one XREAD/XREADGROUP covers them all)", () => {
+  it("settles orders, keeps history per aggregate, and resumes at a composite cursor", { timeout: 90_000 }, async () => {
+    const single = await createTestEnv("partitions-single");
+    const app = await single.start(["api", "relay", "inventory", "orders"], { STREAM_PARTITIONS: "3" });
+    const port = app.port!;
+    const singleLayout: StreamLayout = { prefix: single.config.STREAM_PREFIX, partitions: 3, cluster: false };
+    await single.db.prisma.product.create({ data: { sku: "PART-1", name: "p", priceCents: 10, currency: "EUR", stock: { create: { onHand: 20 } } } });
+    const client = wsClient(port);
+    const watcher = collect<Data>(client, EVENTS, {});
+    await new Promise((r) => setTimeout(r, 200));
+    const ids: string[] = [];
+    for (let i = 0; i < 24; i++) {
+      const res = await gql(port, CREATE, { input: { customerId: `single-${i % 3}`, items: [{ sku: "PART-1", quantity: 1 }] }, key: `single-${i}` });
+      expect(res.errors).toBeUndefined();
+      ids.push(res.data!.createOrder.order.id);
+    }
+    await waitFor(async () => (await single.db.prisma.order.count({ where: { id: { in: ids }, status: "PENDING" } })) === 0, { what: "24 orders to settle", timeoutMs: 60_000 });
+    expect(await single.db.prisma.order.count({ where: { id: { in: ids }, status: "CONFIRMED" } })).toBe(20);
+    const lengths = await Promise.all(partitionKeys(singleLayout, "orders").map((k) => single.redis.xlen(k)));
+    expect(lengths.reduce((a, b) => a + b)).toBe(48);
+    expect(lengths.every((n) => n > 0)).toBe(true);
+
+    const history = await gql(port, `query($id: ID!) { orderHistory(orderId: $id) { __typename orderId cursor } }`, { id: ids[0] });
+    expect(history.data!.orderHistory.map((e: { __typename: string }) => e.__typename)).toEqual(["OrderCreated", "OrderConfirmed"]);
+    const stockHistory = await gql(port, `{ inventoryHistory(sku: "PART-1") { __typename } }`);
+    expect(stockHistory.data!.inventoryHistory).toHaveLength(24);
+
+    await watcher.until(48, 30_000);
+    const events = watcher.received.map((r) => r.data!.orderEvents);
+    const resumeAt = events[20]!.cursor;
+    const resumed = collect<Data>(client, EVENTS, { after: resumeAt });
+    await resumed.until(27, 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(resumed.received.map((r) => r.data!.orderEvents.eventId).sort()).toEqual(events.slice(21).map((e) => e.eventId).sort());
+    // A history cursor resumes too: everything of that order after its creation.
+    const fromHistory = collect<Data>(client, `subscription($after: String, $orderId: ID) { orderEvents(after: $after, orderId: $orderId) { __typename eventId orderId cursor } }`, {
+      after: history.data!.orderHistory[0].cursor,
+      orderId: ids[0],
+    });
+    await fromHistory.until(1, 30_000);
+    expect(fromHistory.received.map((r) => r.data!.orderEvents.__typename)).toEqual(["OrderConfirmed"]);
+    await client.dispose();
+  });
+});
