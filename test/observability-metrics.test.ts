@@ -4,6 +4,7 @@ import { collect, gql, wsClient } from "./support/graphql-clients.ts";
 import { waitFor } from "./support/wait.ts";
 import { streamKey } from "../src/events/stream-entry.ts";
 import type { RunningApp } from "../src/app.ts";
+import { MAX_OPERATION_NAMES } from "../src/observability/yoga.ts";
 
 const CREATE = `mutation PlaceOrder($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }`;
 const WATCH = `subscription WatchCustomer($customerId: ID) { orderEvents(customerId: $customerId) { __typename orderId } }`;
@@ -122,6 +123,17 @@ describe("metrics", () => {
     const after = await scrape(port);
     expect(metric(after, "graphql_envelop_error_result", { operationName: "BadOrder" }) - metric(before, "graphql_envelop_error_result", { operationName: "BadOrder" })).toBe(1);
   });
+
+  it("keeps operation names as label values only up to a bound (clients choose them)", async () => {
+    for (let i = 0; i < MAX_OPERATION_NAMES + 50; i++) {
+      const res = await gql(port, `query Flood${i} { __typename }`);
+      expect(res.errors).toBeUndefined();
+    }
+    const names = new Set([...(await scrape(port)).keys()].filter((k) => k.startsWith("graphql_envelop_request{")).map((k) => /operationName="([^"]*)"/.exec(k)![1]));
+    expect(names.size).toBeLessThanOrEqual(MAX_OPERATION_NAMES + 2);
+    expect(names.has("other")).toBe(true);
+    expect(names.has("PlaceOrder")).toBe(true); // names seen before the flood keep their own series
+  }, 60_000);
 
   it("counts retries and dead letters by reason", async () => {
     const before = await scrape(port);

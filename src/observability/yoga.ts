@@ -1,5 +1,5 @@
 import type { Plugin } from "graphql-yoga";
-import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
+import { createCounter, createHistogram, usePrometheus, type FillLabelsFnParams } from "@graphql-yoga/plugin-prometheus";
 import { context, SpanKind } from "@opentelemetry/api";
 import { endEntrySpan, failSpan, registerEntrySpan, startSpan, type StartedSpan } from "./tracing.ts";
 import type { TraceContext } from "./trace.ts";
@@ -80,30 +80,64 @@ export function useRequestSpans(graphqlEndpoint = "/graphql"): Plugin<{ trace?: 
   };
 }
 
+/** Distinct operation names kept as label values; later new names are counted as "other". */
+export const MAX_OPERATION_NAMES = 200;
+
+/**
+ * Operation names come from clients, so as label values they must be bounded: otherwise anyone can
+ * grow the registry (and every scrape) without limit by sending new names.
+ */
+export function operationNameLabel(seen: Set<string>, name: string | undefined): string {
+  if (!name) return "anonymous";
+  if (seen.has(name)) return name;
+  if (seen.size >= MAX_OPERATION_NAMES || name.length > 100) return "other";
+  seen.add(name);
+  return name;
+}
+
 /**
  * GraphQL metrics (Yoga's Prometheus plugin) into the process registry, served with every other
- * metric of the process at GET /metrics: operation count, duration and errors by operation name
- * and type, phase durations, HTTP request duration.
+ * metric of the process at GET /metrics: operations, their duration and their errors by operation
+ * name (bounded, see operationNameLabel) and type; HTTP request duration by method and status.
  */
 export function useMetrics(metrics: Metrics, endpoint = "/metrics"): Plugin {
+  const registry = metrics.registry;
+  const seen = new Set<string>();
+  const byOperation = (params: FillLabelsFnParams) => ({ operationName: operationNameLabel(seen, params.operationName), operationType: params.operationType ?? "unknown" });
+  const operationLabels = ["operationName", "operationType"] as const;
   return usePrometheus({
-    registry: metrics.registry,
+    registry,
     endpoint,
     skipIntrospection: true,
-    labels: { operationName: true, operationType: true, phase: true, path: false, method: true, statusCode: true, url: false },
     metrics: {
-      graphql_envelop_request: true,
-      graphql_envelop_request_duration: true,
+      graphql_envelop_request: createCounter({
+        registry,
+        counter: { name: "graphql_envelop_request", help: "GraphQL operations executed (subscriptions count when they start).", labelNames: operationLabels },
+        fillLabelsFn: byOperation,
+      }),
+      graphql_envelop_request_duration: createHistogram({
+        registry,
+        histogram: { name: "graphql_envelop_request_duration", help: "Duration of GraphQL operations, seconds (a subscription's: from start to end).", labelNames: operationLabels, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+        fillLabelsFn: byOperation,
+      }),
+      graphql_envelop_error_result: createCounter({
+        registry,
+        counter: { name: "graphql_envelop_error_result", help: "Errors in GraphQL results, by operation and the phase that produced them (parse, validate, context, execute, subscribe).", labelNames: [...operationLabels, "phase"] },
+        fillLabelsFn: (params: FillLabelsFnParams & { errorPhase?: string }) => ({ ...byOperation(params), phase: params.errorPhase ?? "unknown" }),
+      }),
+      graphql_yoga_http_duration: createHistogram({
+        registry,
+        histogram: { name: "graphql_yoga_http_duration", help: "HTTP requests to the GraphQL endpoint, seconds.", labelNames: ["method", "statusCode", "operationType"] },
+        fillLabelsFn: (params: FillLabelsFnParams, { request, response }: { request: Request; response: Response }) => ({ method: request.method, statusCode: response.status, operationType: params.operationType ?? "unknown" }),
+      }),
       graphql_envelop_request_time_summary: false,
-      graphql_envelop_phase_parse: true,
-      graphql_envelop_phase_validate: true,
-      graphql_envelop_phase_context: true,
-      graphql_envelop_phase_execute: true,
-      graphql_envelop_phase_subscribe: true,
-      graphql_envelop_error_result: true,
+      graphql_envelop_phase_parse: false,
+      graphql_envelop_phase_validate: false,
+      graphql_envelop_phase_context: false,
+      graphql_envelop_phase_execute: false,
+      graphql_envelop_phase_subscribe: false,
       graphql_envelop_deprecated_field: false,
       graphql_envelop_schema_change: false,
-      graphql_yoga_http_duration: true,
     },
   });
 }
