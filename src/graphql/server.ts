@@ -207,7 +207,7 @@ export function createApi(deps: ApiDeps): Api {
             rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
           };
           const errors = enveloped.validate(args.schema, args.document);
-          return errors.length ? errors.map((e) => maskError(e, e.message) as GraphQLError) : args;
+          return errors.length ? errors.map((e: GraphQLError) => maskError(e, e.message) as GraphQLError) : args;
         } catch (err) {
           if (err instanceof GraphQLError) return [maskError(err, err.message) as GraphQLError];
           throw err;
