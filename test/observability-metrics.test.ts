@@ -54,7 +54,9 @@ describe("metrics", () => {
 
   beforeAll(async () => {
     env = await createTestEnv("obs-metrics");
-    app = await env.start(["api", "relay", "inventory", "orders"]);
+    // Claim idle time well above the retry backoff: on a busy machine our own retries must not also be
+    // taken over by XAUTOCLAIM, so the delivery counts below stay exact.
+    app = await env.start(["api", "relay", "inventory", "orders"], { CONSUMER_CLAIM_IDLE_MS: "10000" });
     port = app.port!;
     await env.db.prisma.product.create({ data: { sku: "METRICS-SHORT", name: "almost sold out", priceCents: 100, currency: "EUR", stock: { create: { onHand: 1 } } } });
     await env.db.prisma.product.create({ data: { sku: "METRICS-BAD", name: "refused by the warehouse", priceCents: 100, currency: "EUR", stock: { create: { onHand: 100 } } } });
