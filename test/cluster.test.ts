@@ -44,11 +44,18 @@ beforeAll(async () => {
   redis = createRedis({ url: env.config.REDIS_URL, clusterNodes: cluster.nodes.split(",") }, "cluster-test");
   const clusterEnv = { REDIS_CLUSTER_NODES: cluster.nodes, STREAM_PARTITIONS: String(PARTITIONS), CONSUMER_CONCURRENCY: "8", DATABASE_POOL_SIZE: "12" };
   for (const role of ["api", "api", "relay", "relay", "inventory", "inventory", "orders", "orders"]) fleet.push(spawnRole(env, role, clusterEnv));
-  const started = await waitFor(() => fleet.every((p) => p.count("started") === 1) && fleet, { what: "8 processes to start", timeoutMs: 90_000, intervalMs: 200 });
+  const started = await waitFor(
+    () => {
+      const dead = fleet.find((p) => p.child.exitCode !== null);
+      if (dead) throw new Error(`a role process exited with ${dead.child.exitCode} before starting: ${JSON.stringify(dead.logs.slice(-3))}`);
+      return fleet.every((p) => p.count("started") === 1) && fleet;
+    },
+    { what: "8 processes to start", timeoutMs: 180_000, intervalMs: 200 },
+  );
   const ports = (started as AppProcess[]).map((p) => p.logs.find((l) => l.msg === "started")!.port as number | undefined);
   apiPorts = ports.filter((port): port is number => port !== undefined);
   expect(apiPorts).toHaveLength(2);
-});
+}, 240_000); // eight tsx processes starting at once on a shared two-core machine
 
 afterAll(async () => {
   await Promise.all(fleet.map((p) => p.kill()));
@@ -311,6 +318,15 @@ describe("dead letters across partitions (cluster)", () => {
     expect((await list()).edges).toHaveLength(2);
     const bad = await gql(app.port!, `mutation($id: ID!) { discardDeadLetter(id: $id) { id } }`, { id: pages[0].id.replace(/^orders:\d+:/, "orders:") });
     expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    // Replay (a script: XDEL on the partition's DLQ + XADD on its stream, one slot): back on its
+    // partition, the poison is dead-lettered again there under a new id.
+    const replay = await gql(app.port!, `mutation($id: ID!) { replayDeadLetter(id: $id) { id } }`, { id: pages[1].id });
+    expect(replay.errors).toBeUndefined();
+    const again = await waitFor(async () => (await list()).edges.map((e: any) => e.node).find((l: any) => l.aggregateId === pages[1].aggregateId && l.id !== pages[1].id), {
+      what: "the replayed poison dead-lettered again",
+      timeoutMs: 30_000,
+    });
+    expect(again.id.split(":")[1]).toBe(pages[1].id.split(":")[1]);
   });
 });
 
