@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { SignJWT } from "jose";
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
+import { createServer } from "node:http";
+import { createVerifier } from "../src/auth/tokens.ts";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { collect, gql, sse, wsClient } from "./support/graphql-clients.ts";
 import { ADMIN_TOKEN, TEST_AUTH, bearer, customerToken, tokenFor } from "./support/auth.ts";
@@ -55,6 +57,26 @@ describe("tokens", () => {
     expect(() => loadConfig({ AUTH_JWT_SECRET: "short" })).toThrow(/at least 32/);
     expect(loadConfig({ NODE_ENV: "development" }).authUsesDevSecret).toBe(true);
     expect(loadConfig({ NODE_ENV: "production", AUTH_JWKS_URL: "https://id.example.com/.well-known/jwks.json" }).auth.secret).toBeUndefined();
+  });
+
+  it("verifies tokens against a JWKS endpoint (ES256), refusing HS256 and unknown keys there", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+    const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`;
+      const verify = createVerifier({ jwksUrl: url, issuer: "idp", audience: "gw", clockToleranceS: 0 });
+      const sign = (key: CryptoKey | Uint8Array, alg: string, kid = "k1") =>
+        new SignJWT({ roles: ["customer"] }).setProtectedHeader({ alg, kid }).setSubject("c9").setIssuer("idp").setAudience("gw").setExpirationTime("5m").sign(key);
+      expect(await verify(await sign(privateKey, "ES256"))).toMatchObject({ customerId: "c9" });
+      await expect(verify(await sign(new TextEncoder().encode("x".repeat(40)), "HS256"))).rejects.toThrow(/algorithm/);
+      const other = await generateKeyPair("ES256");
+      await expect(verify(await sign(other.privateKey, "ES256"))).rejects.toThrow(/bad signature/);
+      await expect(verify(await sign(other.privateKey, "ES256", "k2"))).rejects.toThrow(/no matching signing key/);
+    } finally {
+      server.close();
+    }
   });
 
   const forged = async (): Promise<[string, string, RegExp][]> => {
