@@ -17,6 +17,7 @@ import { StreamTrimmer } from "./retention/trimmer.ts";
 import { startHealthServer } from "./observability/health-server.ts";
 import { createVerifier } from "./auth/tokens.ts";
 import { graphiqlHeaders } from "./auth/dev-tokens.ts";
+import { IdempotencyKeyPurger } from "./idempotency/purger.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { createReadiness, type LoopProbe } from "./observability/readiness.ts";
 import { installContextPropagation } from "./observability/tracing.ts";
@@ -81,6 +82,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     });
     trimmer.start();
     stops.push(() => trimmer.stop());
+    const purger = new IdempotencyKeyPurger({ pool: db.pool, log: log.child({ role: "retention" }), ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000, intervalMs: config.STREAM_TRIM_INTERVAL_MS });
+    purger.start();
+    stops.push(() => purger.stop());
   }
 
   const consumers: ConsumerPipeline[] = [];

@@ -66,6 +66,8 @@ const envSchema = z.object({
   STREAM_RETENTION_MS: int(1_000, 10 * 365 * 86_400_000).default(7 * 86_400_000),
   STREAM_RETENTION_MAX_LEN: int(1, 1_000_000_000).optional(),
   STREAM_TRIM_INTERVAL_MS: int(100, 86_400_000).default(60_000),
+  /** How long an idempotency key answers retries; purged after (by the relay role, every trim interval). */
+  IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 365).default(24),
   /** HS256 shared secret for bearer tokens (local use). Production needs this or AUTH_JWKS_URL. */
   AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** The identity provider's JWKS (RS/PS/ES/EdDSA keys): the production choice. */

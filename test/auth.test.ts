@@ -3,6 +3,7 @@ import WebSocket from "ws";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { createServer } from "node:http";
 import { createVerifier } from "../src/auth/tokens.ts";
+import { IdempotencyKeyPurger } from "../src/idempotency/purger.ts";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { collect, gql, sse, wsClient } from "./support/graphql-clients.ts";
 import { ADMIN_TOKEN, TEST_AUTH, bearer, customerToken, tokenFor } from "./support/auth.ts";
@@ -266,6 +267,17 @@ describe("idempotency keys", () => {
     await waitFor(cancellations);
     await new Promise((r) => setTimeout(r, 500)); // a second one would be relayed by now
     expect(await cancellations()).toBe(1);
+  });
+
+  it("forgets keys after their lifetime, so the same key places a new order then", async () => {
+    const token = await customerToken("kate");
+    const first = await gql(port, CREATE, { input: { items: ITEMS }, key: "old" }, bearer(token));
+    await env.db.pool.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE scope = 'sub:kate'");
+    const purger = new IdempotencyKeyPurger({ pool: env.db.pool, log: env.log, ttlMs: 24 * 3_600_000, intervalMs: 60_000 });
+    expect(await purger.purge()).toBe(1);
+    const again = await gql(port, CREATE, { input: { items: ITEMS }, key: "old" }, bearer(token));
+    expect(again.data!.createOrder.order.id).not.toBe(first.data!.createOrder.order.id);
+    expect(await purger.purge()).toBe(0); // the new key is young
   });
 
   it("hashes requests independently of key order (unit)", () => {
