@@ -47,12 +47,11 @@ export async function createOrder(
 
     const id = uuidv7();
     const items = lines.map(({ sku, quantity, unitPriceCents }) => ({ sku, quantity, unitPriceCents }));
-    const order = await tx.order.create({
-      data: { id, customerId: input.customerId, currency, totalCents, items: { create: items } },
-      include: { items: true },
-    });
+    // Two plain inserts: a nested create (or include) makes Prisma read the order back, a round trip each.
+    await tx.order.create({ data: { id, customerId: input.customerId, currency, totalCents }, select: { id: true } });
+    await tx.orderItem.createMany({ data: items.map((item) => ({ orderId: id, ...item })) });
     await appendToOutbox(tx, [newEvent("OrderCreated", id, { customerId: input.customerId, currency, totalCents, items }, { ...cause, correlationId: cause.correlationId ?? id })]);
-    return order.id;
+    return id;
     };
     if (!idempotency) return { orderId: await place(), replayed: false };
     const { resultId, replayed } = await runOnce(tx, { ...idempotency, operation: "createOrder", input }, place);
