@@ -12,7 +12,7 @@
  *  2. for each concurrency, back to back so machine noise hits all of them alike:
  *     - pgbench with bench/createorder.pgbench.sql: the same transaction as raw SQL (order, two
  *       items, outbox row; 5 round trips) — the baseline the ratio is taken against;
- *     - pgbench with bench/createorder-mirror.pgbench.sql: every statement the app sends (9 round
+ *     - pgbench with bench/createorder-mirror.pgbench.sql: every statement the app sends (7 round
  *       trips), to split the gap into "extra SQL" and "Node/Yoga/Prisma";
  *     - pgbench (baseline script) with the outbox NOTIFY trigger disabled: the ceiling the trigger
  *       costs (informational; the trigger is re-enabled before the app runs again);

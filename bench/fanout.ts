@@ -513,10 +513,18 @@ async function restartRun(kind: ServerKind, o: Options, scratch: Scratch, redis:
     await restarting;
     const seqTo = publisher.seq - 1;
     const expected = published * o.perCustomer;
-    // Let resumed clients catch up (bounded 20 s).
-    const until = Date.now() + 20_000;
+    // Let resumed clients catch up: until all arrived, or nothing new for 6 s (bounded 60 s).
+    const until = Date.now() + 60_000;
     let reports = await collect(procs, seqFrom, seqTo);
-    while (Date.now() < until && reports.reduce((s, r) => s + r.distinctInWindow, 0) < expected) {
+    let before = -1;
+    let still = 0;
+    for (;;) {
+      const got = reports.reduce((s, r) => s + r.distinctInWindow, 0);
+      if (got >= expected || Date.now() > until) break;
+      still = got === before ? still + 1 : 0;
+      if (still >= 3) break;
+      before = got;
+      log(`  ${label}: catching up, ${fmt(got)} of ${fmt(expected)} deliveries`);
       await sleep(2_000);
       reports = await collect(procs, seqFrom, seqTo);
     }
@@ -524,6 +532,7 @@ async function restartRun(kind: ServerKind, o: Options, scratch: Scratch, redis:
     const duplicates = reports.reduce((s, r) => s + r.duplicates, 0);
     const connects = reports.reduce((s, r) => s + r.connects, 0);
     const errors = reports.reduce((s, r) => s + r.errors, 0);
+    if (errors) log(`  ${label}: ${errors} client errors (connection errors while the server is down count here), e.g. ${reports.flatMap((r) => r.errorSamples).slice(0, 3).join(" | ")}`);
     const result: RestartResult = {
       server: kind,
       published,
