@@ -74,6 +74,8 @@ export class ConsumerPipeline {
   private readonly sources: Source[];
   private readonly readers: Reader[];
   private loops: Promise<void>[] = [];
+  private freeSlots: number;
+  private readonly slotWaiters: (() => void)[] = [];
   readonly stats = { handled: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0, claimed: 0 };
 
   private looping = false;
@@ -101,6 +103,7 @@ export class ConsumerPipeline {
     private readonly def: ConsumerDefinition,
     private readonly o: PipelineOptions,
   ) {
+    this.freeSlots = o.concurrency;
     const layout = { prefix: o.streamPrefix, partitions: o.partitions ?? 1, cluster: o.redis.isCluster };
     this.sources = def.streams.flatMap((stream) => partitionKeys(layout, stream).map((key) => ({ stream, key })));
     this.readers = readGroups(this.sources, layout.cluster).map((sources, i) => ({
@@ -244,9 +247,32 @@ export class ConsumerPipeline {
     }
     const lanes = [...byAggregate.values()];
     const workers = Array.from({ length: Math.min(this.o.concurrency, lanes.length) }, async () => {
-      for (let lane = lanes.shift(); lane; lane = lanes.shift()) for (const d of lane) await this.process(r, d);
+      for (let lane = lanes.shift(); lane; lane = lanes.shift()) {
+        await this.acquireSlot();
+        try {
+          for (const d of lane) await this.process(r, d);
+        } finally {
+          this.releaseSlot();
+        }
+      }
     });
     await Promise.all(workers);
+  }
+
+  /**
+   * `concurrency` bounds aggregates in flight per process, across all readers: with one reader
+   * per partition (cluster) it would otherwise multiply by the partition count and outgrow the
+   * database pool.
+   */
+  private async acquireSlot(): Promise<void> {
+    if (this.freeSlots > 0) return void this.freeSlots--;
+    await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  private releaseSlot(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.freeSlots++;
   }
 
   private async process(r: Reader, d: Delivery): Promise<void> {
