@@ -57,7 +57,8 @@ export interface HubOptions {
 }
 
 /**
- * One blocking XREAD loop per stream per process, fanned out in memory. Subscribers are indexed by
+ * One blocking XREAD loop per stream per process (per partition on a Redis Cluster, where one
+ * command cannot span slots), fanned out in memory. Subscribers are indexed by
  * their first filter key, so an entry only visits the subscribers that can possibly want it; the
  * envelope JSON is parsed at most once per entry and only if some subscriber matches.
  */
