@@ -15,12 +15,12 @@ import { inventoryWorker } from "./inventory/worker.ts";
 import { orderSagaWorker } from "./orders/saga.ts";
 import { StreamTrimmer } from "./retention/trimmer.ts";
 import { startHealthServer } from "./observability/health-server.ts";
-import { createVerifier } from "./auth/tokens.ts";
-import { graphiqlHeaders } from "./auth/dev-tokens.ts";
-import { IdempotencyKeyPurger } from "./idempotency/purger.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { createReadiness, type LoopProbe } from "./observability/readiness.ts";
 import { installContextPropagation } from "./observability/tracing.ts";
+import { createVerifier } from "./auth/tokens.ts";
+import { devToken, graphiqlHeaders } from "./auth/dev-tokens.ts";
+import { IdempotencyKeyPurger } from "./idempotency/purger.ts";
 
 export interface RunningApp {
   /** The port the api listens on (useful with PORT=0). */
@@ -156,6 +156,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       log: log.child({ role: "api" }),
       graphiql: config.graphiql,
       graphiqlHeaders: () => graphiqlHeaders(config),
+      devToken: config.authUsesDevSecret ? (who) => devToken(config, who) : undefined,
       verifyToken: createVerifier(config.auth),
       limits: {
         maxDepth: config.GRAPHQL_MAX_DEPTH,

@@ -7,9 +7,12 @@ export const EXAMPLE_OPERATIONS = `# Welcome to the order gateway.
 #
 # Auth: every operation but products/stockLevel needs a bearer token. The Headers tab holds
 #   { "Authorization": "Bearer <token>" }  (in development: a fresh admin token already).
-# Make others with "npm run token -- --customer c1" or "--admin". A customer sees and orders
-# only for itself (leave customerId out); admins name the customer. Subscriptions send the
-# same token in graphql-ws connection_init.
+# Make others with "npm run token -- --customer c1" or "--admin" and paste them there. A customer
+# sees and orders only for itself (leave customerId out); admins name the customer.
+# Subscriptions run over WebSocket and send the same Authorization in graphql-ws
+# connection_init (this page adds it when the socket opens: after changing the token, stop
+# and rerun a running subscription).
+# The live dashboard is at /dashboard.
 
 query Products {
   products { sku name priceCents currency available }
@@ -36,6 +39,16 @@ mutation CancelOrder($id: ID!) {
 
 subscription WatchStock {
   stockLevel(sku: "SKU-001") { sku name available }
+}
+
+query SystemStatus {
+  # Admins: what the dashboard's system panel shows.
+  systemStatus {
+    outboxBacklog outboxOldestAgeSeconds
+    consumerGroups { group stream lag pending }
+    deadLetters { stream count }
+    eventRate(minutes: 5) { at orders inventory }
+  }
 }
 
 query RecentOrders {

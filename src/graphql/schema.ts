@@ -6,6 +6,7 @@ import "../orders/graphql.ts";
 import "../orders/graphql-events.ts";
 import "../inventory/graphql.ts";
 import "../consumers/graphql.ts";
+import "../observability/system-status.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });
 

@@ -24,6 +24,8 @@ import { describeViewer, type Viewer } from "../auth/principal.ts";
 import { AppError } from "../errors.ts";
 import { bodyLimit, queryLimitPlugins, type QueryLimits } from "./limits.ts";
 import { useMutationRateLimit } from "./rate-limit.ts";
+import { withDashboard, type DashboardOptions } from "./dashboard.ts";
+import { renderLocalGraphiQL } from "./graphiql.ts";
 
 export interface WebSocketLimits {
   initTimeoutMs: number;
@@ -45,6 +47,8 @@ export interface ApiDeps {
   graphiql: boolean;
   /** Default request headers GraphiQL opens with (a dev token), computed per page load. */
   graphiqlHeaders?: () => Promise<string | undefined>;
+  /** Dev tokens for the dashboard's login buttons: set only with the public development secret. */
+  devToken?: DashboardOptions["devToken"];
   ws: WebSocketLimits;
   verifyToken: TokenVerifier;
   limits: QueryLimits;
@@ -100,6 +104,8 @@ export function createApi(deps: ApiDeps): Api {
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     landingPage: false,
+    // GraphiQL from node_modules (no CDN); subscriptions send the Headers tab's token (see graphiql.ts).
+    renderGraphiQL: renderLocalGraphiQL,
     graphiql: !deps.graphiql
       ? false
       : async () => ({ title: "Order gateway", subscriptionsProtocol: "WS", defaultQuery: EXAMPLE_OPERATIONS, headers: await deps.graphiqlHeaders?.() }),
@@ -144,7 +150,7 @@ export function createApi(deps: ApiDeps): Api {
     ],
   });
 
-  const server = createServer(bodyLimit(deps.maxBodyBytes, yoga));
+  const server = createServer(withDashboard({ log: deps.log, devToken: deps.devToken }, bodyLimit(deps.maxBodyBytes, yoga)));
   // Upgrades are accepted here rather than by ws itself, so a full server refuses new sockets
   // with a plain HTTP 503 before spending anything on them.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });

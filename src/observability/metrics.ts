@@ -78,22 +78,9 @@ export class Metrics {
   }
 
   /** Backlog and age of the oldest row: one bounded count and one primary-key lookup per scrape. */
-  watchOutbox(pool: pg.Pool): void {
+  watchOutbox(pool: Queryable): void {
     const log = this.log;
-    const probe = sharedProbe(async () => {
-      try {
-        const { rows } = await withDeadline(
-          pool.query<{ backlog: string; age: number | null }>(
-            `SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT ${OUTBOX_COUNT_CAP}) b)::text AS backlog,
-                    (SELECT extract(epoch FROM clock_timestamp() - created_at)::float8 FROM outbox ORDER BY id LIMIT 1) AS age`,
-          ),
-        );
-        return { backlog: Number(rows[0]!.backlog), age: rows[0]!.age === null ? 0 : Math.max(0, rows[0]!.age) };
-      } catch (err) {
-        log?.debug({ err }, "outbox metrics unavailable");
-        return null; // no sample rather than a wrong one
-      }
-    });
+    const probe = sharedProbe(() => probeOutbox(pool, log));
     new Gauge({
       name: "outbox_backlog",
       help: `Outbox rows not yet published (counted up to ${OUTBOX_COUNT_CAP}).`,
@@ -117,27 +104,9 @@ export class Metrics {
   }
 
   /** Lag (entries not yet delivered to the group) and pending (delivered, not acknowledged), via XINFO GROUPS. */
-  watchConsumerGroups(redis: { xinfo(sub: "GROUPS", key: string): Promise<unknown> }, groups: { group: string; streams: { name: string; key: string }[] }[]): void {
+  watchConsumerGroups(redis: XinfoClient, groups: GroupStreams[]): void {
     const log = this.log;
-    const probe = sharedProbe(async () => {
-      const out: { group: string; stream: string; lag: number | null; pending: number }[] = [];
-      try {
-        for (const { group, streams } of groups) {
-          for (const stream of streams) {
-            const info = (await withDeadline(redis.xinfo("GROUPS", stream.key))) as unknown[][];
-            for (const raw of info) {
-              const f = pairs(raw);
-              if (f.name !== group) continue;
-              out.push({ group, stream: stream.name, pending: Number(f.pending ?? 0), lag: f.lag === null || f.lag === undefined ? null : Number(f.lag) });
-            }
-          }
-        }
-      } catch (err) {
-        log?.debug({ err }, "consumer group metrics unavailable");
-        return [];
-      }
-      return out;
-    });
+    const probe = sharedProbe(() => probeConsumerGroups(redis, groups, log));
     new Gauge({
       name: "consumer_group_pending",
       help: "Entries delivered to the consumer group and not yet acknowledged (XINFO GROUPS pending).",
@@ -187,6 +156,58 @@ export class Metrics {
       },
     });
   }
+}
+
+/** What the outbox probe needs of a pool: a pg.Pool, or an adapter over another client. */
+export type Queryable = Pick<pg.Pool, "query">;
+export type XinfoClient = { xinfo(sub: "GROUPS", key: string): Promise<unknown> };
+/** A consumer group and the stream keys it reads (`name` is how metrics label the stream). */
+export interface GroupStreams {
+  group: string;
+  streams: { name: string; key: string }[];
+}
+export interface GroupSample {
+  group: string;
+  stream: string;
+  lag: number | null;
+  pending: number;
+}
+
+/** Outbox backlog and oldest-row age, or null when Postgres does not answer in time (also used by `systemStatus`). */
+export async function probeOutbox(pool: Queryable, log?: Logger): Promise<{ backlog: number; age: number } | null> {
+  try {
+    const { rows } = await withDeadline(
+      pool.query<{ backlog: string; age: number | null }>(
+        `SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT ${OUTBOX_COUNT_CAP}) b)::text AS backlog,
+                (SELECT extract(epoch FROM clock_timestamp() - created_at)::float8 FROM outbox ORDER BY id LIMIT 1) AS age`,
+      ),
+    );
+    return { backlog: Number(rows[0]!.backlog), age: rows[0]!.age === null ? 0 : Math.max(0, rows[0]!.age) };
+  } catch (err) {
+    log?.debug({ err }, "outbox metrics unavailable");
+    return null; // no sample rather than a wrong one
+  }
+}
+
+/** Lag and pending per group and stream via XINFO GROUPS; empty when Redis does not answer (also used by `systemStatus`). */
+export async function probeConsumerGroups(redis: XinfoClient, groups: GroupStreams[], log?: Logger): Promise<GroupSample[]> {
+  const out: GroupSample[] = [];
+  try {
+    for (const { group, streams } of groups) {
+      for (const stream of streams) {
+        const info = (await withDeadline(redis.xinfo("GROUPS", stream.key))) as unknown[][];
+        for (const raw of info) {
+          const f = pairs(raw);
+          if (f.name !== group) continue;
+          out.push({ group, stream: stream.name, pending: Number(f.pending ?? 0), lag: f.lag === null || f.lag === undefined ? null : Number(f.lag) });
+        }
+      }
+    }
+  } catch (err) {
+    log?.debug({ err }, "consumer group metrics unavailable");
+    return [];
+  }
+  return out;
 }
 
 /**
