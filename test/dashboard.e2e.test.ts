@@ -118,11 +118,26 @@ describe("dashboard in Chromium", () => {
     expect(await page.textContent("#connection .resume")).toContain("4 events caught up");
     await shot(page, "04-resumed");
 
-    // 5. The system panel (admins): outbox, consumer groups, dead letters, event rate.
-    await page.waitForSelector("#system [data-kpi=outbox-backlog] .value");
+    // 5. Cancel from the feed: CANCELLED, and inventory releases the 3 reserved units (27 → 30).
+    await page.click(`tr[data-order-id="${orderId}"] button.cancel`);
+    await page.waitForSelector(`tr[data-order-id="${orderId}"][data-status=CANCELLED]`);
+    await page.waitForSelector("tr[data-sku=SKU-019] td.available[data-available='30']");
+
+    // 6. The system panel (admins): outbox, consumer groups, event rate, and a dead letter (an
+    //    entry of an unknown type, which the inventory group dead-letters) to replay and discard.
+    await env.redis.xadd(`${env.config.STREAM_PREFIX}:orders`, "*", "type", "OrderTeleported", "agg", "x", "keys", "", "env", "{}");
+    const letter = await (await page.waitForSelector("#system tr[data-dead-letter]", { timeout: 10_000 })).getAttribute("data-dead-letter");
+    await page.waitForSelector("#system [data-kpi=dlq-orders] .value:text('1')");
     await page.waitForSelector("#system table.groups tbody tr");
     await page.waitForSelector("#system figure svg.chart path.series.orders", { state: "attached", timeout: 10_000 });
     await page.locator("#system").screenshot({ path: `${SHOTS}05-system-panel.png` });
+    // Replay puts it back on the stream; it fails again and comes back as a new dead letter.
+    await page.click(`#system tr[data-dead-letter="${letter}"] button:text("Replay")`);
+    const again = await (await page.waitForSelector(`#system tr[data-dead-letter]:not([data-dead-letter="${letter}"])`, { timeout: 10_000 })).getAttribute("data-dead-letter");
+    page.once("dialog", (dialog) => void dialog.accept()); // "Discard this dead letter for good?"
+    await page.click(`#system tr[data-dead-letter="${again}"] button:text("Discard")`);
+    await page.waitForSelector("#system [data-kpi=dlq-orders] .value:text('0')");
+    expect(await page.locator("#system tr[data-dead-letter]").count()).toBe(0);
 
     expect(foreign).toEqual([]);
     // With a real secret there are no dev tokens.
