@@ -47,7 +47,7 @@ beforeAll(async () => {
   const started = await waitFor(
     () => {
       const dead = fleet.find((p) => p.child.exitCode !== null);
-      if (dead) throw new Error(`a role process exited with ${dead.child.exitCode} before starting: ${JSON.stringify(dead.logs.slice(-3))}`);
+      if (dead) throw new Error(`a role process died before starting: ${dead.exitReport()}`);
       return fleet.every((p) => p.count("started") === 1) && fleet;
     },
     { what: "8 processes to start", timeoutMs: 180_000, intervalMs: 200 },

@@ -5,6 +5,7 @@ import { TEST_JWT_SECRET } from "./auth.ts";
 /** A role of the app as a real OS process (`tsx src/main.ts`), JSON logs collected line by line. */
 export class AppProcess {
   readonly logs: Record<string, unknown>[] = [];
+  stderr = "";
   private exited: Promise<number | null>;
   constructor(readonly child: ChildProcess) {
     let buffer = "";
@@ -21,8 +22,17 @@ export class AppProcess {
         }
       }
     });
-    child.stderr!.resume();
+    // Kept (the tail) so a role that dies at start-up can say why: see exitReport().
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stderr = (this.stderr + chunk).slice(-4000);
+    });
     this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  }
+
+  /** Exit code, last error logs and stderr: for failure messages. */
+  exitReport(): string {
+    const errors = this.logs.filter((l) => Number(l.level) >= 50).slice(-3).map((l) => JSON.stringify(l));
+    return `exit ${this.child.exitCode}; errors: ${errors.join(" | ") || "none"}; stderr: ${this.stderr.trim() || "(empty)"}`;
   }
 
   count(msg: string): number {
