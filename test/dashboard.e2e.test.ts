@@ -66,8 +66,7 @@ afterAll(async () => {
 describe("dashboard in Chromium", () => {
   it("places an order through the form and watches the saga, sees a restock, resumes after an api restart", async () => {
     const port = await freePort();
-    let api = await startRole("api", { PORT: String(port) });
-    await startRole("relay,inventory,orders");
+    let [api] = await Promise.all([startRole("api", { PORT: String(port) }), startRole("relay,inventory,orders")]);
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const foreign = watchRequests(page, port);

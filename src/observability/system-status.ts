@@ -38,13 +38,13 @@ export function consumerGroupStreams(layout: StreamLayout): GroupStreams[] {
   }));
 }
 
-async function entriesAdded(ctx: Context, layout: StreamLayout): Promise<Record<StreamName, number> | null> {
+async function entriesAdded(redis: Context["redis"], layout: StreamLayout): Promise<Record<StreamName, number> | null> {
   try {
     const out = {} as Record<StreamName, number>;
     for (const stream of STREAMS) {
       out[stream] = 0;
       for (const key of partitionKeys(layout, stream)) {
-        const info = (await ctx.redis.call("XINFO", "STREAM", key).catch((err: Error) => {
+        const info = (await redis.call("XINFO", "STREAM", key).catch((err: Error) => {
           if (/no such key/i.test(err.message)) return null; // nothing published yet
           throw err;
         })) as unknown[] | null;
@@ -121,13 +121,13 @@ const samplers = new Map<string, RateSampler>();
 const BACKFILL_MAX = 2_000;
 
 /** Rates per SAMPLE_MS bucket over the last KEEP_MS, counted from entry ids (ids are publish times). */
-async function recentRates(ctx: Context, layout: StreamLayout, now: number): Promise<RatePoint[]> {
+async function recentRates(redis: Context["redis"], layout: StreamLayout, now: number): Promise<RatePoint[]> {
   const start = now - KEEP_MS;
   let from = start; // where the counts are complete (later when a key had more than BACKFILL_MAX entries)
   const counts = new Map<number, Record<StreamName, number>>();
   for (const stream of STREAMS) {
     for (const key of partitionKeys(layout, stream)) {
-      const entries = (await ctx.redis.xrevrange(key, "+", String(start), "COUNT", BACKFILL_MAX)) as [string, string[]][];
+      const entries = (await redis.xrevrange(key, "+", String(start), "COUNT", BACKFILL_MAX)) as [string, string[]][];
       if (entries.length === BACKFILL_MAX) from = Math.max(from, Number(entries.at(-1)![0].split("-")[0]) + SAMPLE_MS);
       for (const [id] of entries) {
         const bucket = Math.floor((Number(id.split("-")[0]) - start) / SAMPLE_MS);
@@ -221,7 +221,9 @@ builder.queryField("systemStatus", (t) =>
       // Postgres through Prisma: the outbox probe only needs `query(sql) → { rows }`.
       const pool = { query: async (sql: string) => ({ rows: await ctx.prisma.$queryRawUnsafe(sql) }) } as never;
       let sampler = samplers.get(ctx.streamPrefix);
-      if (!sampler) samplers.set(ctx.streamPrefix, (sampler = new RateSampler(() => entriesAdded(ctx, layout), (now) => recentRates(ctx, layout, now))));
+      // The sampler outlives this request: it keeps the process's commands connection, not the context.
+      const redis = ctx.redis;
+      if (!sampler) samplers.set(ctx.streamPrefix, (sampler = new RateSampler(() => entriesAdded(redis, layout), (now) => recentRates(redis, layout, now))));
       await sampler.touch();
       return {
         ctx,
