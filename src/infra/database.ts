@@ -26,7 +26,9 @@ export function createDatabase(url: string, poolSize: number, applicationName = 
   // process. The query in flight fails on its own and the pool discards the broken client.
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // A burst (hundreds of createOrder at once) queues for the pool's connections: wait up to 5 s
+  // for one (Prisma's default, 2 s, fails such bursts on a busy machine), then SERVICE_UNAVAILABLE.
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: { maxWait: 5_000, timeout: 10_000 } });
   return {
     pool,
     prisma,
