@@ -175,8 +175,14 @@ describe("dashboard in Chromium", () => {
     await shot(page, "06-graphiql-subscription");
     expect(foreign).toEqual([]);
 
-    // The dashboard offers a dev token here (and only here: the first test's api has none).
+    // A token this api does not accept (signed with the test secret; this api uses the dev secret):
+    // the socket is refused (4403) and the page asks for another token.
     await page.goto(`http://127.0.0.1:${port}/dashboard`);
+    await page.fill("#token", ADMIN_TOKEN);
+    await page.click("#login");
+    await page.waitForSelector("#auth .error:has-text('refused the token')");
+    expect(await page.getAttribute("#connection", "data-state")).toBe("rejected");
+    // The dashboard offers a dev token here (and only here: the first test's api has none).
     await page.click("#dev-admin");
     await page.waitForSelector("#connection[data-state=connected]");
     expect(await page.textContent("#who")).toContain("admin");

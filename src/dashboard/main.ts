@@ -1,5 +1,5 @@
 /** The operations dashboard: log in with a token, then live panels over one graphql-ws connection. */
-import { Api } from "./api.ts";
+import { Api, isCloseEvent } from "./api.ts";
 import { clearToken, fetchDevToken, loadToken, parseToken, saveToken, type Session } from "./auth.ts";
 import { connectionIndicator } from "./connection.ts";
 import { fill, h } from "./dom.ts";
@@ -60,13 +60,23 @@ async function start(session: Session): Promise<void> {
   const connection = connectionIndicator($("connection"), api.ws, () => feedCursor());
   const feed = orderFeed(feedBox, api, (e) => connection.noteEvent(e.occurredAt));
   feedCursor = () => feed.subscription.cursor;
+  let stopSystem = () => {};
+  // A refused or expired token (4401/4403) will not get better: stop everything, ask for another.
+  api.ws.on("closed", (event) => {
+    if (!isCloseEvent(event) || (event.code !== 4401 && event.code !== 4403)) return;
+    feed.subscription.dispose();
+    stopSystem();
+    void api.ws.dispose();
+    clearToken();
+    loginForm(`The server refused the token (${event.code} ${event.reason}). Log in again.`);
+  });
   try {
     const products = await stockPanel(stockBox, api);
     orderForm(formBox, api, session, products);
   } catch (err) {
     fill(stockBox, h("p", { class: "error" }, `Catalog unavailable: ${(err as Error).message}`));
   }
-  if (systemBox) systemPanel(systemBox, api);
+  if (systemBox) stopSystem = systemPanel(systemBox, api);
 }
 
 const token = loadToken();

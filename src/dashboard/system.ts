@@ -41,7 +41,8 @@ const STATUS = `query SystemStatus($minutes: Int) {
   inventory: deadLetters(stream: INVENTORY, first: 10) { ${LETTER} }
 }`;
 
-export function systemPanel(root: HTMLElement, api: Api): void {
+/** Renders the panel and polls until the returned stop() is called. */
+export function systemPanel(root: HTMLElement, api: Api): () => void {
   const kpis = h("div", { class: "kpis" });
   const groups = h("tbody");
   const letters = h("tbody");
@@ -106,5 +107,6 @@ export function systemPanel(root: HTMLElement, api: Api): void {
     }
   };
   void refresh();
-  setInterval(() => void refresh(), POLL_MS);
+  const timer = setInterval(() => void refresh(), POLL_MS);
+  return () => clearInterval(timer);
 }
