@@ -93,12 +93,12 @@ export async function createorderBench(argv: string[]): Promise<void> {
     let appErrors = 0;
     for (const c of o.concurrency) {
       log(`── concurrency ${c} ──`);
-      results.push(await pgbenchRun("pgbench", "createorder.pgbench.sql", c, o, scratch, admin));
-      if (o.mirror) results.push(await pgbenchRun("pgbench mirror", "createorder-mirror.pgbench.sql", c, o, scratch, admin));
+      results.push(await retried("pgbench", c, () => pgbenchRun("pgbench", "createorder.pgbench.sql", c, o, scratch, admin)));
+      if (o.mirror) results.push(await retried("pgbench mirror", c, () => pgbenchRun("pgbench mirror", "createorder-mirror.pgbench.sql", c, o, scratch, admin)));
       if (o.notifyBaseline) {
         await admin.query(`ALTER TABLE outbox DISABLE TRIGGER outbox_notify_after_insert`);
         try {
-          results.push(await pgbenchRun("pgbench, no NOTIFY", "createorder.pgbench.sql", c, o, scratch, admin));
+          results.push(await retried("pgbench, no NOTIFY", c, () => pgbenchRun("pgbench, no NOTIFY", "createorder.pgbench.sql", c, o, scratch, admin)));
         } finally {
           await admin.query(`ALTER TABLE outbox ENABLE TRIGGER outbox_notify_after_insert`);
         }
@@ -322,6 +322,26 @@ async function profileRun(o: Options, scratch: Scratch, admin: pg.Client): Promi
   console.log(`\ncreateorder under --cpu-prof: ${fmt(run.tps)} orders/s at concurrency ${c} (p50 ${fmt(run.p50, 1)} ms, p99 ${fmt(run.p99, 1)} ms)`);
   console.log(`profile: ${profilePath} (not in the repo; open it in Chrome DevTools or VS Code)\n`);
   printProfileSummary(summarizeProfile(JSON.parse(readFileSync(profilePath, "utf8")), { fromUs, toUs }), 30);
+}
+
+/**
+ * pgbench needs `c` connections on a server other test runs share (max_connections=100): when it
+ * cannot get them, wait and try once more, then record the run as failed and go on.
+ */
+async function retried(label: string, c: number, run: () => Promise<RunResult>): Promise<RunResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const why = String((err as Error).message).split("\n").find((l) => /error/i.test(l)) ?? String(err);
+      if (attempt >= 2) {
+        log(`  ${label} c=${c} failed twice, recorded as failed: ${why.slice(0, 200)}`);
+        return { label: `${label} (failed: ${why.slice(0, 60)})`, concurrency: c, tps: NaN, p50: NaN, p99: NaN, mean: NaN, errors: NaN, cpu: { machine: NaN } };
+      }
+      log(`  ${label} c=${c} failed (${why.slice(0, 200)}); retrying in 10 s`);
+      await sleep(10_000);
+    }
+  }
 }
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────────
