@@ -173,6 +173,17 @@ describe("dashboard in Chromium", () => {
     await page.waitForFunction(() => /"available":\s*\d+/.test(document.querySelector(".graphiql-response")?.textContent?.replace(/\s+/g, " ") ?? ""), undefined, { timeout: 15_000 });
     expect(initPayloads[0]?.authorization).toMatch(/^Bearer ey/);
     await shot(page, "06-graphiql-subscription");
+    // Another token typed into the Headers tab is what the next subscription run sends.
+    await page.click(".graphiql-execute-button"); // stop (the socket closes)
+    const { token: customer } = (await (await fetch(`http://127.0.0.1:${port}/dashboard/dev-token?as=customer&customerId=c7`)).json()) as { token: string };
+    await page.getByText("Headers", { exact: true }).click();
+    await page.locator(".graphiql-editor-tool .monaco-editor").last().click();
+    for (let i = 0; i < 2; i++) await page.keyboard.press("Control+A").then(() => page.keyboard.press("Backspace"));
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${customer}` }));
+    await waitFor(async () => ((await page.evaluate("localStorage.getItem('graphiql:tabState')")) as string | null)?.includes(customer), { what: "GraphiQL to store the headers" });
+    await page.click(".graphiql-execute-button");
+    await waitFor(() => initPayloads.length === 2, { what: "a second connection_init" });
+    expect(initPayloads[1]?.authorization).toBe(`Bearer ${customer}`);
     expect(foreign).toEqual([]);
 
     // A token this api does not accept (signed with the test secret; this api uses the dev secret):
