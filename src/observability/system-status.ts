@@ -68,6 +68,14 @@ interface RatePoint {
   inventory: number;
 }
 
+/** The recent past, counted from entry ids: full buckets, and what is in the bucket still open. */
+interface Backfill {
+  points: RatePoint[];
+  /** Start of the open bucket, and the entries seen in it so far. */
+  boundary: number;
+  open: Record<StreamName, number>;
+}
+
 /**
  * One sampler per stream prefix per process, running while the status is being watched. It starts
  * with the recent past read from the streams' entry ids (at most BACKFILL_MAX entries per key), so
@@ -81,7 +89,7 @@ class RateSampler {
 
   constructor(
     private readonly take: () => Promise<Sample["added"]>,
-    private readonly backfill: (now: number) => Promise<RatePoint[]>,
+    private readonly backfill: (now: number) => Promise<Backfill>,
   ) {}
 
   async touch(): Promise<void> {
@@ -98,9 +106,14 @@ class RateSampler {
       void this.sample();
     }, SAMPLE_MS);
     this.timer.unref?.();
-    const now = Date.now();
-    const [past] = await Promise.all([this.backfill(now).catch(() => []), this.sample()]);
-    this.points = [...past, ...this.points];
+    const [added, past] = await Promise.all([this.take(), this.backfill(Date.now()).catch(() => null)]);
+    if (added && past) {
+      // The first live point then covers the open bucket from its start: every event counted once.
+      this.points = past.points;
+      this.last = { at: past.boundary, added: { orders: added.orders - past.open.orders, inventory: added.inventory - past.open.inventory } };
+    } else {
+      this.last = { at: Date.now(), added };
+    }
   }
 
   private async sample() {
@@ -121,8 +134,9 @@ const samplers = new Map<string, RateSampler>();
 const BACKFILL_MAX = 2_000;
 
 /** Rates per SAMPLE_MS bucket over the last KEEP_MS, counted from entry ids (ids are publish times). */
-async function recentRates(redis: Context["redis"], layout: StreamLayout, now: number): Promise<RatePoint[]> {
+async function recentRates(redis: Context["redis"], layout: StreamLayout, now: number): Promise<Backfill> {
   const start = now - KEEP_MS;
+  const openBucket = Math.floor(KEEP_MS / SAMPLE_MS);
   let from = start; // where the counts are complete (later when a key had more than BACKFILL_MAX entries)
   const counts = new Map<number, Record<StreamName, number>>();
   for (const stream of STREAMS) {
@@ -130,20 +144,20 @@ async function recentRates(redis: Context["redis"], layout: StreamLayout, now: n
       const entries = (await redis.xrevrange(key, "+", String(start), "COUNT", BACKFILL_MAX)) as [string, string[]][];
       if (entries.length === BACKFILL_MAX) from = Math.max(from, Number(entries.at(-1)![0].split("-")[0]) + SAMPLE_MS);
       for (const [id] of entries) {
-        const bucket = Math.floor((Number(id.split("-")[0]) - start) / SAMPLE_MS);
+        const bucket = Math.min(openBucket, Math.floor((Number(id.split("-")[0]) - start) / SAMPLE_MS));
         const c = counts.get(bucket) ?? { orders: 0, inventory: 0 };
         c[stream]++;
         counts.set(bucket, c);
       }
     }
   }
-  const out: RatePoint[] = [];
+  const points: RatePoint[] = [];
   const seconds = SAMPLE_MS / 1000;
-  for (let b = Math.ceil((from - start) / SAMPLE_MS); (b + 1) * SAMPLE_MS <= now - start; b++) {
+  for (let b = Math.ceil((from - start) / SAMPLE_MS); b < openBucket; b++) {
     const c = counts.get(b) ?? { orders: 0, inventory: 0 };
-    out.push({ at: new Date(start + (b + 1) * SAMPLE_MS), seconds, orders: c.orders / seconds, inventory: c.inventory / seconds });
+    points.push({ at: new Date(start + (b + 1) * SAMPLE_MS), seconds, orders: c.orders / seconds, inventory: c.inventory / seconds });
   }
-  return out;
+  return { points, boundary: start + openBucket * SAMPLE_MS, open: counts.get(openBucket) ?? { orders: 0, inventory: 0 } };
 }
 
 /** The points within the last `minutes`. */
