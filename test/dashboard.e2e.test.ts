@@ -121,6 +121,13 @@ describe("dashboard in Chromium", () => {
     await page.click(`tr[data-order-id="${orderId}"] button.cancel`);
     await page.waitForSelector(`tr[data-order-id="${orderId}"][data-status=CANCELLED]`);
     await page.waitForSelector("tr[data-sku=SKU-019] td.available[data-available='30']");
+    // Filters: by status, then by customer too.
+    await page.selectOption("select[aria-label='status filter']", "CONFIRMED");
+    expect(await page.locator("table.orders tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-order-id")).sort())).toEqual([...missed].sort());
+    await page.fill("input[aria-label='customer filter']", "c2");
+    expect(await page.locator("table.orders tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-order-id")))).toEqual([missed[0]]);
+    await page.selectOption("select[aria-label='status filter']", "ALL");
+    await page.fill("input[aria-label='customer filter']", "");
 
     // 6. The system panel (admins): outbox, consumer groups, event rate, and a dead letter (an
     //    entry of an unknown type, which the inventory group dead-letters) to replay and discard.
