@@ -3,11 +3,11 @@ import { ORDER_EVENT_TYPES, type OrderEventType } from "../events/catalog.ts";
 import type { Envelope } from "../events/envelope.ts";
 import type { LiveEvent } from "../live/hub.ts";
 import { commonEventFields, routingKeysFor, subscribeLive, unwrapLive } from "../live/graphql-fields.ts";
+import { readForward, streamIdAtOrderCreation } from "../live/history.ts";
 import { isAdmin, mayActFor } from "../auth/principal.ts";
 import { AppError } from "../errors.ts";
 import type { Context } from "../graphql/context.ts";
 import { assertMayReadOrder } from "./graphql.ts";
-import { readForward, streamIdAtOrderCreation } from "../live/history.ts";
 
 type OrderLiveEvent = LiveEvent & { envelope: Envelope<OrderEventType> };
 type Of<T extends OrderEventType> = LiveEvent & { envelope: Envelope<T> };
@@ -21,9 +21,9 @@ const OrderEventLine = builder.objectRef<{ sku: string; quantity: number; unitPr
 });
 
 export const OrderEvent = builder.interfaceRef<OrderLiveEvent>("OrderEvent").implement({
+  description: "Something that happened to an order, as recorded on the orders stream.",
   // Checked on every event delivered or read, whatever field it came through.
   authScopes: (e) => ({ actsFor: e.envelope.payload.customerId }),
-  description: "Something that happened to an order, as recorded on the orders stream.",
   resolveType: (e) => e.envelope.eventType,
   fields: (t) => ({
     ...commonEventFields(t),
@@ -88,8 +88,8 @@ builder.subscriptionField("orderEvents", (t) =>
 builder.queryField("orderHistory", (t) =>
   t.field({
     type: [OrderEvent],
-    authScopes: { signedIn: true },
     description: "Every event of one order, oldest first, read from the orders stream (the event store).",
+    authScopes: { signedIn: true },
     args: { orderId: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const [key] = routingKeysFor({ orderId: args.orderId });
