@@ -81,15 +81,22 @@ function main(args: ClientArgs): void {
   let open = 0;
   let closes = 0;
   let duplicates = 0;
-  const errorSamples: string[] = [];
   const primed = new Uint8Array(args.sockets * args.perSocket);
   let primedCount = 0;
   const seqs: Set<number>[] = args.trackSeqs ? Array.from({ length: primed.length }, () => new Set<number>()) : [];
   const clients: Client[] = [];
   const disposers: (() => void)[] = [];
+  const describe = (what: unknown): string => {
+    if (what instanceof Error) return what.message;
+    const w = what as { code?: number; reason?: string; type?: string; message?: string } | undefined;
+    if (w && typeof w === "object" && ("code" in w || "type" in w)) return `${w.type ?? "event"} ${w.code ?? ""} ${w.reason ?? w.message ?? ""}`.trim();
+    return JSON.stringify(what);
+  };
+  const errorKinds = new Map<string, number>();
   const noteError = (what: unknown) => {
     errors++;
-    if (errorSamples.length < 5) errorSamples.push(String(what instanceof Error ? what.message : JSON.stringify(what)).slice(0, 300));
+    const text = describe(what).slice(0, 300);
+    errorKinds.set(text, (errorKinds.get(text) ?? 0) + 1);
   };
 
   const onEvent = (local: number, data: EventData) => {
@@ -204,6 +211,7 @@ function main(args: ClientArgs): void {
     } else if (m.cmd === "report") {
       let distinct = 0;
       for (const set of seqs) for (const s of set) if (s >= m.seqFrom && s <= m.seqTo) distinct++;
+      const errorSamples = [...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([text, n]) => `${n}× ${text}`);
       const report: ClientReport = { hist: Array.from(hist), delivered, distinctInWindow: distinct, duplicates, errors, errorSamples, connects, closes };
       process.send?.({ kind: "report", report } satisfies ClientMessage);
     } else if (m.cmd === "stop") void stop();
