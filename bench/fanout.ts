@@ -378,6 +378,7 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
     await prime(label, procs, publisher, subscribers, customers, rate);
     await sleep(1_000);
     const rssIdle = rssBytes(pid);
+    await eventLoopLag(kind, server); // prom-client resets its event-loop histogram on each scrape
     sendAll(procs, { cmd: "measure", on: true });
     await sleep(100);
     const cpu = new CpuWindow(() => ({ server: [pid], clients: procs.map((p) => p.child.pid!) }));
@@ -405,6 +406,7 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
     }
     const used = cpu.finish();
     window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
+    const lag = await eventLoopLag(kind, server);
     const wall = (processCpuMs(pid) - serverCpu0) / 1000;
     rssMax = Math.max(rssMax, rssBytes(pid));
     sendAll(procs, { cmd: "measure", on: false });
@@ -433,11 +435,11 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
       rssMiB: rssMax / 2 ** 20,
       rssIdleMiB: rssIdle / 2 ** 20,
       errors,
-      note: `server CPU ${wall.toFixed(1)} s`,
+      note: `server CPU ${wall.toFixed(1)} s${lag ? `, event-loop delay p99 ${fmt(lag.p99)} ms, max ${fmt(lag.max)} ms` : ""}`,
     };
     log(
       `  ${label}: delivered ${fmt(delivered)} / ${fmt(expected)}, p50 ${fmt(result.p50)} ms, p99 ${fmt(result.p99)} ms, max ${fmt(result.max)} ms, ` +
-        `server ${fmt(result.serverCores, 2)} cores, RSS ${fmt(result.rssIdleMiB)} → ${fmt(result.rssMiB)} MiB, clients ${fmt(result.clientCores, 2)} cores`,
+        `server ${fmt(result.serverCores, 2)} cores, RSS ${fmt(result.rssIdleMiB)} → ${fmt(result.rssMiB)} MiB, clients ${fmt(result.clientCores, 2)} cores; ${result.note}`,
     );
     return result;
   } finally {
@@ -450,6 +452,18 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
         printProfileSummary(summarizeProfile(JSON.parse(readFileSync(path.join(profileDir, file), "utf8")), window), 30);
       } else log(`  no .cpuprofile written in ${profileDir}`);
     }
+  }
+}
+
+/** Our server's event-loop delay since the last scrape (prom-client default metrics at /metrics), in ms. */
+async function eventLoopLag(kind: ServerKind, server: AppChild): Promise<{ p99: number; max: number } | undefined> {
+  if (kind !== "ours") return undefined;
+  try {
+    const text = await (await fetch(server.url.replace(/\/graphql$/, "/metrics"), { signal: AbortSignal.timeout(5_000) })).text();
+    const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, "m").exec(text)?.[1]) * 1000;
+    return { p99: value("nodejs_eventloop_lag_p99_seconds"), max: value("nodejs_eventloop_lag_max_seconds") };
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@
  * stop is bounded in time.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { log, ROOT, type Scratch } from "./scratch.ts";
@@ -41,9 +41,12 @@ export async function startChild(o: StartOptions): Promise<AppChild> {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];
+  // BENCH_CHILD_LOG=<file>: append everything the child prints (e.g. with --trace-gc) to that file.
+  const tee = process.env.BENCH_CHILD_LOG;
   const keep = (chunk: Buffer) => {
     output.push(chunk.toString());
     if (output.length > 50) output.shift();
+    if (tee) appendFileSync(tee, chunk);
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
