@@ -24,6 +24,7 @@ import { describeViewer, type Viewer } from "../auth/principal.ts";
 import { AppError } from "../errors.ts";
 import { bodyLimit, queryLimitPlugins, type QueryLimits } from "./limits.ts";
 import { useMutationRateLimit } from "./rate-limit.ts";
+import { useSharedSubscriptionExecution } from "./shared-execution.ts";
 import { withDashboard, type DashboardOptions } from "./dashboard.ts";
 import { renderLocalGraphiQL } from "./graphiql.ts";
 
@@ -132,6 +133,7 @@ export function createApi(deps: ApiDeps): Api {
       ...(deps.metrics ? [useMetrics(deps.metrics)] : []),
       useTraceHeader((request) => traces.get(request)),
       useOperationLog(),
+      useSharedSubscriptionExecution(),
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => {
