@@ -43,7 +43,8 @@ beforeAll(async () => {
   alice = await customerToken("alice");
   const res = await post({ query: `mutation { createOrder(input: { customerId: "bob", items: [{ sku: "SKU-001", quantity: 1 }] }) { order { id } } }` }, ADMIN_TOKEN);
   bobOrder = (await res.json()).data.createOrder.order.id;
-  await waitFor(async () => (await env.redis.xlen(`${env.config.STREAM_PREFIX}:orders`)) === 1, { what: "bob's order relayed" });
+  // Relayed and its outbox row deleted (the relay XADDs before its transaction commits the delete).
+  await waitFor(async () => (await env.redis.xlen(`${env.config.STREAM_PREFIX}:orders`)) === 1 && (await env.db.pool.query("SELECT 1 FROM outbox")).rowCount === 0, { what: "bob's order relayed" });
   before = await snapshot();
 }, 60_000);
 afterAll(() => api?.stop());
