@@ -14,8 +14,8 @@ export interface Principal {
   expiresAt: number;
 }
 
-export const ANONYMOUS = null;
-export type Viewer = Principal | typeof ANONYMOUS;
+/** null: anonymous (public fields only). */
+export type Viewer = Principal | null;
 
 export const isAdmin = (viewer: Viewer) => viewer?.roles.has("admin") === true;
 

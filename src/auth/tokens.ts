@@ -56,8 +56,7 @@ function describeJoseError(err: unknown): string {
   if (err instanceof errors.JWSSignatureVerificationFailed) return "bad signature";
   if (err instanceof errors.JOSEAlgNotAllowed) return "signing algorithm not accepted";
   if (err instanceof errors.JWKSNoMatchingKey) return "no matching signing key";
-  if (err instanceof errors.JWKSTimeout || err instanceof errors.JOSEError && err.code === "ERR_JWKS_INVALID") return "signing keys unavailable";
-  if (err instanceof errors.JOSEError) return "malformed token";
+  if (err instanceof errors.JWKSTimeout || (err instanceof errors.JOSEError && err.code === "ERR_JWKS_INVALID")) return "signing keys unavailable";
   return "malformed token";
 }
 

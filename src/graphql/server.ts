@@ -95,7 +95,7 @@ export function createApi(deps: ApiDeps): Api {
         log.info({ reason: (err as Error).message }, "request with a bad credential refused");
         throw err;
       });
-    const address = (initial.req ?? (initial as { req?: IncomingMessage }).req)?.socket?.remoteAddress ?? "unknown";
+    const address = initial.req?.socket?.remoteAddress ?? "unknown";
     const clientKey = viewer ? `sub:${viewer.subject}` : `ip:${address}`;
     return { prisma: deps.prisma, hubs: deps.hubs, redis: deps.redis, streamPrefix: deps.streamPrefix, trace, log, viewer, clientKey };
   };

@@ -10,16 +10,15 @@ export default class SummaryReporter implements Reporter {
     let failed = unhandledErrors.length;
     let skipped = 0;
     for (const module of modules) {
-      let tests = 0;
+      let testFailed = false;
       for (const test of module.children.allTests()) {
-        tests++;
         const state = test.result().state;
         if (state === "passed") passed++;
-        else if (state === "failed") failed++;
+        else if (state === "failed") (failed++, (testFailed = true));
         else skipped++;
       }
-      const hookFailed = module.state() === "failed" && ![...module.children.allTests()].some((t) => t.result().state === "failed");
-      if (hookFailed) failed++;
+      // A failed file none of whose tests failed: it did not load, or a hook failed.
+      if (module.state() === "failed" && !testFailed) failed++;
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
