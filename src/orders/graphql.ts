@@ -64,8 +64,7 @@ builder.queryFields((t) => ({
     maxSize: 100,
     defaultSize: 20,
     resolve: (query, _root, args, ctx) => {
-      const customerId = args.customerId != null ? String(args.customerId) : isAdmin(ctx.viewer) ? undefined : ctx.viewer!.customerId!;
-      if (customerId !== undefined && !mayActFor(ctx.viewer, customerId)) throw forbidden(`orders of customer ${customerId}`);
+      const customerId = customerInScope(ctx.viewer, args.customerId, "customerId");
       return ctx.prisma.order.findMany({ ...query, where: { ...(args.status ? { status: args.status } : {}), ...(customerId !== undefined ? { customerId } : {}) }, orderBy: { id: "desc" } });
     },
     },
@@ -108,7 +107,8 @@ builder.mutationField("createOrder", (t) =>
       idempotencyKey: t.arg.string({ required: false, description: IDEMPOTENCY_KEY_DOC }),
     },
     resolve: async (_root, { input, idempotencyKey }, ctx) => {
-      const customerId = orderingCustomer(ctx.viewer, input.customerId);
+      const customerId = customerInScope(ctx.viewer, input.customerId, "input.customerId");
+      if (customerId === undefined) throw badInput("input.customerId", "admins must name the customer the order is for");
       const key = parseIdempotencyKey(idempotencyKey);
       const { orderId, replayed } = await createOrder(ctx.prisma, { customerId, items: input.items }, { trace: ctx.trace }, key ? { scope: ctx.clientKey, key } : undefined);
       ctx.log.info({ orderId, customerId, replayed }, replayed ? "order request replayed (idempotency key)" : "order created");
@@ -165,17 +165,15 @@ builder.subscriptionField("orderUpdated", (t) =>
 const IDEMPOTENCY_KEY_DOC =
   "Makes retries safe: the same key with the same input returns the first result; with other input, a CONFLICT error. Keys are per caller (1–128 of A-Z a-z 0-9 _ . : -).";
 
-const forbidden = (what: string) => new AppError("FORBIDDEN", `not allowed: ${what} belong to another customer`);
-
-/** Whose order this is: a customer orders for itself only; an admin must name the customer. */
-function orderingCustomer(viewer: Viewer, requested: string | number | null | undefined): string {
+/**
+ * Which customer an operation is about: for a customer always itself (naming another is FORBIDDEN),
+ * for an admin the one it named, or undefined (every customer).
+ */
+export function customerInScope(viewer: Viewer, requested: string | number | null | undefined, field: string): string | undefined {
   const asked = requested != null ? String(requested) : undefined;
-  if (isAdmin(viewer)) {
-    if (asked === undefined) throw badInput("input.customerId", "admins must name the customer the order is for");
-    return asked;
-  }
+  if (isAdmin(viewer)) return asked;
   const own = viewer!.customerId!;
-  if (asked !== undefined && asked !== own) throw new AppError("FORBIDDEN", "not allowed: customers place orders for themselves only", { field: "input.customerId" });
+  if (asked !== undefined && asked !== own) throw new AppError("FORBIDDEN", `not allowed: ${field} names another customer; customers act for themselves only`, { field });
   return own;
 }
 
@@ -184,5 +182,5 @@ export async function assertMayReadOrder(ctx: Context, orderId: string): Promise
   if (isAdmin(ctx.viewer)) return;
   const order = await ctx.prisma.order.findUnique({ where: { id: orderId }, select: { customerId: true } });
   if (!order) throw new AppError("NOT_FOUND", `order ${orderId} not found`, { field: "orderId" });
-  if (!mayActFor(ctx.viewer, order.customerId)) throw forbidden(`order ${orderId}`);
+  if (!mayActFor(ctx.viewer, order.customerId)) throw new AppError("FORBIDDEN", `not allowed: order ${orderId} belongs to another customer`);
 }
