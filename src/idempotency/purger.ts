@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
 import type { Logger } from "../observability/logger.ts";
-import { sleep } from "../shared/backoff.ts";
+import { repeatEvery } from "../shared/backoff.ts";
 
 export interface PurgeOptions {
   pool: Pool;
@@ -18,12 +18,7 @@ export class IdempotencyKeyPurger {
   constructor(private readonly o: PurgeOptions) {}
 
   start(): void {
-    this.loop = (async () => {
-      while (!this.stopping.signal.aborted) {
-        await this.purge().catch((err) => this.o.log.warn({ err }, "idempotency key purge failed"));
-        await sleep(this.o.intervalMs, this.stopping.signal);
-      }
-    })();
+    this.loop = repeatEvery(this.o.intervalMs, this.stopping.signal, () => this.purge(), (err) => this.o.log.warn({ err }, "idempotency key purge failed"));
   }
 
   async stop(): Promise<void> {

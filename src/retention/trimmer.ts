@@ -1,6 +1,6 @@
 import type { RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
-import { sleep } from "../shared/backoff.ts";
+import { repeatEvery } from "../shared/backoff.ts";
 import { safeTrimId, type GroupPosition } from "./trim-floor.ts";
 import { compareIds, nextId } from "../events/stream-ids.ts";
 
@@ -36,12 +36,7 @@ export class StreamTrimmer {
 
   start(): void {
     if (this.o.maxAgeMs === undefined && this.o.maxLen === undefined) return;
-    this.loop = (async () => {
-      while (!this.stopping.signal.aborted) {
-        await this.trimAll().catch((err) => this.o.log.warn({ err }, "stream trim failed"));
-        await sleep(this.o.intervalMs, this.stopping.signal);
-      }
-    })();
+    this.loop = repeatEvery(this.o.intervalMs, this.stopping.signal, () => this.trimAll(), (err) => this.o.log.warn({ err }, "stream trim failed"));
   }
 
   async stop(): Promise<void> {
