@@ -44,6 +44,7 @@ import { fmt, ratio, table } from "./lib/table.ts";
 import { summarizeProfile, printProfileSummary } from "./cpuprofile-summary.ts";
 import { startApp, sleep, type AppChild } from "./lib/app.ts";
 import { adminToken } from "./lib/auth.ts";
+import { readArgs } from "./lib/args.ts";
 import type { LoadgenArgs, LoadgenMessage, LoadgenResult } from "./createorder-loadgen.ts";
 
 interface Options {
@@ -399,29 +400,19 @@ function parseOptions(argv: string[]): Options {
     e2e: false,
     profile: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--seconds") o.seconds = bounded(Number(value()), 1, 120, a);
-    else if (a === "--warmup") o.warmup = bounded(Number(value()), 0, 60, a);
-    else if (a === "--concurrency") o.concurrency = value().split(",").map((v) => bounded(Number(v), 1, 256, a));
-    else if (a === "--pool") o.pool = bounded(Number(value()), 1, 80, a);
-    else if (a === "--roles") o.roles = value();
+  readArgs(argv, (a, arg) => {
+    if (a === "--seconds") o.seconds = arg.number(1, 120);
+    else if (a === "--warmup") o.warmup = arg.number(0, 60);
+    else if (a === "--concurrency") o.concurrency = arg.list(1, 256);
+    else if (a === "--pool") o.pool = arg.number(1, 80);
+    else if (a === "--roles") o.roles = arg.value();
     else if (a === "--no-mirror") o.mirror = false;
     else if (a === "--no-notify-baseline") o.notifyBaseline = false;
     else if (a === "--e2e") o.e2e = true;
     else if (a === "--profile") o.profile = true;
-    else throw new Error(`unknown option ${a}`);
-  }
+    else return false;
+    return true;
+  });
   if (o.profile && !argv.includes("--concurrency")) o.concurrency = [32];
   return o;
-}
-
-function bounded(n: number, min: number, max: number, name: string): number {
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be between ${min} and ${max}`);
-  return n;
 }

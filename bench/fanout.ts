@@ -46,6 +46,7 @@ import { CpuWindow, processCpuMs, settle } from "./lib/cpu.ts";
 import { fmt, ratio, table } from "./lib/table.ts";
 import { forkScript, rssBytes, sleep, startApp, startChild, type AppChild } from "./lib/app.ts";
 import { adminToken } from "./lib/auth.ts";
+import { readArgs } from "./lib/args.ts";
 import { printProfileSummary, summarizeProfile } from "./cpuprofile-summary.ts";
 import type { ClientArgs, ClientCommand, ClientMessage, ClientReport, ServerKind } from "./fanout-client.ts";
 
@@ -584,36 +585,25 @@ function parseOptions(argv: string[], defaults: { subscribers: number[]; rates: 
     profile: false,
     restartOnly: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const list = (min: number, max: number) => value().split(",").map((v) => bounded(Number(v), min, max, a));
-    if (a === "--subscribers") o.subscribers = list(1, 40_000);
-    else if (a === "--rate" || a === "--rates") o.rates = list(1, 50_000);
-    else if (a === "--per-customer") o.perCustomer = bounded(Number(value()), 1, 10_000, a);
-    else if (a === "--seconds") o.seconds = bounded(Number(value()), 2, 300, a);
+  readArgs(argv, (a, arg) => {
+    if (a === "--subscribers") o.subscribers = arg.list(1, 40_000);
+    else if (a === "--rate" || a === "--rates") o.rates = arg.list(1, 50_000);
+    else if (a === "--per-customer") o.perCustomer = arg.number(1, 10_000);
+    else if (a === "--seconds") o.seconds = arg.number(2, 300);
     else if (a === "--no-raw") o.raw = false;
     else if (a === "--profile") o.profile = true;
     else if (a === "--restart-only") o.restartOnly = true;
-    else if (a === "--restart-subscribers") o.restartSubscribers = bounded(Number(value()), 1, 10_000, a);
-    else if (a === "--restart-seconds") o.restartSeconds = bounded(Number(value()), 6, 300, a);
-    else if (a === "--server-node-args") o.serverNodeArgs = value().split(" ").filter(Boolean);
+    else if (a === "--restart-subscribers") o.restartSubscribers = arg.number(1, 10_000);
+    else if (a === "--restart-seconds") o.restartSeconds = arg.number(6, 300);
+    else if (a === "--server-node-args") o.serverNodeArgs = arg.value().split(" ").filter(Boolean);
     else if (a === "--env") {
-      const [k, ...v] = value().split("=");
+      const [k, ...v] = arg.value().split("=");
       o.env[k!] = v.join("=");
-    } else throw new Error(`unknown option ${a}`);
-  }
+    } else return false;
+    return true;
+  });
   if (o.subscribers.some((n) => n / o.perCustomer < 1)) throw new Error("--per-customer must not exceed the subscriber count");
   if (o.profile) o.raw = false;
   if (os.cpus().length < 2) log("warning: fewer than 2 cores; the server and the clients share one");
   return o;
-}
-
-function bounded(n: number, min: number, max: number, name: string): number {
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be between ${min} and ${max}`);
-  return n;
 }

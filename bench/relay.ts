@@ -41,6 +41,7 @@ import { createScratch, deleteKeys, log, ms, type Scratch } from "./lib/scratch.
 import { machineInfo, printMachine } from "./lib/machine.ts";
 import { CpuWindow, settle } from "./lib/cpu.ts";
 import { fmt, ratio, table } from "./lib/table.ts";
+import { readArgs } from "./lib/args.ts";
 
 interface Options {
   events: number;
@@ -330,23 +331,13 @@ async function poolBackends(pool: pg.Pool): Promise<number[]> {
 
 function parseOptions(argv: string[]): Options {
   const o: Options = { events: 100_000, batches: [500, 1000, 2000], infoLog: true, timeoutSeconds: 300 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--events") o.events = bounded(Number(value()), 1_000, 1_000_000, a);
-    else if (a === "--batch") o.batches = value().split(",").map((v) => bounded(Number(v), 1, 10_000, a));
+  readArgs(argv, (a, arg) => {
+    if (a === "--events") o.events = arg.number(1_000, 1_000_000);
+    else if (a === "--batch") o.batches = arg.list(1, 10_000);
     else if (a === "--no-info-log") o.infoLog = false;
-    else if (a === "--timeout") o.timeoutSeconds = bounded(Number(value()), 10, 3_600, a);
-    else throw new Error(`unknown option ${a}`);
-  }
+    else if (a === "--timeout") o.timeoutSeconds = arg.number(10, 3_600);
+    else return false;
+    return true;
+  });
   return o;
-}
-
-function bounded(n: number, min: number, max: number, name: string): number {
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be between ${min} and ${max}`);
-  return n;
 }
