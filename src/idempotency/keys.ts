@@ -9,10 +9,14 @@ export const idempotencyKeySchema = z
   .max(128, "must be at most 128 characters")
   .regex(/^[A-Za-z0-9_.:-]+$/, "may contain only letters, digits and _ . : -");
 
-export interface IdempotencyRequest {
-  /** Whose key space: the caller's token subject, so one client can never replay another's key. */
+/** An idempotency key and whose key space it is in. */
+export interface IdempotencyOption {
+  /** The caller's token subject, so one client can never replay another's key. */
   scope: string;
   key: string;
+}
+
+export interface IdempotentOperation {
   operation: "createOrder" | "cancelOrder";
   /** The resolved input (after defaults): what "the same request" means. */
   input: unknown;
@@ -40,12 +44,20 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
- * Runs `effect` at most once per (scope, key), inside the caller's transaction. The key row is
+ * Runs `effect` at most once per (scope, key), inside the caller's transaction; without a key it
+ * just runs it. The key row is
  * inserted first: a concurrent request with the same key blocks on the primary key until this
  * transaction ends, then finds the row (committed) and returns the first result — or runs itself
  * if this one rolled back. Same key, different input → CONFLICT.
  */
-export async function runOnce(tx: Tx, request: IdempotencyRequest, effect: () => Promise<string>): Promise<{ resultId: string; replayed: boolean }> {
+export async function runOnce(
+  tx: Tx,
+  idempotency: IdempotencyOption | undefined,
+  what: IdempotentOperation,
+  effect: () => Promise<string>,
+): Promise<{ resultId: string; replayed: boolean }> {
+  if (!idempotency) return { resultId: await effect(), replayed: false };
+  const request = { ...idempotency, ...what };
   const hash = requestHash(request.operation, request.input);
   const inserted = await tx.$queryRaw<unknown[]>`
     INSERT INTO idempotency_keys (scope, key, operation, request_hash)

@@ -5,8 +5,7 @@ import { appendToOutbox } from "../outbox/enqueue.ts";
 import { AppError, badInput } from "../errors.ts";
 import { orderIdSchema } from "./create-order-input.ts";
 import { applyToOrder } from "./saga.ts";
-import type { IdempotencyOption } from "./create-order.ts";
-import { runOnce } from "../idempotency/keys.ts";
+import { runOnce, type IdempotencyOption } from "../idempotency/keys.ts";
 
 const DEFAULT_REASON = "cancelled by customer";
 
@@ -25,21 +24,18 @@ export async function cancelOrder(
   if (!id.success) throw badInput("id", "must be an order id (UUID)");
   const reason = rawReason?.trim() || DEFAULT_REASON;
   if (reason.length > 500) throw badInput("reason", "must be at most 500 characters");
-  const notFound = () => new AppError("NOT_FOUND", `order ${id.data} not found`, { field: "id" });
   return prisma.$transaction(async (tx) => {
     const cancel = async () => {
-      // An order's customer never changes: checking before the locking read is race-free.
-      const owner = await tx.order.findUnique({ where: { id: id.data }, select: { customerId: true } });
-      if (!owner) throw notFound();
-      if (!mayCancelFor(owner.customerId)) throw new AppError("FORBIDDEN", `not allowed: order ${id.data} belongs to another customer`, { field: "id" });
-      const result = await applyToOrder(tx, id.data, { type: "cancel", reason }, { ...cause, correlationId: id.data }, log);
-      if (!result.found) throw notFound();
+      const authorize = (customerId: string) => {
+        if (!mayCancelFor(customerId)) throw new AppError("FORBIDDEN", `not allowed: order ${id.data} belongs to another customer`, { field: "id" });
+      };
+      const result = await applyToOrder(tx, id.data, { type: "cancel", reason }, { ...cause, correlationId: id.data }, log, authorize);
+      if (!result.found) throw new AppError("NOT_FOUND", `order ${id.data} not found`, { field: "id" });
       if (result.decision.outcome !== "transition") throw new AppError("CONFLICT", result.decision.why, { field: "id" });
       await appendToOutbox(tx, result.events);
       return id.data;
     };
-    if (!idempotency) return { orderId: await cancel(), replayed: false };
-    const { resultId, replayed } = await runOnce(tx, { ...idempotency, operation: "cancelOrder", input: { id: id.data, reason } }, cancel);
+    const { resultId, replayed } = await runOnce(tx, idempotency, { operation: "cancelOrder", input: { id: id.data, reason } }, cancel);
     return { orderId: resultId, replayed };
   });
 }

@@ -4,13 +4,7 @@ import { badInput, fromZodError } from "../errors.ts";
 import { newEvent, type EventCause } from "../events/envelope.ts";
 import { appendToOutbox } from "../outbox/enqueue.ts";
 import { createOrderInput } from "./create-order-input.ts";
-import { runOnce } from "../idempotency/keys.ts";
-
-/** An idempotency key and whose key space it belongs to. */
-export interface IdempotencyOption {
-  scope: string;
-  key: string;
-}
+import { runOnce, type IdempotencyOption } from "../idempotency/keys.ts";
 
 const MAX_INT4 = 2_147_483_647;
 
@@ -31,30 +25,29 @@ export async function createOrder(
 
   return prisma.$transaction(async (tx) => {
     const place = async () => {
-    const products = await tx.product.findMany({ where: { sku: { in: input.items.map((i) => i.sku) } } });
-    const bySku = new Map(products.map((p) => [p.sku, p]));
+      const products = await tx.product.findMany({ where: { sku: { in: input.items.map((i) => i.sku) } } });
+      const bySku = new Map(products.map((p) => [p.sku, p]));
 
-    const lines = input.items.map((item, i) => {
-      const product = bySku.get(item.sku);
-      if (!product) throw badInput(`input.items[${i}].sku`, `unknown sku "${item.sku}"`);
-      return { sku: item.sku, quantity: item.quantity, unitPriceCents: product.priceCents, currency: product.currency };
-    });
-    const currency = lines[0]!.currency;
-    const mixed = lines.findIndex((l) => l.currency !== currency);
-    if (mixed >= 0) throw badInput(`input.items[${mixed}].sku`, `priced in ${lines[mixed]!.currency}, the order is in ${currency}`);
-    const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
-    if (totalCents > MAX_INT4) throw badInput("input.items", "order total too large");
+      const lines = input.items.map((item, i) => {
+        const product = bySku.get(item.sku);
+        if (!product) throw badInput(`input.items[${i}].sku`, `unknown sku "${item.sku}"`);
+        return { sku: item.sku, quantity: item.quantity, unitPriceCents: product.priceCents, currency: product.currency };
+      });
+      const currency = lines[0]!.currency;
+      const mixed = lines.findIndex((l) => l.currency !== currency);
+      if (mixed >= 0) throw badInput(`input.items[${mixed}].sku`, `priced in ${lines[mixed]!.currency}, the order is in ${currency}`);
+      const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+      if (totalCents > MAX_INT4) throw badInput("input.items", "order total too large");
 
-    const id = uuidv7();
-    const items = lines.map(({ sku, quantity, unitPriceCents }) => ({ sku, quantity, unitPriceCents }));
-    // Two plain inserts: a nested create (or include) makes Prisma read the order back, a round trip each.
-    await tx.order.create({ data: { id, customerId: input.customerId, currency, totalCents }, select: { id: true } });
-    await tx.orderItem.createMany({ data: items.map((item) => ({ orderId: id, ...item })) });
-    await appendToOutbox(tx, [newEvent("OrderCreated", id, { customerId: input.customerId, currency, totalCents, items }, { ...cause, correlationId: cause.correlationId ?? id })]);
-    return id;
+      const id = uuidv7();
+      const items = lines.map(({ sku, quantity, unitPriceCents }) => ({ sku, quantity, unitPriceCents }));
+      // Two plain inserts: a nested create (or include) makes Prisma read the order back, a round trip each.
+      await tx.order.create({ data: { id, customerId: input.customerId, currency, totalCents }, select: { id: true } });
+      await tx.orderItem.createMany({ data: items.map((item) => ({ orderId: id, ...item })) });
+      await appendToOutbox(tx, [newEvent("OrderCreated", id, { customerId: input.customerId, currency, totalCents, items }, { ...cause, correlationId: cause.correlationId ?? id })]);
+      return id;
     };
-    if (!idempotency) return { orderId: await place(), replayed: false };
-    const { resultId, replayed } = await runOnce(tx, { ...idempotency, operation: "createOrder", input }, place);
+    const { resultId, replayed } = await runOnce(tx, idempotency, { operation: "createOrder", input }, place);
     return { orderId: resultId, replayed };
   });
 }

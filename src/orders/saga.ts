@@ -7,11 +7,13 @@ import { decideOrder, type OrderCommand, type OrderStatus } from "./decide.ts";
 /**
  * Locks the order and applies a command through the state machine. Every writer of an order's
  * events goes through this lock, so the order's events enter the outbox in commit order.
+ * `authorize` sees the order's customer once it is locked and may throw before anything changes.
  */
-export async function applyToOrder(tx: Tx, orderId: string, command: OrderCommand, cause: EventCause, log: Logger) {
+export async function applyToOrder(tx: Tx, orderId: string, command: OrderCommand, cause: EventCause, log: Logger, authorize?: (customerId: string) => void) {
   const [order] = await tx.$queryRaw<{ status: OrderStatus; customerId: string }[]>`
     SELECT status::text AS status, customer_id AS "customerId" FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
   if (!order) return { found: false as const };
+  authorize?.(order.customerId);
   const decision = decideOrder(order.status, command);
   if (decision.outcome !== "transition") {
     log[decision.outcome === "refused" ? "warn" : "info"]({ orderId, status: order.status, command: command.type, why: decision.why }, decision.outcome === "refused" ? "illegal order transition refused" : "order unchanged");
