@@ -38,6 +38,45 @@ describe("createOrder", () => {
     expect((row.envelope as { traceparent: string }).traceparent).toContain(res.data!.createOrder.traceId);
   });
 
+  it("answers with the row it wrote: the same order a read returns", async () => {
+    const FIELDS = "id customerId status totalCents currency rejectReason cancelReason createdAt updatedAt items { sku quantity unitPriceCents }";
+    const res = await gql(port, `mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { ${FIELDS} } } }`, { input: { customerId: "c1", items: [{ sku: "SKU-006", quantity: 3 }] } });
+    const written = res.data!.createOrder.order;
+    const read = await gql(port, `query($id: ID!) { order(id: $id) { ${FIELDS} } }`, { id: written.id });
+    expect(written).toEqual(read.data!.order);
+    expect(new Date(written.createdAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it("prices with the catalog's current price after it changed (a cached price is checked, never trusted)", async () => {
+    const place = () => gql(port, CREATE, { input: { customerId: "c1", items: [{ sku: "SKU-019", quantity: 2 }, { sku: "SKU-020", quantity: 1 }] } });
+    const price = async (sku: string) => (await env.db.prisma.product.findUniqueOrThrow({ where: { sku } })).priceCents;
+    const [p19, p20] = [await price("SKU-019"), await price("SKU-020")];
+    const first = (await place()).data!.createOrder.order; // now both prices are cached in the api
+    expect(first.totalCents).toBe(2 * p19 + p20);
+    await env.db.pool.query(`UPDATE products SET price_cents = price_cents + 100 WHERE sku = 'SKU-019'`);
+    try {
+      const second = (await place()).data!.createOrder.order;
+      expect(second.items).toEqual([
+        { sku: "SKU-019", quantity: 2, unitPriceCents: p19 + 100 },
+        { sku: "SKU-020", quantity: 1, unitPriceCents: p20 },
+      ]);
+      expect(second.totalCents).toBe(2 * (p19 + 100) + p20);
+      const event = await env.db.prisma.outboxEvent.findFirstOrThrow({ where: { aggregateId: second.id } });
+      expect((event.envelope as { payload: { totalCents: number } }).payload.totalCents).toBe(second.totalCents);
+    } finally {
+      await env.db.pool.query(`UPDATE products SET price_cents = price_cents - 100 WHERE sku = 'SKU-019'`);
+    }
+  });
+
+  it("accepts a sku added to the catalog after an order for it was refused as unknown", async () => {
+    const place = () => gql(port, CREATE, { input: { customerId: "c1", items: [{ sku: "SKU-LATE", quantity: 1 }] } });
+    expect((await place()).errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items[0].sku" });
+    await env.db.prisma.product.create({ data: { sku: "SKU-LATE", name: "late arrival", priceCents: 777, currency: "EUR" } });
+    const res = await place();
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.createOrder.order).toMatchObject({ totalCents: 777, items: [{ sku: "SKU-LATE", quantity: 1, unitPriceCents: 777 }] });
+  });
+
   it("continues the caller's W3C trace and echoes it in the response header", async () => {
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const res = await gql(port, CREATE, { input: { customerId: "c2", items: [{ sku: "SKU-002", quantity: 1 }] } }, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
@@ -101,7 +140,7 @@ describe("createOrder", () => {
 describe("queries", () => {
   it("lists products with available stock", async () => {
     const res = await gql(port, `{ products { sku name priceCents currency available } }`);
-    expect(res.data!.products).toHaveLength(20);
+    expect(res.data!.products.filter((p: { sku: string }) => /^SKU-\d+$/.test(p.sku))).toHaveLength(20); // the seeded catalog (a test above adds SKU-LATE)
     expect(res.data!.products[0]).toEqual({ sku: "SKU-001", name: "Espresso beans 1 kg", priceCents: 2490, currency: "EUR", available: 120 });
   });
 

@@ -43,12 +43,21 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+/** One use of a key: whose, which operation, and the hash of its input. */
+export interface KeyedRequest extends IdempotencyOption {
+  operation: IdempotentOperation["operation"];
+  hash: string;
+}
+
+export function keyedRequest(idempotency: IdempotencyOption, what: IdempotentOperation): KeyedRequest {
+  return { ...idempotency, operation: what.operation, hash: requestHash(what.operation, what.input) };
+}
+
 /**
  * Runs `effect` at most once per (scope, key), inside the caller's transaction; without a key it
- * just runs it. The key row is
- * inserted first: a concurrent request with the same key blocks on the primary key until this
- * transaction ends, then finds the row (committed) and returns the first result — or runs itself
- * if this one rolled back. Same key, different input → CONFLICT.
+ * just runs it. The key row is inserted first: a concurrent request with the same key blocks on the
+ * primary key until this transaction ends, then finds the row (committed) and returns the first
+ * result — or runs itself if this one rolled back. Same key, different input → CONFLICT.
  */
 export async function runOnce(
   tx: Tx,
@@ -57,11 +66,10 @@ export async function runOnce(
   effect: () => Promise<string>,
 ): Promise<{ resultId: string; replayed: boolean }> {
   if (!idempotency) return { resultId: await effect(), replayed: false };
-  const request = { ...idempotency, ...what };
-  const hash = requestHash(request.operation, request.input);
+  const request = keyedRequest(idempotency, what);
   const inserted = await tx.$queryRaw<unknown[]>`
     INSERT INTO idempotency_keys (scope, key, operation, request_hash)
-    VALUES (${request.scope}, ${request.key}, ${request.operation}, ${hash})
+    VALUES (${request.scope}, ${request.key}, ${request.operation}, ${request.hash})
     ON CONFLICT (scope, key) DO NOTHING
     RETURNING 1`;
   if (inserted.length === 1) {
@@ -69,11 +77,16 @@ export async function runOnce(
     await tx.$executeRaw`UPDATE idempotency_keys SET result_id = ${resultId} WHERE scope = ${request.scope} AND key = ${request.key}`;
     return { resultId, replayed: false };
   }
-  const [first] = await tx.$queryRaw<{ operation: string; requestHash: string; resultId: string | null }[]>`
+  return { resultId: await firstResult(tx, request), replayed: true };
+}
+
+/** The result of the request that used this key first (committed); CONFLICT if it was other input. */
+export async function firstResult(db: Pick<Tx, "$queryRaw">, request: KeyedRequest): Promise<string> {
+  const [first] = await db.$queryRaw<{ operation: string; requestHash: string; resultId: string | null }[]>`
     SELECT operation, request_hash AS "requestHash", result_id AS "resultId"
     FROM idempotency_keys WHERE scope = ${request.scope} AND key = ${request.key}`;
-  if (!first?.resultId || first.operation !== request.operation || first.requestHash !== hash) {
+  if (!first?.resultId || first.operation !== request.operation || first.requestHash !== request.hash) {
     throw new AppError("CONFLICT", `idempotency key "${request.key}" was already used for a different request`, { field: "idempotencyKey" });
   }
-  return { resultId: first.resultId, replayed: true };
+  return first.resultId;
 }

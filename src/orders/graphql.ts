@@ -1,5 +1,6 @@
 import { builder } from "../graphql/builder.ts";
 import { OrderStatus as OrderStatusValues } from "../generated/prisma/enums.ts";
+import type { Order as OrderRow } from "../generated/prisma/client.ts";
 import { createOrder } from "./create-order.ts";
 import { cancelOrder } from "./cancel-order.ts";
 import { routingKeysFor, subscribeSnapshots, unwrapLive } from "../live/graphql-fields.ts";
@@ -87,11 +88,12 @@ const CreateOrderInput = builder.inputType("CreateOrderInput", {
   }),
 });
 
-const CreateOrderPayload = builder.objectRef<{ orderId: string; traceId: string }>("CreateOrderPayload").implement({
+const CreateOrderPayload = builder.objectRef<{ orderId: string; traceId: string; order?: OrderRow }>("CreateOrderPayload").implement({
   fields: (t) => ({
     order: t.prismaField({
       type: Order,
-      resolve: (query, payload, _args, ctx) => ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: payload.orderId } }),
+      // The row createOrder wrote answers the order's own fields; Pothos loads any relation asked for (items).
+      resolve: (query, payload, _args, ctx) => payload.order ?? ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: payload.orderId } }),
     }),
     traceId: t.exposeString("traceId", { description: "Trace id of this request: it follows the order through every event." }),
   }),
@@ -110,9 +112,9 @@ builder.mutationField("createOrder", (t) =>
       const customerId = customerInScope(ctx.viewer, input.customerId, "input.customerId");
       if (customerId === undefined) throw badInput("input.customerId", "admins must name the customer the order is for");
       const key = parseIdempotencyKey(idempotencyKey);
-      const { orderId, replayed } = await createOrder(ctx.prisma, { customerId, items: input.items }, { trace: ctx.trace }, key ? { scope: ctx.clientKey, key } : undefined);
+      const { orderId, replayed, order } = await createOrder(ctx.prisma, { customerId, items: input.items }, { trace: ctx.trace }, key ? { scope: ctx.clientKey, key } : undefined);
       ctx.log.info({ orderId, customerId, replayed }, replayed ? "order request replayed (idempotency key)" : "order created");
-      return { orderId, traceId: ctx.trace.traceId };
+      return { orderId, traceId: ctx.trace.traceId, order };
     },
   }),
 );

@@ -1,3 +1,4 @@
+import { sql, join, empty, type Sql } from "../generated/prisma/internal/prismaNamespace.ts";
 import type { Tx } from "../infra/database.ts";
 import type { AnyEnvelope } from "../events/envelope.ts";
 import { streamFor } from "../events/stream-entry.ts";
@@ -10,21 +11,24 @@ import { inSpan } from "../observability/tracing.ts";
  */
 export async function appendToOutbox(tx: Tx, events: AnyEnvelope[]): Promise<void> {
   if (events.length === 0) return;
-  // A span of the trace that caused these events (their traceparent): request → outbox write.
-  const attributes = { "outbox.events": events.length, "outbox.event_types": events.map((e) => e.eventType).join(",") };
-  await inSpan("outbox write", events[0]!.traceparent, { attributes }, () => writeRows(tx, events));
+  await inOutboxSpan(events, () => tx.$executeRaw(outboxInsert(events)));
 }
 
-async function writeRows(tx: Tx, events: AnyEnvelope[]): Promise<void> {
-  await tx.outboxEvent.createMany({
-    data: events.map((e) => ({
-      eventId: e.eventId,
-      stream: streamFor(e),
-      lane: laneOf(e.aggregateId),
-      aggregateType: e.aggregateType,
-      aggregateId: e.aggregateId,
-      eventType: e.eventType,
-      envelope: e as object,
-    })),
-  });
+/** A span of the trace that caused these events (their traceparent): request → outbox write. */
+export function inOutboxSpan<T>(events: AnyEnvelope[], write: () => Promise<T>): Promise<T> {
+  const attributes = { "outbox.events": events.length, "outbox.event_types": events.map((e) => e.eventType).join(",") };
+  return inSpan("outbox write", events[0]!.traceparent, { attributes }, write);
+}
+
+/**
+ * `INSERT INTO outbox …` for these events (at least one), as one statement: on its own inside a
+ * transaction, or as a data-modifying CTE of a larger statement (createOrder), where `onlyIf`
+ * makes the rows depend on the rest of that statement.
+ */
+export function outboxInsert(events: AnyEnvelope[], onlyIf?: Sql): Sql {
+  const rows = events.map(
+    (e) => sql`(${e.eventId}::uuid, ${streamFor(e)}, ${laneOf(e.aggregateId)}::smallint, ${e.aggregateType}, ${e.aggregateId}, ${e.eventType}, ${JSON.stringify(e)}::jsonb)`,
+  );
+  return sql`INSERT INTO outbox (event_id, stream, lane, aggregate_type, aggregate_id, event_type, envelope)
+    SELECT * FROM (VALUES ${join(rows)}) AS event ${onlyIf ? sql`WHERE ${onlyIf}` : empty}`;
 }
