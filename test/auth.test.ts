@@ -52,6 +52,18 @@ describe("tokens", () => {
     expect(mayActFor(null, "c1")).toBe(false);
   });
 
+  it("verifies a token's signature once, never honours an altered copy, and refuses it once expired (unit)", async () => {
+    const verify = createVerifier({ ...TEST_AUTH, clockToleranceS: 0 });
+    const token = await tokenFor("brief", ["customer"], 2);
+    const first = await verify(token);
+    expect(await verify(token)).toBe(first); // the verified principal, not a second verification
+    const [h, , sig] = token.split(".");
+    const elevated = Buffer.from(JSON.stringify({ sub: "brief", roles: ["admin"], exp: Math.floor(Date.now() / 1000) + 600, iss: TEST_AUTH.issuer, aud: TEST_AUTH.audience })).toString("base64url");
+    await expect(verify(`${h}.${elevated}.${sig}`)).rejects.toThrow(/bad signature/);
+    await new Promise((r) => setTimeout(r, first.expiresAt - Date.now() + 50));
+    await expect(verify(token)).rejects.toThrow(/token expired/);
+  });
+
   it("requires a secret or JWKS in production and refuses weak secrets (unit)", () => {
     expect(() => loadConfig({ NODE_ENV: "production", ROLES: "api" })).toThrow(ConfigError);
     expect(() => loadConfig({ NODE_ENV: "production", ROLES: "relay" })).not.toThrow(); // workers verify no tokens

@@ -1,4 +1,5 @@
 import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { LRUCache } from "lru-cache";
 import { AppError } from "../errors.ts";
 import { principalFromClaims } from "./claims.ts";
 import type { Principal, Role } from "./principal.ts";
@@ -15,6 +16,9 @@ export interface AuthSettings {
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
 
+const VERIFIED_TOKENS_CACHED = 10_000;
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+
 const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
 
 /**
@@ -27,7 +31,14 @@ export function createVerifier(settings: AuthSettings): TokenVerifier {
     ? createRemoteJWKSet(new URL(settings.jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 5_000 })
     : new TextEncoder().encode(settings.secret);
   const algorithms = settings.jwksUrl ? ASYMMETRIC : ["HS256"];
+  // A client sends the same token with every request: verify its signature once, then trust the
+  // same string until it expires. Bounded in count, and in time so a key withdrawn from the JWKS
+  // stops being honoured within a minute.
+  const verified = new LRUCache<string, Principal>({ max: VERIFIED_TOKENS_CACHED, ttl: VERIFIED_TOKEN_TTL_MS });
   return async (token) => {
+    const known = verified.get(token);
+    if (known && Date.now() < known.expiresAt + settings.clockToleranceS * 1000) return known;
+    if (known) throw unauthenticated("token expired");
     let payload: unknown;
     try {
       ({ payload } = await jwtVerify(token, key as Uint8Array, {
@@ -42,6 +53,7 @@ export function createVerifier(settings: AuthSettings): TokenVerifier {
     }
     const principal = principalFromClaims(payload);
     if (typeof principal === "string") throw unauthenticated(principal);
+    verified.set(token, principal);
     return principal;
   };
 }

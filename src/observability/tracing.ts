@@ -32,11 +32,10 @@ export { SpanKind };
 let propagationInstalled = false;
 let sdk: { shutdown(): Promise<void> } | undefined;
 
-/** Async context (AsyncLocalStorage) and W3C propagation; idempotent, no network. */
+/** W3C propagation; idempotent, no network. */
 export function installContextPropagation(): void {
   if (propagationInstalled) return;
   propagationInstalled = true;
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 }
 
@@ -58,6 +57,9 @@ export async function initTracing(opts: { endpoint?: string; serviceName: string
     resource: resourceFromAttributes({ "service.name": opts.serviceName, "service.instance.id": `${process.pid}`, "app.roles": opts.roles.join(",") }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${opts.endpoint.replace(/\/+$/, "")}/v1/traces` }))],
   });
+  // The async context (AsyncLocalStorage) only with the SDK: on Node 20 it hooks every promise of
+  // the process, and without the SDK nothing reads it (every span gets its parent explicitly).
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(provider);
   sdk = provider;
   opts.log.info({ endpoint: opts.endpoint, serviceName: opts.serviceName }, "exporting traces over OTLP");
