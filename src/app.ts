@@ -95,7 +95,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   for (const [role, definition] of workers) {
     if (!has(role)) continue;
     const pipeline = new ConsumerPipeline(definition, {
-      prisma: db.prisma,
+      pool: db.pool,
       redis: createRedis(redisTarget, `consumer:${definition.group}`, log),
       streamPrefix: config.STREAM_PREFIX,
       partitions: config.STREAM_PARTITIONS,

@@ -1,7 +1,8 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { duplicateRedis, type RedisClient } from "../infra/redis.ts";
-import type { PrismaClient } from "../infra/database.ts";
+import type pg from "pg";
+import { inTransaction } from "../infra/sql-transaction.ts";
 import type { Logger } from "../observability/logger.ts";
 import { EnvelopeError, parseEnvelope, type AnyEnvelope } from "../events/envelope.ts";
 import { isEventType, type StreamName } from "../events/catalog.ts";
@@ -18,7 +19,8 @@ import { deadLetter } from "./dead-letters.ts";
 import type { ConsumerDefinition, Handler } from "./types.ts";
 
 export interface PipelineOptions extends RetryLimits {
-  prisma: PrismaClient;
+  /** The process's Postgres pool: each event is handled in one transaction on it (inTransaction). */
+  pool: pg.Pool;
   /** A connection of its own: XREADGROUP BLOCK holds it while waiting. */
   redis: RedisClient;
   streamPrefix: string;
@@ -305,7 +307,7 @@ export class ConsumerPipeline {
     const trace = span.trace;
     const log = this.log.child({ traceId: trace.traceId, eventId: event.eventId, eventType: event.eventType, aggregateId: event.aggregateId, group: this.def.group });
     const started = performance.now();
-    const outcome = await runInSpan(span, () => this.o.prisma.$transaction(async (tx) => {
+    const outcome = await runInSpan(span, () => inTransaction(this.o.pool, async (tx) => {
       // Inbox first: a concurrent duplicate waits here on the key, then sees the conflict.
       const fresh = await tx.$executeRaw`INSERT INTO processed_events (consumer, event_id) VALUES (${this.def.group}, ${event.eventId}::uuid) ON CONFLICT DO NOTHING`;
       if (fresh === 0) return "duplicate" as const;

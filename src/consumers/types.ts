@@ -1,4 +1,4 @@
-import type { Tx } from "../infra/database.ts";
+import type { SqlTx } from "../infra/sql-transaction.ts";
 import type { AnyEnvelope, EventCause } from "../events/envelope.ts";
 import type { EventType, StreamName } from "../events/catalog.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -13,7 +13,7 @@ export interface HandlerContext {
  * Applies one event inside the pipeline's transaction and returns the events it causes; the
  * pipeline writes those to the outbox and the inbox row in the same transaction.
  */
-export type Handler<T extends EventType = EventType> = (tx: Tx, event: Extract<AnyEnvelope, { eventType: T }>, ctx: HandlerContext) => Promise<AnyEnvelope[]>;
+export type Handler<T extends EventType = EventType> = (tx: SqlTx, event: Extract<AnyEnvelope, { eventType: T }>, ctx: HandlerContext) => Promise<AnyEnvelope[]>;
 
 export interface ConsumerDefinition {
   /** Consumer group name; also the inbox's consumer key (dedupe is per group, not per process). */

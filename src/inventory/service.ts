@@ -1,4 +1,5 @@
 import type { PrismaClient, Tx } from "../infra/database.ts";
+import type { SqlTx } from "../infra/sql-transaction.ts";
 import { newEvent, type AnyEnvelope, type Envelope, type EventCause } from "../events/envelope.ts";
 import type { HandlerContext } from "../consumers/types.ts";
 import { appendToOutbox } from "../outbox/enqueue.ts";
@@ -7,66 +8,80 @@ import { decideAdjust, decideRelease, decideReserve, type Line, type Reservation
 
 /**
  * Takes this order's reservation row, creating it if needed, and locks it: every handler for one
- * order serialises here, whatever order its events arrive in and however many workers run.
+ * order serialises here, whatever order its events arrive in and however many workers run. One
+ * statement: ON CONFLICT DO UPDATE locks an existing row as FOR UPDATE would (the SET is a no-op).
  */
-async function lockReservation(tx: Tx, orderId: string): Promise<{ status: ReservationStatus; items: Line[] }> {
-  await tx.$executeRaw`INSERT INTO reservations (order_id) VALUES (${orderId}::uuid) ON CONFLICT DO NOTHING`;
-  const [row] = await tx.$queryRaw<{ status: ReservationStatus }[]>`SELECT status::text AS status FROM reservations WHERE order_id = ${orderId}::uuid FOR UPDATE`;
-  const items = await tx.reservationItem.findMany({ where: { orderId }, select: { sku: true, quantity: true }, orderBy: { sku: "asc" } });
-  return { status: row!.status, items };
+async function lockReservation(tx: SqlTx, orderId: string): Promise<ReservationStatus> {
+  const [row] = await tx.$queryRaw<{ status: ReservationStatus }[]>`
+    INSERT INTO reservations (order_id) VALUES (${orderId}::uuid)
+    ON CONFLICT (order_id) DO UPDATE SET status = reservations.status
+    RETURNING status::text AS status`;
+  return row!.status;
+}
+
+/** What this order holds; read after lockReservation, so no other handler is changing it. */
+async function reservedItems(tx: SqlTx, orderId: string): Promise<Line[]> {
+  return tx.$queryRaw<Line[]>`SELECT sku, quantity FROM reservation_items WHERE order_id = ${orderId}::uuid ORDER BY sku`;
 }
 
 /** Locks stock rows in sku order: two orders sharing skus always lock in the same order (no deadlock). */
-async function lockStock(tx: Tx, skus: string[]): Promise<Map<string, Stock>> {
+async function lockStock(tx: SqlTx, skus: string[]): Promise<Map<string, Stock>> {
   const rows = await tx.$queryRaw<{ sku: string; onHand: number; reserved: number }[]>`
     SELECT sku, on_hand AS "onHand", reserved FROM stock_levels WHERE sku = ANY(${skus}::text[]) ORDER BY sku FOR UPDATE`;
   return new Map(rows.map((r) => [r.sku, { onHand: r.onHand, reserved: r.reserved }]));
 }
 
-async function addReserved(tx: Tx, items: Line[], sign: 1 | -1): Promise<void> {
+/**
+ * One statement for the whole effect on locked rows: stock reserved (+) or given back (−), the
+ * order's reservation lines recorded (on reserve), and the reservation's new status.
+ */
+async function applyReservation(tx: SqlTx, orderId: string, items: Line[], sign: 1 | -1, status: ReservationStatus, reason: string | null): Promise<void> {
   await tx.$executeRaw`
-    UPDATE stock_levels s SET reserved = s.reserved + ${sign}::int * v.quantity, updated_at = now()
-    FROM unnest(${items.map((i) => i.sku)}::text[], ${items.map((i) => i.quantity)}::int[]) AS v(sku, quantity)
-    WHERE s.sku = v.sku`;
+    WITH line (sku, quantity) AS (SELECT * FROM unnest(${items.map((i) => i.sku)}::text[], ${items.map((i) => i.quantity)}::int[])),
+    stock AS (
+      UPDATE stock_levels s SET reserved = s.reserved + ${sign}::int * line.quantity, updated_at = now() FROM line WHERE s.sku = line.sku
+    ),
+    held AS (
+      INSERT INTO reservation_items (order_id, sku, quantity) SELECT ${orderId}::uuid, sku, quantity FROM line WHERE ${sign}::int = 1
+    )
+    UPDATE reservations SET status = ${status}::"ReservationStatus", reason = coalesce(${reason}, reason), updated_at = now()
+    WHERE order_id = ${orderId}::uuid`;
 }
 
 /** OrderCreated → reserve every line or none → StockReserved | StockRejected. */
-export async function reserveStock(tx: Tx, event: Envelope<"OrderCreated">, { cause, log }: HandlerContext): Promise<AnyEnvelope[]> {
+export async function reserveStock(tx: SqlTx, event: Envelope<"OrderCreated">, { cause, log }: HandlerContext): Promise<AnyEnvelope[]> {
   const orderId = event.aggregateId;
-  const reservation = await lockReservation(tx, orderId);
+  const status = await lockReservation(tx, orderId);
   const lines = event.payload.items.map(({ sku, quantity }) => ({ sku, quantity }));
-  const decision = decideReserve(reservation.status, lines, await lockStock(tx, [...lines.map((l) => l.sku)].sort()));
+  const decision = decideReserve(status, lines, await lockStock(tx, [...lines.map((l) => l.sku)].sort()));
   switch (decision.outcome) {
     case "unchanged":
       log.info({ orderId, why: decision.why }, "reservation unchanged");
       return [];
     case "reject":
-      await tx.reservation.update({ where: { orderId }, data: { status: "REJECTED", reason: decision.reason } });
+      await applyReservation(tx, orderId, [], 1, "REJECTED", decision.reason);
       return [newEvent("StockRejected", orderId, { orderId, reason: decision.reason, shortSkus: decision.shortSkus }, cause)];
     case "reserve":
-      await addReserved(tx, decision.items, 1);
-      await tx.reservationItem.createMany({ data: decision.items.map((i) => ({ orderId, ...i })) });
-      await tx.reservation.update({ where: { orderId }, data: { status: "RESERVED" } });
+      await applyReservation(tx, orderId, decision.items, 1, "RESERVED", null);
       return [newEvent("StockReserved", orderId, { orderId, items: decision.items }, cause)];
   }
 }
 
 /** OrderCancelled → give back exactly what this order reserved → StockReleased. */
-export async function releaseStock(tx: Tx, event: Envelope<"OrderCancelled">, { cause, log }: HandlerContext): Promise<AnyEnvelope[]> {
+export async function releaseStock(tx: SqlTx, event: Envelope<"OrderCancelled">, { cause, log }: HandlerContext): Promise<AnyEnvelope[]> {
   const orderId = event.aggregateId;
-  const reservation = await lockReservation(tx, orderId);
-  const decision = decideRelease(reservation.status, reservation.items);
+  const status = await lockReservation(tx, orderId);
+  const decision = decideRelease(status, status === "RESERVED" ? await reservedItems(tx, orderId) : []);
   switch (decision.outcome) {
     case "unchanged":
       log.info({ orderId, why: decision.why }, "nothing to release");
       return [];
     case "tombstone":
-      await tx.reservation.update({ where: { orderId }, data: { status: "RELEASED", reason: "cancelled before stock was reserved" } });
+      await applyReservation(tx, orderId, [], -1, "RELEASED", "cancelled before stock was reserved");
       return [newEvent("StockReleased", orderId, { orderId, items: [] }, cause)];
     case "release":
       await lockStock(tx, decision.items.map((i) => i.sku));
-      await addReserved(tx, decision.items, -1);
-      await tx.reservation.update({ where: { orderId }, data: { status: "RELEASED", reason: event.payload.reason } });
+      await applyReservation(tx, orderId, decision.items, -1, "RELEASED", event.payload.reason);
       return [newEvent("StockReleased", orderId, { orderId, items: decision.items }, cause)];
   }
 }

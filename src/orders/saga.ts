@@ -1,4 +1,4 @@
-import type { Tx } from "../infra/database.ts";
+import type { SqlTx } from "../infra/sql-transaction.ts";
 import { newEvent, type AnyEnvelope, type Envelope, type EventCause } from "../events/envelope.ts";
 import { PermanentError, type ConsumerDefinition, type HandlerContext } from "../consumers/types.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -9,7 +9,7 @@ import { decideOrder, type OrderCommand, type OrderStatus } from "./decide.ts";
  * events goes through this lock, so the order's events enter the outbox in commit order.
  * `authorize` sees the order's customer once it is locked and may throw before anything changes.
  */
-export async function applyToOrder(tx: Tx, orderId: string, command: OrderCommand, cause: EventCause, log: Logger, authorize?: (customerId: string) => void) {
+export async function applyToOrder(tx: SqlTx, orderId: string, command: OrderCommand, cause: EventCause, log: Logger, authorize?: (customerId: string) => void) {
   const [order] = await tx.$queryRaw<{ status: OrderStatus; customerId: string }[]>`
     SELECT status::text AS status, customer_id AS "customerId" FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
   if (!order) return { found: false as const };
@@ -20,10 +20,11 @@ export async function applyToOrder(tx: Tx, orderId: string, command: OrderComman
     return { found: true as const, decision, events: [] as AnyEnvelope[] };
   }
   const reason = decision.reason ?? null;
-  await tx.order.update({
-    where: { id: orderId },
-    data: { status: decision.to, ...(decision.to === "REJECTED" ? { rejectReason: reason } : {}), ...(decision.to === "CANCELLED" ? { cancelReason: reason } : {}) },
-  });
+  await tx.$executeRaw`
+    UPDATE orders SET status = ${decision.to}::"OrderStatus", updated_at = now(),
+      reject_reason = CASE WHEN ${decision.to}::text = 'REJECTED' THEN ${reason} ELSE reject_reason END,
+      cancel_reason = CASE WHEN ${decision.to}::text = 'CANCELLED' THEN ${reason} ELSE cancel_reason END
+    WHERE id = ${orderId}::uuid`;
   const { customerId } = order;
   const event =
     decision.event === "OrderConfirmed"
@@ -32,7 +33,7 @@ export async function applyToOrder(tx: Tx, orderId: string, command: OrderComman
   return { found: true as const, decision, events: [event] as AnyEnvelope[] };
 }
 
-async function onStockOutcome(tx: Tx, event: Envelope<"StockReserved"> | Envelope<"StockRejected">, { cause, log }: HandlerContext) {
+async function onStockOutcome(tx: SqlTx, event: Envelope<"StockReserved"> | Envelope<"StockRejected">, { cause, log }: HandlerContext) {
   const command: OrderCommand = event.eventType === "StockReserved" ? { type: "confirm" } : { type: "reject", reason: event.payload.reason };
   const result = await applyToOrder(tx, event.payload.orderId, command, cause, log);
   if (!result.found) throw new PermanentError(`order ${event.payload.orderId} does not exist`);

@@ -1,5 +1,5 @@
 import { sql, join, empty, type Sql } from "../generated/prisma/internal/prismaNamespace.ts";
-import type { Tx } from "../infra/database.ts";
+import type { SqlTx } from "../infra/sql-transaction.ts";
 import type { AnyEnvelope } from "../events/envelope.ts";
 import { streamFor } from "../events/stream-entry.ts";
 import { laneOf } from "../events/lanes.ts";
@@ -9,7 +9,7 @@ import { inSpan } from "../observability/tracing.ts";
  * Records events in the outbox inside the caller's transaction: they are published if and only if
  * the state change that produced them commits. Nothing in the app publishes to Redis directly.
  */
-export async function appendToOutbox(tx: Tx, events: AnyEnvelope[]): Promise<void> {
+export async function appendToOutbox(tx: SqlTx, events: AnyEnvelope[]): Promise<void> {
   if (events.length === 0) return;
   await inOutboxSpan(events, () => tx.$executeRaw(outboxInsert(events)));
 }
