@@ -11,7 +11,8 @@
 import http from "node:http";
 
 export interface LoadgenArgs {
-  url: string;
+  /** One per api process: connection i goes to urls[i % urls.length], as a load balancer would spread them. */
+  urls: string[];
   concurrency: number;
   warmupSeconds: number;
   seconds: number;
@@ -50,8 +51,7 @@ export const MUTATION = `mutation PlaceOrder($input: CreateOrderInput!) {
 }`;
 
 async function main(args: LoadgenArgs): Promise<LoadgenResult> {
-  const url = new URL(args.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: args.concurrency, maxFreeSockets: args.concurrency });
+  const targets = args.urls.map((u) => ({ url: new URL(u), agent: new http.Agent({ keepAlive: true, maxSockets: args.concurrency, maxFreeSockets: args.concurrency }) }));
   const latencies = new Float64Array(args.maxRequests);
   let measuring = false;
   let stop = false;
@@ -88,7 +88,7 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
     });
   };
 
-  const once = () =>
+  const once = ({ url, agent }: (typeof targets)[number]) =>
     new Promise<void>((resolve) => {
       const payload = body();
       const started = performance.now();
@@ -132,14 +132,15 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
       req.end(payload);
     });
 
-  const worker = async () => {
-    while (!stop) await once();
+  const worker = async (i: number) => {
+    const target = targets[i % targets.length]!;
+    while (!stop) await once(target);
   };
 
   const progress = (phase: "warmup" | "measure", second: number) =>
     process.send?.({ kind: "progress", phase, second, ok, errors, total: totalOk + totalErrors } satisfies LoadgenMessage);
 
-  const workers = Array.from({ length: args.concurrency }, worker);
+  const workers = Array.from({ length: args.concurrency }, (_, i) => worker(i));
   let second = 0;
   const tick = setInterval(() => progress(measuring ? "measure" : "warmup", ++second), 1000);
   await sleep(args.warmupSeconds * 1000);
@@ -152,7 +153,7 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
   stop = true;
   clearInterval(tick);
   await Promise.race([Promise.all(workers), sleep(10_000)]); // in-flight requests finish (bounded)
-  agent.destroy();
+  for (const t of targets) t.agent.destroy();
 
   const sorted = latencies.subarray(0, n).sort();
   const pct = (p: number) => (n ? sorted[Math.min(n - 1, Math.floor((p / 100) * n))]! : NaN);

@@ -57,6 +57,8 @@ interface Options {
   notifyBaseline: boolean;
   e2e: boolean;
   profile: boolean;
+  /** api processes the load is spread over (as behind a load balancer); the pool is split among them. */
+  replicas: number;
 }
 
 export interface RunResult {
@@ -76,7 +78,7 @@ export async function createorderBench(argv: string[]): Promise<void> {
   const o = parseOptions(argv);
   const scratch = await createScratch("createorder");
   const admin = new pg.Client({ connectionString: scratch.databaseUrl, application_name: "bench-admin" });
-  let app: AppChild | undefined;
+  let apps: AppChild[] = [];
   try {
     await admin.connect();
     printMachine(await machineInfo(scratch.databaseUrl, scratch.redisUrl));
@@ -88,7 +90,8 @@ export async function createorderBench(argv: string[]): Promise<void> {
       return;
     }
 
-    app = await startApp(scratch, o.roles, o.pool);
+    apps = await startReplicas(scratch, o.roles, o);
+    const label = `app (${o.roles}${o.replicas > 1 ? ` ×${o.replicas}` : ""})`;
     const results: RunResult[] = [];
     let appOk = 0;
     let appErrors = 0;
@@ -104,7 +107,7 @@ export async function createorderBench(argv: string[]): Promise<void> {
           await admin.query(`ALTER TABLE outbox ENABLE TRIGGER outbox_notify_after_insert`);
         }
       }
-      const { run, totalOk, totalErrors } = await appRun(`app (${o.roles})`, app, c, o, scratch, admin);
+      const { run, totalOk, totalErrors } = await appRun(label, apps, c, o, scratch, admin);
       results.push(run);
       appOk += totalOk;
       appErrors += totalErrors;
@@ -112,20 +115,20 @@ export async function createorderBench(argv: string[]): Promise<void> {
     await verifyOrders(admin, appOk, appErrors);
 
     if (o.e2e) {
-      await app.stop();
-      app = await startApp(scratch, "api,relay", o.pool);
+      await Promise.all(apps.map((a) => a.stop()));
+      apps = await startReplicas(scratch, "api,relay", o);
       const c = o.concurrency[Math.floor(o.concurrency.length / 2)]!;
       log(`── end to end: ROLES=api,relay, concurrency ${c} ──`);
-      const { run } = await appRun("app (api,relay)", app, c, o, scratch, admin);
+      const { run } = await appRun("app (api,relay)", apps, c, o, scratch, admin);
       const backlog = await waitOutboxDrained(admin, 30_000);
       results.push({ ...run, label: `app (api,relay), outbox left ${backlog}` });
     }
 
-    console.log(`\ncreateorder — ${o.seconds} s measured per run after ${o.warmup} s warm-up, DATABASE_POOL_SIZE=${o.pool}, ROLES=${o.roles}\n`);
+    console.log(`\ncreateorder — ${o.seconds} s measured per run after ${o.warmup} s warm-up, DATABASE_POOL_SIZE=${o.pool}${o.replicas > 1 ? ` split over ${o.replicas} api processes` : ""}, ROLES=${o.roles}\n`);
     console.log(createorderTable(results));
     console.log();
   } finally {
-    await app?.stop().catch(() => {});
+    await Promise.all(apps.map((a) => a.stop().catch(() => {})));
     await admin.end().catch(() => {});
     await scratch.cleanup();
   }
@@ -159,7 +162,12 @@ function other(cpu: Record<string, number>): number {
 
 // ── the app ─────────────────────────────────────────────────────────────────────────────────────
 
-async function appRun(label: string, app: AppChild, c: number, o: Options, scratch: Scratch, admin: pg.Client) {
+/** `--replicas` app processes sharing the connection budget: each gets its share of `--pool`. */
+function startReplicas(scratch: Scratch, roles: string, o: Options): Promise<AppChild[]> {
+  return Promise.all(Array.from({ length: o.replicas }, () => startApp(scratch, roles, Math.ceil(o.pool / o.replicas))));
+}
+
+async function appRun(label: string, apps: AppChild[], c: number, o: Options, scratch: Scratch, admin: pg.Client) {
   await admin.query("CHECKPOINT");
   await settle(`${label} c=${c}`);
   const loadgen = fork(path.join(ROOT, "bench/createorder-loadgen.ts"), [], {
@@ -168,7 +176,7 @@ async function appRun(label: string, app: AppChild, c: number, o: Options, scrat
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const args: LoadgenArgs = {
-    url: app.url,
+    urls: apps.map((a) => a.url),
     concurrency: c,
     warmupSeconds: o.warmup,
     seconds: o.seconds,
@@ -189,7 +197,7 @@ async function appRun(label: string, app: AppChild, c: number, o: Options, scrat
           // The window starts ~1 s into measuring (the pool has opened its connections by then);
           // close enough for "cores used", and never in warm-up.
           void backendPids(admin, scratch.database).then((backends) => {
-            cpu = new CpuWindow(() => ({ app: [app.child.pid!], loadgen: [loadgen.pid!], postgres: backends }));
+            cpu = new CpuWindow(() => ({ app: apps.map((a) => a.child.pid!), loadgen: [loadgen.pid!], postgres: backends }));
           });
         }
         log(`  ${label} c=${c} ${m.phase} ${m.second}s: ${m.phase === "measure" ? `${m.ok} ok, ${m.errors} errors` : `${m.total} done`}`);
@@ -314,7 +322,7 @@ async function profileRun(o: Options, scratch: Scratch, admin: pg.Client): Promi
   const c = o.concurrency[0]!;
   // hrtime and V8's profiler clock are both CLOCK_MONOTONIC: the window cuts start-up out of the profile.
   const fromUs = Number(process.hrtime.bigint() / 1000n) + o.warmup * 1e6;
-  const { run } = await appRun(`app (${o.roles}, --cpu-prof)`, app, c, o, scratch, admin);
+  const { run } = await appRun(`app (${o.roles}, --cpu-prof)`, [app], c, o, scratch, admin);
   const toUs = Number(process.hrtime.bigint() / 1000n);
   await app.stop();
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
@@ -399,6 +407,7 @@ function parseOptions(argv: string[]): Options {
     notifyBaseline: true,
     e2e: false,
     profile: false,
+    replicas: 1,
   };
   readArgs(argv, (a, arg) => {
     if (a === "--seconds") o.seconds = arg.number(1, 120);
@@ -410,6 +419,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--no-notify-baseline") o.notifyBaseline = false;
     else if (a === "--e2e") o.e2e = true;
     else if (a === "--profile") o.profile = true;
+    else if (a === "--replicas") o.replicas = arg.number(1, 8);
     else return false;
     return true;
   });

@@ -101,7 +101,7 @@ export async function startApp(scratch: Scratch, roles: string, pool: number, no
       STREAM_PREFIX: scratch.streamPrefix,
       HEALTH_PORT: "0",
       NODE_ENV: "production",
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: process.env.BENCH_APP_LOG_LEVEL ?? "warn",
       LOG_PRETTY: "false",
       ...BENCH_AUTH_ENV,
       ...env,
