@@ -86,6 +86,13 @@ describe("trace context", () => {
     expect(formatTraceparent(child)).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
   });
 
+  it("gives every new trace and span distinct well-formed ids, across refills of the random pool", () => {
+    const traces = Array.from({ length: 1_000 }, () => continueTrace()); // 24 random bytes each: ~6 refills of 4 KiB
+    const ids = traces.flatMap((t) => [t.traceId, t.spanId]);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const t of traces) expect(parseTraceparent(formatTraceparent(t))).toEqual(t);
+  });
+
   it.each(["", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"])(
     "starts a fresh trace for an invalid header %j",
     (header) => {
