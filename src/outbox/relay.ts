@@ -23,7 +23,7 @@ export interface RelayOptions {
   batchSize: number;
   /** Fallback poll interval when no NOTIFY arrives (lost notification, listener reconnecting). */
   pollMs: number;
-  /** Runs after the batch is on the stream and before the outbox rows are deleted (tests crash here). */
+  /** Runs after the batch is on the stream and before the delete of its outbox rows commits (tests crash here). */
   beforeCommit?: (published: number) => Promise<void> | void;
   metrics?: Metrics;
 }
@@ -39,19 +39,31 @@ interface OutboxRow {
 const LOCK_NAMESPACE = 0x0b0c;
 
 /**
- * Takes the lanes no other relay holds (advisory xact locks, so a crashed relay's locks vanish
- * with its connection), then the oldest rows of those lanes. FOR UPDATE SKIP LOCKED also drops rows
- * that a relay which held the lane a moment ago has deleted since this statement's snapshot.
+ * BEGIN, then in the same round trip: take the lanes no other relay holds (advisory xact locks, so
+ * a crashed relay's locks vanish with its connection), and delete the oldest rows of those lanes,
+ * returning them. The delete commits only after the rows are on the stream; a failure or crash
+ * before that rolls it back and the rows are published again. FOR UPDATE SKIP LOCKED also drops
+ * rows that a relay which held the lane a moment ago has deleted since this statement's snapshot.
+ * Sent as one simple-protocol query, so its two parameters are integers inlined by claimBatch.
  */
-const CLAIM_BATCH = `
+function claimBatch(lanes: number[], batchSize: number): string {
+  const ints = (xs: number[]) => xs.map((x) => String(Math.trunc(x))).join(",");
+  return `BEGIN;
   WITH lanes AS (
-    SELECT l FROM unnest($1::int[]) AS l
+    SELECT l FROM unnest('{${ints(lanes)}}'::int[]) AS l
     WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.lane = l) AND pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, l)
+  ),
+  claimed AS (
+    SELECT o.id FROM outbox o WHERE o.lane IN (SELECT l FROM lanes)
+    ORDER BY o.id LIMIT ${Math.trunc(batchSize)}
+    FOR UPDATE SKIP LOCKED
   )
-  SELECT o.id::text AS id, o.stream, o.aggregate_id AS "aggregateId", o.envelope::text AS envelope
-  FROM outbox o WHERE o.lane IN (SELECT l FROM lanes)
-  ORDER BY o.id LIMIT $2
-  FOR UPDATE SKIP LOCKED`;
+  DELETE FROM outbox o USING claimed WHERE o.id = claimed.id
+  RETURNING o.id::text AS id, o.stream, o.aggregate_id AS "aggregateId", o.envelope::text AS envelope`;
+}
+
+/** Outbox ids (bigint, as text) in numeric order: DELETE … RETURNING promises no order. */
+const byId = (a: OutboxRow, b: OutboxRow) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
  * Moves committed outbox rows to Redis Streams: at-least-once (a crash after XADD and before the
@@ -108,13 +120,13 @@ export class OutboxRelay {
     }
   }
 
-  /** One transaction: claim a batch, XADD it atomically (MULTI), delete the rows, commit. */
+  /** One transaction: claim and delete a batch, XADD it atomically (MULTI), commit. Two round trips to Postgres. */
   async drainOnce(): Promise<number> {
     const client = await this.o.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query("BEGIN");
-      const { rows } = await client.query<OutboxRow>(CLAIM_BATCH, [shuffledLanes(), this.o.batchSize]);
+      const [, claimed] = (await client.query(claimBatch(shuffledLanes(), this.o.batchSize))) as unknown as [pg.QueryResult, pg.QueryResult<OutboxRow>];
+      const rows = claimed.rows.sort(byId);
       const claimedAt = Date.now();
       if (rows.length === 0) {
         await client.query("COMMIT");
@@ -122,7 +134,6 @@ export class OutboxRelay {
       }
       const cursors = await this.publish(rows);
       await this.o.beforeCommit?.(rows.length);
-      await client.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
       await client.query("COMMIT");
       this.published += rows.length;
       this.logPublished(rows, cursors);
@@ -133,7 +144,6 @@ export class OutboxRelay {
       await client.query("ROLLBACK").catch(() => {});
       throw err;
     } finally {
-      // A client whose query failed may be mid-protocol: destroy it rather than reuse it.
       client.release(broken);
     }
   }
