@@ -12,8 +12,8 @@
  *  2. for each concurrency, back to back so machine noise hits all of them alike:
  *     - pgbench with bench/createorder.pgbench.sql: the same transaction as raw SQL (order, two
  *       items, outbox row; 5 round trips) — the baseline the ratio is taken against;
- *     - pgbench with bench/createorder-mirror.pgbench.sql: every statement the app sends (7 round
- *       trips), to split the gap into "extra SQL" and "Node/Yoga/Prisma";
+ *     - pgbench with bench/createorder-mirror.pgbench.sql: the statement the app sends (one round
+ *       trip, order + items + outbox as CTEs), to split the gap into "SQL" and "Node/Yoga/Prisma";
  *     - pgbench (baseline script) with the outbox NOTIFY trigger disabled: the ceiling the trigger
  *       costs (informational; the trigger is re-enabled before the app runs again);
  *     - the app, driven by bench/createorder-loadgen.ts in its own process: N keep-alive

@@ -30,7 +30,7 @@ import { createScratch, log, type Scratch } from "./lib/scratch.ts";
 import { machineInfo, printMachine } from "./lib/machine.ts";
 import { CpuWindow, settle } from "./lib/cpu.ts";
 import { fmt, ratio, table } from "./lib/table.ts";
-import { sleep, startApp } from "./lib/app.ts";
+import { freePort, sleep, startApp } from "./lib/app.ts";
 import { adminToken } from "./lib/auth.ts";
 
 interface Options {
@@ -61,9 +61,9 @@ export async function sagaBench(argv: string[]): Promise<void> {
   try {
     printMachine(await machineInfo(scratch.databaseUrl, scratch.redisUrl));
     await seed(scratch.databaseUrl);
-    const results = [await oursRun(o, scratch), await rawRun(o, scratch)];
+    const results = [await oursRun(o, scratch, false), await oursRun(o, scratch, true), await rawRun(o, scratch)];
     console.log(`\nsaga — createOrder → OrderConfirmed at the subscriber, one order at a time (${o.gapMs} ms apart), idle system\n`);
-    const raw = results[1]!;
+    const raw = results[2]!;
     console.log(
       table(
         ["run", "orders", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 ÷ raw", "p99 ÷ raw", "createOrder p50 ms", "timeouts", "cores: app / this", "cores: machine"],
@@ -91,8 +91,21 @@ export async function sagaBench(argv: string[]): Promise<void> {
 
 // ── ours ────────────────────────────────────────────────────────────────────────────────────────
 
-async function oursRun(o: Options, scratch: Scratch): Promise<SagaResult> {
-  const app = await startApp(scratch, "api,relay,inventory,orders", 10);
+/** Workers serve /ready on their health port: start them on a known one. */
+async function startWorker(scratch: Scratch, role: string, pool: number) {
+  const port = await freePort();
+  return startApp(scratch, role, pool, [], { HEALTH_PORT: String(port) }, port);
+}
+
+/**
+ * `split`: one process per role, as compose and Kubernetes run them (the hops of one order then
+ * run on both cores); otherwise all roles in one process, as `npm start` runs them.
+ */
+async function oursRun(o: Options, scratch: Scratch, split: boolean): Promise<SagaResult> {
+  const apps = split
+    ? await Promise.all([startApp(scratch, "api", 4), startWorker(scratch, "relay", 2), startWorker(scratch, "inventory", 3), startWorker(scratch, "orders", 3)])
+    : [await startApp(scratch, "api,relay,inventory,orders", 10)];
+  const app = apps[0]!;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const confirmedAt = new Map<string, number>();
   const waiters = new Map<string, () => void>();
@@ -129,7 +142,7 @@ async function oursRun(o: Options, scratch: Scratch): Promise<SagaResult> {
     await sleep(2_000);
     log(`saga ours: subscription live after ${warm} warm-up order(s); measuring ${o.orders} orders`);
     await settle("saga (ours)");
-    const cpu = new CpuWindow(() => ({ app: [app.child.pid!], bench: [process.pid] }));
+    const cpu = new CpuWindow(() => ({ app: apps.map((a) => a.child.pid!), bench: [process.pid] }));
     const lat: number[] = [];
     const mut: number[] = [];
     let timeouts = 0;
@@ -150,12 +163,12 @@ async function oursRun(o: Options, scratch: Scratch): Promise<SagaResult> {
       if ((i + 1) % 50 === 0) log(`  saga ours: ${i + 1} orders, p50 so far ${fmt(pct(lat, 50), 1)} ms`);
       await sleep(o.gapMs);
     }
-    return summary("ours (api,relay,inventory,orders)", lat, mut, timeouts, cpu.finish());
+    return summary(split ? "ours, one process per role" : "ours, one process (all roles)", lat, mut, timeouts, cpu.finish());
   } finally {
     dispose();
     await client.dispose();
     agent.destroy();
-    await app.stop();
+    await Promise.all(apps.map((a) => a.stop()));
   }
 }
 
