@@ -23,7 +23,7 @@ export interface RelayOptions {
   batchSize: number;
   /** Fallback poll interval when no NOTIFY arrives (lost notification, listener reconnecting). */
   pollMs: number;
-  /** Runs after the batch is on the stream and before the delete of its outbox rows commits (tests crash here). */
+  /** Runs after the batch is on the stream and before the outbox rows are deleted (tests crash here). */
   beforeCommit?: (published: number) => Promise<void> | void;
   metrics?: Metrics;
 }
@@ -40,30 +40,33 @@ const LOCK_NAMESPACE = 0x0b0c;
 
 /**
  * BEGIN, then in the same round trip: take the lanes no other relay holds (advisory xact locks, so
- * a crashed relay's locks vanish with its connection), and delete the oldest rows of those lanes,
- * returning them. The delete commits only after the rows are on the stream; a failure or crash
- * before that rolls it back and the rows are published again. FOR UPDATE SKIP LOCKED also drops
- * rows that a relay which held the lane a moment ago has deleted since this statement's snapshot.
- * Sent as one simple-protocol query, so its two parameters are integers inlined by claimBatch.
+ * a crashed relay's locks vanish with its connection), then the oldest rows of those lanes.
+ * FOR UPDATE SKIP LOCKED also drops rows that a relay which held the lane a moment ago has deleted
+ * since this statement's snapshot. Sent as one simple-protocol query (two statements), so its
+ * parameters are integers inlined here.
  */
 function claimBatch(lanes: number[], batchSize: number): string {
-  const ints = (xs: number[]) => xs.map((x) => String(Math.trunc(x))).join(",");
   return `BEGIN;
   WITH lanes AS (
-    SELECT l FROM unnest('{${ints(lanes)}}'::int[]) AS l
+    SELECT l FROM unnest('{${lanes.map(integer).join(",")}}'::int[]) AS l
     WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.lane = l) AND pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, l)
-  ),
-  claimed AS (
-    SELECT o.id FROM outbox o WHERE o.lane IN (SELECT l FROM lanes)
-    ORDER BY o.id LIMIT ${Math.trunc(batchSize)}
-    FOR UPDATE SKIP LOCKED
   )
-  DELETE FROM outbox o USING claimed WHERE o.id = claimed.id
-  RETURNING o.id::text AS id, o.stream, o.aggregate_id AS "aggregateId", o.envelope::text AS envelope`;
+  SELECT o.id::text AS id, o.stream, o.aggregate_id AS "aggregateId", o.envelope::text AS envelope
+  FROM outbox o WHERE o.lane IN (SELECT l FROM lanes)
+  ORDER BY o.id LIMIT ${integer(batchSize)}
+  FOR UPDATE SKIP LOCKED`;
 }
 
-/** Outbox ids (bigint, as text) in numeric order: DELETE … RETURNING promises no order. */
-const byId = (a: OutboxRow, b: OutboxRow) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** The published rows' delete and the commit, in one round trip; ids are the bigints Postgres gave us. */
+function deleteAndCommit(rows: OutboxRow[]): string {
+  return `DELETE FROM outbox WHERE id = ANY('{${rows.map((r) => integer(r.id)).join(",")}}'::bigint[]); COMMIT`;
+}
+
+function integer(value: number | string): string {
+  const text = String(value);
+  if (!/^\d+$/.test(text)) throw new Error(`not a non-negative integer: ${text}`);
+  return text;
+}
 
 /**
  * Moves committed outbox rows to Redis Streams: at-least-once (a crash after XADD and before the
@@ -120,13 +123,13 @@ export class OutboxRelay {
     }
   }
 
-  /** One transaction: claim and delete a batch, XADD it atomically (MULTI), commit. Two round trips to Postgres. */
+  /** One transaction: claim a batch, XADD it atomically (MULTI), delete the rows, commit. Two round trips to Postgres. */
   async drainOnce(): Promise<number> {
     const client = await this.o.pool.connect();
     let broken: Error | undefined;
     try {
       const [, claimed] = (await client.query(claimBatch(shuffledLanes(), this.o.batchSize))) as unknown as [pg.QueryResult, pg.QueryResult<OutboxRow>];
-      const rows = claimed.rows.sort(byId);
+      const rows = claimed.rows;
       const claimedAt = Date.now();
       if (rows.length === 0) {
         await client.query("COMMIT");
@@ -134,7 +137,7 @@ export class OutboxRelay {
       }
       const cursors = await this.publish(rows);
       await this.o.beforeCommit?.(rows.length);
-      await client.query("COMMIT");
+      await client.query(deleteAndCommit(rows));
       this.published += rows.length;
       this.logPublished(rows, cursors);
       this.observePublished(rows, claimedAt);
