@@ -4,8 +4,8 @@
  *
  *   npm run bench -- saga [--orders 200] [--gap-ms 20] [--timeout 120]
  *
- * Ours: the app as one child process with ROLES=api,relay,inventory,orders (`tsx src/main.ts`,
- * LOG_LEVEL=warn). This process (the client) holds one graphql-ws subscription
+ * Ours, twice: the app as one child process with ROLES=api,relay,inventory,orders (`tsx
+ * src/main.ts`, LOG_LEVEL=warn), then one process per role as compose/Kubernetes run it. This process (the client) holds one graphql-ws subscription
  * `orderEvents(customerId: "saga", types: [OrderConfirmed])` and sends createOrder over keep-alive
  * HTTP, one order at a time with --gap-ms between them (idle system: nothing else in flight).
  * Latency = from sending the mutation to receiving the OrderConfirmed for that order id. That path is
