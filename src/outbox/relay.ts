@@ -1,7 +1,7 @@
 import pg from "pg";
 import type { RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
-import { parseEnvelope } from "../events/envelope.ts";
+import { parseEnvelope, type AnyEnvelope } from "../events/envelope.ts";
 import { OUTBOX_LANES } from "../events/lanes.ts";
 import { encodeEntryFields } from "../events/stream-entry.ts";
 import { keyForAggregate, type StreamLayout } from "../events/partitions.ts";
@@ -135,11 +135,12 @@ export class OutboxRelay {
         await client.query("COMMIT");
         return 0;
       }
-      const cursors = await this.publish(rows);
+      const envelopes = rows.map((row) => this.decode(row));
+      const cursors = await this.publish(rows, envelopes);
       await this.o.beforeCommit?.(rows.length);
       await client.query(deleteAndCommit(rows));
       this.published += rows.length;
-      this.logPublished(rows, cursors);
+      this.logPublished(rows, envelopes, cursors);
       this.observePublished(rows, claimedAt);
       return rows.length;
     } catch (err) {
@@ -157,7 +158,7 @@ export class OutboxRelay {
    * its partition, in id order, so its order holds; if one MULTI fails the rows stay in the outbox
    * and the partitions that succeeded get them again (at-least-once, as after a crash).
    */
-  private async publish(rows: OutboxRow[]): Promise<string[]> {
+  private async publish(rows: OutboxRow[], envelopes: (AnyEnvelope | undefined)[]): Promise<string[]> {
     const keys = rows.map((r) => keyForAggregate(this.layout, r.stream, r.aggregateId));
     const groups = new Map<string, number[]>();
     rows.forEach((_, i) => {
@@ -169,7 +170,7 @@ export class OutboxRelay {
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
         const multi = this.o.redis.multi();
-        for (const i of indexes) multi.xadd(keys[i]!, "*", ...this.fieldsOf(rows[i]!));
+        for (const i of indexes) multi.xadd(keys[i]!, "*", ...fieldsOf(rows[i]!, envelopes[i]));
         const results = await multi.exec();
         if (!results) throw new Error("MULTI aborted");
         results.forEach(([err, id], j) => {
@@ -181,22 +182,23 @@ export class OutboxRelay {
     return cursors;
   }
 
-  private fieldsOf(row: OutboxRow): string[] {
+  /** The row's envelope, validated once per batch (entry fields and log lines both use it); undefined if invalid. */
+  private decode(row: OutboxRow): AnyEnvelope | undefined {
     try {
-      return encodeEntryFields(parseEnvelope(JSON.parse(row.envelope)), row.envelope);
+      return parseEnvelope(JSON.parse(row.envelope));
     } catch (err) {
-      // Still publish it: consumers dead-letter it with the reason, where an operator can see it.
+      // Still published: consumers dead-letter it with the reason, where an operator can see it.
       this.o.log.error({ err, outboxId: row.id }, "outbox row holds an invalid envelope; publishing it for dead-lettering");
-      return ["type", "invalid", "agg", "", "keys", "", "env", row.envelope];
+      return undefined;
     }
   }
 
-  private logPublished(rows: OutboxRow[], cursors: string[]): void {
+  private logPublished(rows: OutboxRow[], envelopes: (AnyEnvelope | undefined)[], cursors: string[]): void {
     if (!this.o.log.isLevelEnabled("info")) return;
     rows.forEach((row, i) => {
-      const e = JSON.parse(row.envelope) as { eventId?: string; eventType?: string; aggregateId?: string; traceparent?: string };
+      const e = envelopes[i];
       this.o.log.info(
-        { traceId: parseTraceparent(e.traceparent)?.traceId, eventId: e.eventId, eventType: e.eventType, aggregateId: e.aggregateId, stream: row.stream, cursor: cursors[i] },
+        { traceId: parseTraceparent(e?.traceparent)?.traceId, eventId: e?.eventId, eventType: e?.eventType, aggregateId: e?.aggregateId ?? row.aggregateId, stream: row.stream, cursor: cursors[i] },
         "relay published event",
       );
     });
@@ -258,6 +260,11 @@ export class OutboxRelay {
       if (!this.stopping.signal.aborted) await sleep(backoffDelay(failures++, 200, 5_000), this.stopping.signal);
     }
   }
+}
+
+/** XADD fields of a row: its envelope's, or an entry typed "invalid" that consumers dead-letter. */
+function fieldsOf(row: OutboxRow, envelope: AnyEnvelope | undefined): string[] {
+  return envelope ? encodeEntryFields(envelope, row.envelope) : ["type", "invalid", "agg", "", "keys", "", "env", row.envelope];
 }
 
 function traceparentOf(envelope: string): string | undefined {
