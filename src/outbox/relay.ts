@@ -141,7 +141,7 @@ export class OutboxRelay {
       await client.query(deleteAndCommit(rows));
       this.published += rows.length;
       this.logPublished(rows, envelopes, cursors);
-      this.observePublished(rows, claimedAt);
+      this.observePublished(rows, envelopes, claimedAt);
       return rows.length;
     } catch (err) {
       broken = err as Error;
@@ -205,12 +205,12 @@ export class OutboxRelay {
   }
 
   /** relay_published_events_total, and a producer span per event (child of the event's traceparent) when spans are exported. */
-  private observePublished(rows: OutboxRow[], claimedAt: number): void {
+  private observePublished(rows: OutboxRow[], envelopes: (AnyEnvelope | undefined)[], claimedAt: number): void {
     const perStream = new Map<string, number>();
-    for (const row of rows) {
+    rows.forEach((row, i) => {
       perStream.set(row.stream, (perStream.get(row.stream) ?? 0) + 1);
-      recordSpan(`relay publish ${row.stream}`, traceparentOf(row.envelope), claimedAt, { "messaging.system": "redis", "messaging.destination.name": row.stream, "outbox.id": row.id }, SpanKind.PRODUCER);
-    }
+      recordSpan(`relay publish ${row.stream}`, envelopes[i]?.traceparent ?? traceparentOf(row.envelope), claimedAt, { "messaging.system": "redis", "messaging.destination.name": row.stream, "outbox.id": row.id }, SpanKind.PRODUCER);
+    });
     for (const [stream, n] of perStream) this.o.metrics?.relayPublished.inc({ stream }, n);
   }
 
@@ -267,8 +267,8 @@ function fieldsOf(row: OutboxRow, envelope: AnyEnvelope | undefined): string[] {
   return envelope ? encodeEntryFields(envelope, row.envelope) : ["type", "invalid", "agg", "", "keys", "", "env", row.envelope];
 }
 
+/** The traceparent of an envelope that failed validation: its producer span still joins that trace. */
 function traceparentOf(envelope: string): string | undefined {
-  // Cheap: the traceparent field without parsing the whole envelope (spans only; logs parse it fully).
   return /"traceparent":\s*"([^"]+)"/.exec(envelope)?.[1];
 }
 
