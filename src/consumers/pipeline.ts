@@ -81,17 +81,15 @@ export class ConsumerPipeline {
   readonly stats = { handled: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0, claimed: 0 };
 
   private looping = false;
-  /** When each entry's processing began (consumer_processing_duration_seconds). */
-  private readonly startedAt = new WeakMap<StreamEntry, number>();
 
   /** True from start() until stop(): the read loops catch every error and back off, they only end on stop (readiness). */
   get running(): boolean {
     return this.looping && !this.stopping.signal.aborted;
   }
 
-  /** Records the processing time of an entry with its outcome. */
-  private observe(type: string, outcome: "handled" | "duplicate" | "skipped" | "retry" | "dead-letter", started: number | undefined): void {
-    if (!this.o.metrics || started === undefined) return;
+  /** Records the processing time of an entry (since `started`) with its outcome. */
+  private observe(type: string, outcome: "handled" | "duplicate" | "skipped" | "retry" | "dead-letter", started: number): void {
+    if (!this.o.metrics) return;
     // Poison may carry any type: unknown ones share one label value.
     const eventType = isEventType(type) ? type : "invalid";
     this.o.metrics.consumerDuration.observe({ group: this.def.group, event_type: eventType, outcome }, (performance.now() - started) / 1000);
@@ -280,25 +278,26 @@ export class ConsumerPipeline {
   private async process(r: Reader, d: Delivery): Promise<void> {
     const { entry, source } = d;
     const handler = this.def.handlers[entry.type as keyof ConsumerDefinition["handlers"]] as Handler | undefined;
-    this.startedAt.set(entry, performance.now());
+    const started = performance.now();
     if (!handler && isEventType(entry.type)) {
       // Someone else's event on a stream we read: acknowledge without parsing.
       await r.redis.xack(source.key, this.def.group, entry.id);
       this.stats.skipped++;
-      this.observe(entry.type, "skipped", this.startedAt.get(entry));
+      this.observe(entry.type, "skipped", started);
       return;
     }
     let envelope: AnyEnvelope | undefined;
     try {
       envelope = parseEntry(entry);
-      await this.handle(handler!, envelope, this.startedAt.get(entry));
+      await this.handle(handler!, envelope, started);
       await r.redis.xack(source.key, this.def.group, entry.id);
     } catch (err) {
-      await this.onFailure(r, d, envelope, err);
+      await this.onFailure(r, d, envelope, err, started);
     }
   }
 
-  private async handle(handler: Handler, event: AnyEnvelope, startedAt?: number): Promise<void> {
+  /** `receivedAt`: when processing of the entry began (the duration metric); the log line times the transaction. */
+  private async handle(handler: Handler, event: AnyEnvelope, receivedAt: number): Promise<void> {
     // A consumer span, child of the span that emitted the event: the events this handler emits carry it as their parent.
     const span = startSpan(`${this.def.group} process ${event.eventType}`, event.traceparent, {
       kind: SpanKind.CONSUMER,
@@ -320,27 +319,27 @@ export class ConsumerPipeline {
     }));
     if (outcome === "duplicate") {
       this.stats.duplicates++;
-      this.observe(event.eventType, "duplicate", startedAt ?? started);
+      this.observe(event.eventType, "duplicate", receivedAt);
       log.info("event already processed; skipped");
     } else {
       this.stats.handled++;
-      this.observe(event.eventType, "handled", startedAt ?? started);
+      this.observe(event.eventType, "handled", receivedAt);
       log.info({ emitted: outcome, ms: Math.round(performance.now() - started) }, "event handled");
     }
   }
 
-  private async onFailure(r: Reader, d: Delivery, envelope: AnyEnvelope | undefined, err: unknown): Promise<void> {
+  private async onFailure(r: Reader, d: Delivery, envelope: AnyEnvelope | undefined, err: unknown, startedAt: number): Promise<void> {
+    const infrastructure = isInfrastructureError(err);
     const decision = decideFailure(err, d.deliveries, this.o, isInfrastructureError);
-    const startedAt = this.startedAt.get(d.entry);
     const traceId = envelope ? continueTrace(envelope.traceparent).traceId : undefined;
     const context = { err, traceId, group: this.def.group, stream: d.source.stream, key: d.source.key, entryId: d.entry.id, eventType: d.entry.type, deliveries: d.deliveries };
     if (decision.action === "retry") {
       this.stats.retried++;
-      this.o.metrics?.consumerRetries.inc({ group: this.def.group, reason: isInfrastructureError(err) ? "infrastructure" : "handler-error" });
+      this.o.metrics?.consumerRetries.inc({ group: this.def.group, reason: infrastructure ? "infrastructure" : "handler-error" });
       this.observe(d.entry.type, "retry", startedAt);
       r.retries.set(d.entry.id, { ...d, dueAt: Date.now() + decision.delayMs });
       this.log.warn({ ...context, retryInMs: decision.delayMs }, "event failed; will retry");
-      if (isInfrastructureError(err)) await sleep(decision.delayMs, this.stopping.signal); // don't pull more work into an outage
+      if (infrastructure) await sleep(decision.delayMs, this.stopping.signal); // don't pull more work into an outage
       return;
     }
     const error = err instanceof Error ? err.message : String(err);
