@@ -209,10 +209,3 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     },
   };
 }
-
-function withDeadline<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref()),
-  ]);
-}

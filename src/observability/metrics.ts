@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type pg from "pg";
 import type { Logger } from "./logger.ts";
+import { withDeadline } from "../shared/deadline.ts";
 
 /** Seconds; from a couple of milliseconds (local handling) to a minute (a backlog being worked off). */
 const LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -177,6 +178,8 @@ export interface GroupSample {
 export async function probeOutbox(pool: Queryable, log?: Logger): Promise<{ backlog: number; age: number } | null> {
   try {
     const { rows } = await withDeadline(
+      PROBE_TIMEOUT_MS,
+      "outbox probe",
       pool.query<{ backlog: string; age: number | null }>(
         `SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT ${OUTBOX_COUNT_CAP}) b)::text AS backlog,
                 (SELECT extract(epoch FROM clock_timestamp() - created_at)::float8 FROM outbox ORDER BY id LIMIT 1) AS age`,
@@ -195,7 +198,7 @@ export async function probeConsumerGroups(redis: XinfoClient, groups: GroupStrea
   try {
     for (const { group, streams } of groups) {
       for (const stream of streams) {
-        const info = (await withDeadline(redis.xinfo("GROUPS", stream.key))) as unknown[][];
+        const info = (await withDeadline(PROBE_TIMEOUT_MS, "XINFO GROUPS", redis.xinfo("GROUPS", stream.key))) as unknown[][];
         for (const raw of info) {
           const f = pairs(raw);
           if (f.name !== group) continue;
@@ -227,8 +230,4 @@ function pairs(flat: unknown[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
   return out;
-}
-
-function withDeadline<T>(p: Promise<T>, ms = PROBE_TIMEOUT_MS): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
 }

@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type pg from "pg";
+import { withDeadline } from "../shared/deadline.ts";
 
 /** A loop the role depends on (relay loop, consumer loop, live hub reader). */
 export interface LoopProbe {
@@ -96,11 +97,4 @@ export function readyBody(result: CheckResults | Error): { ready: boolean; reaso
 function errorText(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return message || "failed";
-}
-
-function withDeadline<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref()),
-  ]);
 }
