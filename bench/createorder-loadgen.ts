@@ -9,6 +9,7 @@
  * rates this box reaches, which the parent measures and prints next to the result.
  */
 import http from "node:http";
+import { sleep } from "../src/shared/backoff.ts";
 
 export interface LoadgenArgs {
   /** One per api process: connection i goes to urls[i % urls.length], as a load balancer would spread them. */
@@ -176,7 +177,6 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
   };
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 async function until(check: () => boolean) {
   while (!check()) await sleep(50);
 }

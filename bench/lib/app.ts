@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { log, ROOT, type Scratch } from "./scratch.ts";
 import { BENCH_AUTH_ENV } from "./auth.ts";
+import { sleep } from "../../src/shared/backoff.ts";
 
 export interface AppChild {
   child: ChildProcess;
@@ -137,4 +138,4 @@ export function freePort(): Promise<number> {
   });
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
