@@ -9,7 +9,7 @@
  * rates this box reaches, which the parent measures and prints next to the result.
  */
 import http from "node:http";
-import { sleep } from "../src/shared/backoff.ts";
+import { sleep } from "../src/platform/shared/backoff.ts";
 
 export interface LoadgenArgs {
   /** One per api process: connection i goes to urls[i % urls.length], as a load balancer would spread them. */

@@ -2,7 +2,7 @@
  * The peer for `peer` (started by bench/fanout.ts as a child process): what a GraphQL Yoga user
  * would build for live order events — `createPubSub` over `@graphql-yoga/redis-event-target`
  * (Redis Pub/Sub, one channel per topic and customer), a plain SDL schema, and graphql-ws on `ws`
- * wired the way Yoga's documentation shows (the same wiring src/graphql/server.ts uses). Events
+ * wired the way Yoga's documentation shows (the same wiring src/platform/graphql/server.ts uses). Events
  * are PUBLISHed by the benchmark to `<CHANNEL_PREFIX>:orderEvents:<customerId>`.
  *
  * Env: PORT, HOST, REDIS_URL, CHANNEL_PREFIX. GET /health answers once it listens.

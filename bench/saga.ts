@@ -25,7 +25,7 @@ import WebSocket from "ws";
 import { createClient } from "graphql-ws";
 import type { Redis } from "ioredis";
 import { seed } from "../prisma/seed.ts";
-import { createRedis } from "../src/infra/redis.ts";
+import { createRedis } from "../src/platform/infra/redis.ts";
 import { createScratch, log, type Scratch } from "./lib/scratch.ts";
 import { machineInfo, printMachine } from "./lib/machine.ts";
 import { CpuWindow, settle } from "./lib/cpu.ts";

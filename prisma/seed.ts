@@ -3,7 +3,7 @@
  * that already exist are left alone (their stock too), so it is safe on every `npm start`.
  */
 import { loadConfig } from "../src/config.ts";
-import { createDatabase } from "../src/infra/database.ts";
+import { createDatabase } from "../src/platform/infra/database.ts";
 
 export const CATALOG: { sku: string; name: string; priceCents: number; onHand: number }[] = [
   ["Espresso beans 1 kg", 2490, 120], ["Filter coffee 500 g", 1190, 200], ["Green tea 100 g", 890, 80],

@@ -1,6 +1,6 @@
 /** Writes schema.graphql from the code: `npm run schema:print`. A test fails when it is stale. */
 import { writeFileSync } from "node:fs";
-import { printedSchema } from "../src/graphql/schema.ts";
+import { printedSchema } from "../src/schema.ts";
 
 const target = new URL("../schema.graphql", import.meta.url);
 writeFileSync(target, printedSchema());

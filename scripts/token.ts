@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
-import { devToken } from "../src/auth/dev-tokens.ts";
+import { devToken } from "../src/platform/auth/dev-tokens.ts";
 
 const { values } = parseArgs({
   options: { customer: { type: "string" }, admin: { type: "boolean" }, ttl: { type: "string", default: String(8 * 3600) } },

@@ -1,26 +1,26 @@
 import type { Config, Role } from "./config.ts";
-import type { Logger } from "./observability/logger.ts";
-import { createDatabase } from "./infra/database.ts";
-import { createRedis } from "./infra/redis.ts";
-import { OutboxRelay } from "./outbox/relay.ts";
-import { StreamHub } from "./live/hub.ts";
-import { createApi, type Api } from "./graphql/server.ts";
-import { STREAMS } from "./events/stream-entry.ts";
-import { partitionKeys, type StreamLayout } from "./events/partitions.ts";
+import type { Logger } from "./platform/observability/logger.ts";
+import { createDatabase } from "./platform/infra/database.ts";
+import { createRedis } from "./platform/infra/redis.ts";
+import { OutboxRelay } from "./platform/outbox/relay.ts";
+import { StreamHub } from "./platform/live/hub.ts";
+import { createApi, type Api } from "./platform/graphql/server.ts";
+import { STREAMS } from "./platform/events/stream-entry.ts";
+import { partitionKeys, type StreamLayout } from "./platform/events/partitions.ts";
 import type { Redis } from "ioredis";
-import type { StreamName } from "./events/catalog.ts";
-import { ConsumerPipeline } from "./consumers/pipeline.ts";
-import type { ConsumerDefinition } from "./consumers/types.ts";
-import { inventoryWorker } from "./inventory/worker.ts";
-import { orderSagaWorker } from "./orders/saga.ts";
-import { StreamTrimmer } from "./retention/trimmer.ts";
-import { startHealthServer } from "./observability/health-server.ts";
-import { Metrics } from "./observability/metrics.ts";
-import { createReadiness, type LoopProbe } from "./observability/readiness.ts";
-import { installContextPropagation } from "./observability/tracing.ts";
-import { createVerifier } from "./auth/tokens.ts";
-import { devToken, graphiqlHeaders } from "./auth/dev-tokens.ts";
-import { IdempotencyKeyPurger } from "./idempotency/purger.ts";
+import type { StreamName } from "./contracts/catalog.ts";
+import { ConsumerPipeline } from "./platform/consumers/pipeline.ts";
+import type { ConsumerDefinition } from "./platform/consumers/types.ts";
+import { inventoryWorker } from "./modules/inventory/worker.ts";
+import { orderSagaWorker } from "./modules/orders/saga.ts";
+import { StreamTrimmer } from "./platform/retention/trimmer.ts";
+import { startHealthServer } from "./platform/observability/health-server.ts";
+import { Metrics } from "./platform/observability/metrics.ts";
+import { createReadiness, type LoopProbe } from "./platform/observability/readiness.ts";
+import { installContextPropagation } from "./platform/observability/tracing.ts";
+import { createVerifier } from "./platform/auth/tokens.ts";
+import { devToken, graphiqlHeaders } from "./platform/auth/dev-tokens.ts";
+import { IdempotencyKeyPurger } from "./platform/idempotency/purger.ts";
 
 export interface RunningApp {
   /** The port the api listens on (useful with PORT=0). */

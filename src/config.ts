@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { AuthSettings } from "./auth/tokens.ts";
+import type { AuthSettings } from "./platform/auth/tokens.ts";
 
 export const ROLES = ["api", "relay", "inventory", "orders"] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger } from "./observability/logger.ts";
+import { createLogger } from "./platform/observability/logger.ts";
 import { startApp } from "./app.ts";
-import { initTracing } from "./observability/tracing.ts";
+import { initTracing } from "./platform/observability/tracing.ts";
 
 /** Entry point: `ROLES=api,relay tsx src/main.ts`. SIGTERM/SIGINT shut down gracefully. */
 async function main() {

@@ -2,17 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { createServer } from "node:http";
-import { createVerifier } from "../src/auth/tokens.ts";
-import { IdempotencyKeyPurger } from "../src/idempotency/purger.ts";
+import { createVerifier } from "../src/platform/auth/tokens.ts";
+import { IdempotencyKeyPurger } from "../src/platform/idempotency/purger.ts";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { collect, gql, sse, wsClient } from "./support/graphql-clients.ts";
 import { ADMIN_TOKEN, TEST_AUTH, bearer, customerToken, tokenFor } from "./support/auth.ts";
 import { waitFor } from "./support/wait.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
-import { principalFromClaims } from "../src/auth/claims.ts";
-import { mayActFor } from "../src/auth/principal.ts";
-import { requestHash } from "../src/idempotency/keys.ts";
-import { fixedWindow } from "../src/graphql/rate-limit.ts";
+import { principalFromClaims } from "../src/platform/auth/claims.ts";
+import { mayActFor } from "../src/platform/auth/principal.ts";
+import { requestHash } from "../src/platform/idempotency/keys.ts";
+import { fixedWindow } from "../src/platform/graphql/rate-limit.ts";
 
 const CREATE = `mutation($input: CreateOrderInput!, $key: String) {
   createOrder(input: $input, idempotencyKey: $key) { order { id customerId status } }

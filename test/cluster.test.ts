@@ -4,17 +4,17 @@ import { collect, gql, wsClient } from "./support/graphql-clients.ts";
 import { waitFor } from "./support/wait.ts";
 import { spawnRole, type AppProcess } from "./support/processes.ts";
 import { RedisCluster } from "./support/redis-cluster.ts";
-import { createRedis, type RedisClient } from "../src/infra/redis.ts";
-import { decodeCursor, dlqOf, partitionKeys, partitionOf, type StreamLayout } from "../src/events/partitions.ts";
-import { decodeEntry } from "../src/events/stream-entry.ts";
-import { compareIds } from "../src/events/stream-ids.ts";
-import { trimmedThroughKey } from "../src/retention/trimmer.ts";
-import { StreamHub, type LiveEvent } from "../src/live/hub.ts";
-import type { SubscriptionQueue } from "../src/live/subscription-queue.ts";
-import { newEvent } from "../src/events/envelope.ts";
-import { encodeEntryFields } from "../src/events/stream-entry.ts";
-import { continueTrace } from "../src/observability/trace.ts";
-import { keyForAggregate } from "../src/events/partitions.ts";
+import { createRedis, type RedisClient } from "../src/platform/infra/redis.ts";
+import { decodeCursor, dlqOf, partitionKeys, partitionOf, type StreamLayout } from "../src/platform/events/partitions.ts";
+import { decodeEntry } from "../src/platform/events/stream-entry.ts";
+import { compareIds } from "../src/platform/events/stream-ids.ts";
+import { trimmedThroughKey } from "../src/platform/retention/trimmer.ts";
+import { StreamHub, type LiveEvent } from "../src/platform/live/hub.ts";
+import type { SubscriptionQueue } from "../src/platform/live/subscription-queue.ts";
+import { newEvent } from "../src/platform/events/envelope.ts";
+import { encodeEntryFields } from "../src/platform/events/stream-entry.ts";
+import { continueTrace } from "../src/platform/observability/trace.ts";
+import { keyForAggregate } from "../src/platform/events/partitions.ts";
 
 /**
  * The whole system on a 3-master Redis Cluster with 4 partitions per stream: two api processes,

@@ -10,8 +10,8 @@ import { spawnRole, type AppProcess } from "./support/processes.ts";
 import { freePort } from "./support/private-redis.ts";
 import { ADMIN_TOKEN, bearer } from "./support/auth.ts";
 import { waitFor } from "./support/wait.ts";
-import { createOrder } from "../src/orders/create-order.ts";
-import { continueTrace } from "../src/observability/trace.ts";
+import { createOrder } from "../src/modules/orders/create-order.ts";
+import { continueTrace } from "../src/platform/observability/trace.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = new URL("../test-results/dashboard/", import.meta.url).pathname;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decideOrder, type OrderStatus } from "../src/orders/decide.ts";
-import { decideAdjust, decideRelease, decideReserve } from "../src/inventory/decide.ts";
+import { decideOrder, type OrderStatus } from "../src/modules/orders/decide.ts";
+import { decideAdjust, decideRelease, decideReserve } from "../src/modules/inventory/decide.ts";
 
 const statuses: OrderStatus[] = ["PENDING", "CONFIRMED", "REJECTED", "CANCELLED"];
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { EnvelopeError, newEvent, parseEnvelope } from "../src/events/envelope.ts";
-import { decodeEntry, encodeEntryFields, routingKeys } from "../src/events/stream-entry.ts";
-import { OUTBOX_LANES, fnv1a, laneOf } from "../src/events/lanes.ts";
-import { continueTrace, formatTraceparent, parseTraceparent } from "../src/observability/trace.ts";
+import { EnvelopeError, newEvent, parseEnvelope } from "../src/platform/events/envelope.ts";
+import { decodeEntry, encodeEntryFields, routingKeys } from "../src/platform/events/stream-entry.ts";
+import { OUTBOX_LANES, fnv1a, laneOf } from "../src/platform/events/lanes.ts";
+import { continueTrace, formatTraceparent, parseTraceparent } from "../src/platform/observability/trace.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
 
 const trace = continueTrace();

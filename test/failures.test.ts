@@ -5,10 +5,10 @@ import { waitFor } from "./support/wait.ts";
 import { spawnRole } from "./support/processes.ts";
 import { PrivateRedis } from "./support/private-redis.ts";
 import { TcpProxy } from "./support/tcp-proxy.ts";
-import { newEvent } from "../src/events/envelope.ts";
-import { encodeEntryFields, streamKey } from "../src/events/stream-entry.ts";
-import { continueTrace } from "../src/observability/trace.ts";
-import { createOrder } from "../src/orders/create-order.ts";
+import { newEvent } from "../src/platform/events/envelope.ts";
+import { encodeEntryFields, streamKey } from "../src/platform/events/stream-entry.ts";
+import { continueTrace } from "../src/platform/observability/trace.ts";
+import { createOrder } from "../src/modules/orders/create-order.ts";
 import type { RunningApp } from "../src/app.ts";
 
 const CREATE = `mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }`;

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
-import { StreamHub, type LiveEvent } from "../src/live/hub.ts";
-import { SlowSubscriberError, SubscriptionQueue } from "../src/live/subscription-queue.ts";
-import { newEvent } from "../src/events/envelope.ts";
-import { encodeEntryFields } from "../src/events/stream-entry.ts";
-import { createRedis } from "../src/infra/redis.ts";
-import { continueTrace } from "../src/observability/trace.ts";
+import { StreamHub, type LiveEvent } from "../src/platform/live/hub.ts";
+import { SlowSubscriberError, SubscriptionQueue } from "../src/platform/live/subscription-queue.ts";
+import { newEvent } from "../src/platform/events/envelope.ts";
+import { encodeEntryFields } from "../src/platform/events/stream-entry.ts";
+import { createRedis } from "../src/platform/infra/redis.ts";
+import { continueTrace } from "../src/platform/observability/trace.ts";
 
 let env: TestEnv;
 let hub: StreamHub;

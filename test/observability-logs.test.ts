@@ -4,7 +4,7 @@ import { gql, wsClient, collect } from "./support/graphql-clients.ts";
 import { spawnRole, type AppProcess } from "./support/processes.ts";
 import { ADMIN_TOKEN, TEST_JWT_SECRET } from "./support/auth.ts";
 import { waitFor } from "./support/wait.ts";
-import { createLogger, scrubSecrets } from "../src/observability/logger.ts";
+import { createLogger, scrubSecrets } from "../src/platform/observability/logger.ts";
 import { loadConfig } from "../src/config.ts";
 
 function capture(level = "info") {

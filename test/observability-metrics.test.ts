@@ -2,9 +2,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { collect, gql, wsClient } from "./support/graphql-clients.ts";
 import { waitFor } from "./support/wait.ts";
-import { streamKey } from "../src/events/stream-entry.ts";
+import { streamKey } from "../src/platform/events/stream-entry.ts";
 import type { RunningApp } from "../src/app.ts";
-import { MAX_OPERATION_NAMES } from "../src/observability/yoga.ts";
+import { MAX_OPERATION_NAMES } from "../src/platform/observability/yoga.ts";
 
 const CREATE = `mutation PlaceOrder($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }`;
 const WATCH = `subscription WatchCustomer($customerId: ID) { orderEvents(customerId: $customerId) { __typename orderId } }`;

@@ -4,7 +4,7 @@ import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { collect, gql, wsClient } from "./support/graphql-clients.ts";
 import { spawnRole, type AppProcess } from "./support/processes.ts";
 import { waitFor } from "./support/wait.ts";
-import { parseTraceparent } from "../src/observability/trace.ts";
+import { parseTraceparent } from "../src/platform/observability/trace.ts";
 import { ADMIN_TOKEN, bearer } from "./support/auth.ts";
 
 const CREATE = `mutation PlaceOrder($input: CreateOrderInput!) { createOrder(input: $input) { traceId order { id } } }`;

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { gql } from "./support/graphql-clients.ts";
-import { createOrder } from "../src/orders/create-order.ts";
-import { continueTrace } from "../src/observability/trace.ts";
+import { createOrder } from "../src/modules/orders/create-order.ts";
+import { continueTrace } from "../src/platform/observability/trace.ts";
 
 const CREATE = `mutation Create($input: CreateOrderInput!) {
   createOrder(input: $input) { traceId order { id customerId status totalCents currency items { sku quantity unitPriceCents } } }

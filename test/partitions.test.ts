@@ -12,10 +12,10 @@ import {
   partitionKeys,
   partitionOf,
   readGroups,
-} from "../src/events/partitions.ts";
-import { deadLetterId, parseDeadLetterId } from "../src/consumers/dead-letters.ts";
-import { trimmedThroughKey } from "../src/retention/trimmer.ts";
-import { fnv1a } from "../src/events/lanes.ts";
+} from "../src/platform/events/partitions.ts";
+import { deadLetterId, parseDeadLetterId } from "../src/platform/consumers/dead-letters.ts";
+import { trimmedThroughKey } from "../src/platform/retention/trimmer.ts";
+import { fnv1a } from "../src/platform/events/lanes.ts";
 
 const uuid = (n: number) => `0193a1b2-0000-7000-8000-${String(n).padStart(12, "0")}`;
 /** The part of a key Redis Cluster hashes: the first {…} with something inside, else the whole key. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { priceOrder } from "../src/orders/pricing.ts";
-import { AppError } from "../src/errors.ts";
+import { priceOrder } from "../src/modules/orders/pricing.ts";
+import { AppError } from "../src/platform/shared/errors.ts";
 
 const prices = new Map([
   ["A", { priceCents: 250, currency: "EUR" }],

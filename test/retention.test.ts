@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { publishOrders } from "./support/publisher.ts";
-import { StreamTrimmer, trimmedThroughKey } from "../src/retention/trimmer.ts";
-import { safeTrimId } from "../src/retention/trim-floor.ts";
-import { compareIds, nextId } from "../src/events/stream-ids.ts";
-import { StreamHub } from "../src/live/hub.ts";
+import { StreamTrimmer, trimmedThroughKey } from "../src/platform/retention/trimmer.ts";
+import { safeTrimId } from "../src/platform/retention/trim-floor.ts";
+import { compareIds, nextId } from "../src/platform/events/stream-ids.ts";
+import { StreamHub } from "../src/platform/live/hub.ts";
 
 describe("trim floor (pure)", () => {
   it("never passes the oldest pending entry or the first unread one of any group", () => {

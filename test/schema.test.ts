@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { GraphQLObjectType } from "graphql";
-import { printedSchema, schema } from "../src/graphql/schema.ts";
+import { printedSchema, schema } from "../src/schema.ts";
 
 describe("schema.graphql", () => {
   it("is up to date with the code (run `npm run schema:print` after changing the API)", () => {

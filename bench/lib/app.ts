@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { log, ROOT, type Scratch } from "./scratch.ts";
 import { BENCH_AUTH_ENV } from "./auth.ts";
-import { sleep } from "../../src/shared/backoff.ts";
+import { sleep } from "../../src/platform/shared/backoff.ts";
 
 export interface AppChild {
   child: ChildProcess;

@@ -3,7 +3,7 @@
  * key, so every bench starts it with this (bench-only) HS256 secret and signs its own tokens with
  * the app's signToken(). Admin tokens: one credential may create orders for, and watch, any customer.
  */
-import { signToken } from "../../src/auth/tokens.ts";
+import { signToken } from "../../src/platform/auth/tokens.ts";
 
 export const BENCH_JWT_SECRET = "bench-only-secret-not-for-anything-else-0123456789";
 

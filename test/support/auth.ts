@@ -1,5 +1,5 @@
-import { signToken } from "../../src/auth/tokens.ts";
-import type { Role } from "../../src/auth/principal.ts";
+import { signToken } from "../../src/platform/auth/tokens.ts";
+import type { Role } from "../../src/platform/auth/principal.ts";
 
 /** The secret every test process (in-process apps and spawned roles) verifies tokens with. */
 export const TEST_JWT_SECRET = "test-secret-for-the-test-suite-only-0123456789";

@@ -4,9 +4,9 @@
  * Usage: tsx test/support/crashing-relay.ts <databaseUrl> <redisUrl> <streamPrefix> <batchSize>
  */
 import pino from "pino";
-import { createDatabase } from "../../src/infra/database.ts";
-import { createRedis } from "../../src/infra/redis.ts";
-import { OutboxRelay } from "../../src/outbox/relay.ts";
+import { createDatabase } from "../../src/platform/infra/database.ts";
+import { createRedis } from "../../src/platform/infra/redis.ts";
+import { OutboxRelay } from "../../src/platform/outbox/relay.ts";
 
 const [databaseUrl, redisUrl, streamPrefix, batchSize] = process.argv.slice(2) as [string, string, string, string];
 const db = createDatabase(databaseUrl, 2);

@@ -1,0 +1,103 @@
+import type { PrismaClient, Tx } from "../../platform/infra/database.ts";
+import type { SqlTx } from "../../platform/infra/sql-transaction.ts";
+import { newEvent, type AnyEnvelope, type Envelope, type EventCause } from "../../platform/events/envelope.ts";
+import type { HandlerContext } from "../../platform/consumers/types.ts";
+import { appendToOutbox } from "../../platform/outbox/enqueue.ts";
+import { AppError, badInput } from "../../platform/shared/errors.ts";
+import { decideAdjust, decideRelease, decideReserve, type Line, type ReservationStatus, type Stock } from "./decide.ts";
+
+/**
+ * Takes this order's reservation row, creating it if needed, and locks it: every handler for one
+ * order serialises here, whatever order its events arrive in and however many workers run. One
+ * statement: ON CONFLICT DO UPDATE locks an existing row as FOR UPDATE would (the SET is a no-op).
+ */
+async function lockReservation(tx: SqlTx, orderId: string): Promise<ReservationStatus> {
+  const [row] = await tx.$queryRaw<{ status: ReservationStatus }[]>`
+    INSERT INTO reservations (order_id) VALUES (${orderId}::uuid)
+    ON CONFLICT (order_id) DO UPDATE SET status = reservations.status
+    RETURNING status::text AS status`;
+  return row!.status;
+}
+
+/** What this order holds; read after lockReservation, so no other handler is changing it. */
+async function reservedItems(tx: SqlTx, orderId: string): Promise<Line[]> {
+  return tx.$queryRaw<Line[]>`SELECT sku, quantity FROM reservation_items WHERE order_id = ${orderId}::uuid ORDER BY sku`;
+}
+
+/** Locks stock rows in sku order: two orders sharing skus always lock in the same order (no deadlock). */
+async function lockStock(tx: SqlTx, skus: string[]): Promise<Map<string, Stock>> {
+  const rows = await tx.$queryRaw<{ sku: string; onHand: number; reserved: number }[]>`
+    SELECT sku, on_hand AS "onHand", reserved FROM stock_levels WHERE sku = ANY(${skus}::text[]) ORDER BY sku FOR UPDATE`;
+  return new Map(rows.map((r) => [r.sku, { onHand: r.onHand, reserved: r.reserved }]));
+}
+
+/**
+ * One statement for the whole effect on locked rows: stock reserved (+) or given back (−), the
+ * order's reservation lines recorded (on reserve), and the reservation's new status.
+ */
+async function applyReservation(tx: SqlTx, orderId: string, items: Line[], sign: 1 | -1, status: ReservationStatus, reason: string | null): Promise<void> {
+  await tx.$executeRaw`
+    WITH line (sku, quantity) AS (SELECT * FROM unnest(${items.map((i) => i.sku)}::text[], ${items.map((i) => i.quantity)}::int[])),
+    stock AS (
+      UPDATE stock_levels s SET reserved = s.reserved + ${sign}::int * line.quantity, updated_at = now() FROM line WHERE s.sku = line.sku
+    ),
+    held AS (
+      INSERT INTO reservation_items (order_id, sku, quantity) SELECT ${orderId}::uuid, sku, quantity FROM line WHERE ${sign}::int = 1
+    )
+    UPDATE reservations SET status = ${status}::"ReservationStatus", reason = coalesce(${reason}, reason), updated_at = now()
+    WHERE order_id = ${orderId}::uuid`;
+}
+
+/** OrderCreated → reserve every line or none → StockReserved | StockRejected. */
+export async function reserveStock(tx: SqlTx, event: Envelope<"OrderCreated">, { cause, log }: HandlerContext): Promise<AnyEnvelope[]> {
+  const orderId = event.aggregateId;
+  const status = await lockReservation(tx, orderId);
+  const lines = event.payload.items.map(({ sku, quantity }) => ({ sku, quantity }));
+  const decision = decideReserve(status, lines, await lockStock(tx, [...lines.map((l) => l.sku)].sort()));
+  switch (decision.outcome) {
+    case "unchanged":
+      log.info({ orderId, why: decision.why }, "reservation unchanged");
+      return [];
+    case "reject":
+      await applyReservation(tx, orderId, [], 1, "REJECTED", decision.reason);
+      return [newEvent("StockRejected", orderId, { orderId, reason: decision.reason, shortSkus: decision.shortSkus }, cause)];
+    case "reserve":
+      await applyReservation(tx, orderId, decision.items, 1, "RESERVED", null);
+      return [newEvent("StockReserved", orderId, { orderId, items: decision.items }, cause)];
+  }
+}
+
+/** OrderCancelled → give back exactly what this order reserved → StockReleased. */
+export async function releaseStock(tx: SqlTx, event: Envelope<"OrderCancelled">, { cause, log }: HandlerContext): Promise<AnyEnvelope[]> {
+  const orderId = event.aggregateId;
+  const status = await lockReservation(tx, orderId);
+  const decision = decideRelease(status, status === "RESERVED" ? await reservedItems(tx, orderId) : []);
+  switch (decision.outcome) {
+    case "unchanged":
+      log.info({ orderId, why: decision.why }, "nothing to release");
+      return [];
+    case "tombstone":
+      await applyReservation(tx, orderId, [], -1, "RELEASED", "cancelled before stock was reserved");
+      return [newEvent("StockReleased", orderId, { orderId, items: [] }, cause)];
+    case "release":
+      await lockStock(tx, decision.items.map((i) => i.sku));
+      await applyReservation(tx, orderId, decision.items, -1, "RELEASED", event.payload.reason);
+      return [newEvent("StockReleased", orderId, { orderId, items: decision.items }, cause)];
+  }
+}
+
+export const MAX_RESTOCK = 100_000;
+
+/** Adds stock (a delivery arrived) → StockAdjusted. */
+export async function restock(prisma: PrismaClient, sku: string, quantity: number, cause: EventCause) {
+  if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_RESTOCK) throw badInput("quantity", `must be a whole number from 1 to ${MAX_RESTOCK}`);
+  return prisma.$transaction(async (tx) => {
+    const stock = (await lockStock(tx, [sku])).get(sku);
+    if (!stock) throw new AppError("NOT_FOUND", `sku "${sku}" not found`, { field: "sku" });
+    const decision = decideAdjust(stock, quantity);
+    if (decision.outcome === "refused") throw new AppError("CONFLICT", decision.why);
+    await tx.stockLevel.update({ where: { sku }, data: { onHand: decision.onHand } });
+    await appendToOutbox(tx, [newEvent("StockAdjusted", sku, { sku, delta: quantity, onHand: decision.onHand, reason: "restock" }, cause)]);
+    return { sku, onHand: decision.onHand, reserved: stock.reserved };
+  });
+}

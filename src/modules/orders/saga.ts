@@ -1,0 +1,48 @@
+import type { SqlTx } from "../../platform/infra/sql-transaction.ts";
+import { newEvent, type AnyEnvelope, type Envelope, type EventCause } from "../../platform/events/envelope.ts";
+import { PermanentError, type ConsumerDefinition, type HandlerContext } from "../../platform/consumers/types.ts";
+import type { Logger } from "../../platform/observability/logger.ts";
+import { decideOrder, type OrderCommand, type OrderStatus } from "./decide.ts";
+
+/**
+ * Locks the order and applies a command through the state machine. Every writer of an order's
+ * events goes through this lock, so the order's events enter the outbox in commit order.
+ * `authorize` sees the order's customer once it is locked and may throw before anything changes.
+ */
+export async function applyToOrder(tx: SqlTx, orderId: string, command: OrderCommand, cause: EventCause, log: Logger, authorize?: (customerId: string) => void) {
+  const [order] = await tx.$queryRaw<{ status: OrderStatus; customerId: string }[]>`
+    SELECT status::text AS status, customer_id AS "customerId" FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+  if (!order) return { found: false as const };
+  authorize?.(order.customerId);
+  const decision = decideOrder(order.status, command);
+  if (decision.outcome !== "transition") {
+    log[decision.outcome === "refused" ? "warn" : "info"]({ orderId, status: order.status, command: command.type, why: decision.why }, decision.outcome === "refused" ? "illegal order transition refused" : "order unchanged");
+    return { found: true as const, decision, events: [] as AnyEnvelope[] };
+  }
+  const reason = decision.reason ?? null;
+  await tx.$executeRaw`
+    UPDATE orders SET status = ${decision.to}::"OrderStatus", updated_at = now(),
+      reject_reason = CASE WHEN ${decision.to}::text = 'REJECTED' THEN ${reason} ELSE reject_reason END,
+      cancel_reason = CASE WHEN ${decision.to}::text = 'CANCELLED' THEN ${reason} ELSE cancel_reason END
+    WHERE id = ${orderId}::uuid`;
+  const { customerId } = order;
+  const event =
+    decision.event === "OrderConfirmed"
+      ? newEvent("OrderConfirmed", orderId, { customerId }, cause)
+      : newEvent(decision.event, orderId, { customerId, reason: reason! }, cause);
+  return { found: true as const, decision, events: [event] as AnyEnvelope[] };
+}
+
+async function onStockOutcome(tx: SqlTx, event: Envelope<"StockReserved"> | Envelope<"StockRejected">, { cause, log }: HandlerContext) {
+  const command: OrderCommand = event.eventType === "StockReserved" ? { type: "confirm" } : { type: "reject", reason: event.payload.reason };
+  const result = await applyToOrder(tx, event.payload.orderId, command, cause, log);
+  if (!result.found) throw new PermanentError(`order ${event.payload.orderId} does not exist`);
+  return result.events;
+}
+
+/** Consumer group `orders`: the order saga, turning inventory outcomes into order state. */
+export const orderSagaWorker: ConsumerDefinition = {
+  group: "orders",
+  streams: ["inventory"],
+  handlers: { StockReserved: onStockOutcome, StockRejected: onStockOutcome },
+};

@@ -1,0 +1,51 @@
+import { GraphQLError } from "graphql";
+import { AppError } from "../shared/errors.ts";
+import { isInfrastructureError } from "../shared/infrastructure-errors.ts";
+
+/**
+ * Error policy for clients: AppErrors keep their message and get a code (and the offending field);
+ * GraphQL's own errors (syntax, validation, variable types) pass through; everything else is
+ * masked: it was already logged with the trace id by the logging plugin.
+ */
+export function maskError(error: unknown, message: string): Error {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (original instanceof AppError) {
+    const { field, issues, extensions } = original.details;
+    return new GraphQLError(original.message, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: original.code, ...(field ? { field } : {}), ...(issues ? { issues } : {}), ...extensions },
+    });
+  }
+  if (isInfrastructureError(original)) {
+    return new GraphQLError("The service is temporarily unavailable; please retry shortly.", {
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: "SERVICE_UNAVAILABLE" },
+    });
+  }
+  if (error instanceof GraphQLError && (!error.originalError || !error.path)) {
+    // Errors GraphQL or Yoga raised themselves: bad JSON, syntax, validation, variable coercion,
+    // limits (no path: no resolver ran). The client's mistake: BAD_USER_INPUT unless a more precise
+    // code was set (RATE_LIMITED, LIMIT_EXCEEDED…); never the underlying error object.
+    const { originalError: _hidden, code, ...extensions } = error.extensions as Record<string, unknown>;
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      path: error.path,
+      extensions: { ...extensions, code: typeof code === "string" && !GENERIC_CODES.has(code) ? code : "BAD_USER_INPUT" },
+    });
+  }
+  return new GraphQLError(message, {
+    path: error instanceof GraphQLError ? error.path : undefined,
+    extensions: { code: "INTERNAL_SERVER_ERROR" },
+  });
+}
+
+
+/** Yoga's and GraphQL's own codes for "the request is wrong": reported as BAD_USER_INPUT. */
+const GENERIC_CODES = new Set(["BAD_REQUEST", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "OPERATION_RESOLUTION_FAILURE", "BAD_USER_INPUT"]);
+
+export const isExpectedError = (err: unknown) => {
+  const original = err instanceof GraphQLError ? err.originalError : err;
+  // GraphQL's own errors (variable coercion wraps one in another) are the client's, not ours.
+  return original === undefined || original instanceof AppError || original instanceof GraphQLError;
+};

@@ -1,0 +1,267 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createYoga, useReadinessCheck } from "graphql-yoga";
+import { WebSocketServer } from "ws";
+import { useServer } from "graphql-ws/use/ws";
+import { GraphQLError, type ExecutionArgs } from "graphql";
+import type { Duplex } from "node:stream";
+import { schema } from "../../schema.ts";
+import { maskError } from "./errors.ts";
+import { useOperationLog, useTraceHeader } from "./plugins.ts";
+import type { Context } from "./context.ts";
+import { continueTrace, type TraceContext } from "../observability/trace.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { PrismaClient } from "../infra/database.ts";
+import type { StreamHub } from "../live/hub.ts";
+import type { StreamName } from "../../contracts/catalog.ts";
+import type { Redis } from "ioredis";
+import { EXAMPLE_OPERATIONS } from "../../graphiql-examples.ts";
+import { entryTrace, useMetrics, useRequestSpans } from "../observability/yoga.ts";
+import { readyBody, type CheckResults } from "../observability/readiness.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { TokenVerifier } from "../auth/tokens.ts";
+import { authorizationFromConnectionParams, viewerFromAuthorization } from "../auth/authenticate.ts";
+import { describeViewer, type Viewer } from "../auth/principal.ts";
+import { AppError } from "../shared/errors.ts";
+import { bodyLimit, queryLimitPlugins, type QueryLimits } from "./limits.ts";
+import { useMutationRateLimit } from "./rate-limit.ts";
+import { useSharedSubscriptionExecution } from "./shared-execution.ts";
+import { withDashboard, type DashboardOptions } from "./dashboard.ts";
+import { renderLocalGraphiQL } from "./graphiql.ts";
+
+export interface WebSocketLimits {
+  initTimeoutMs: number;
+  keepAliveMs: number;
+  maxConnections: number;
+  maxSubscriptionsPerConnection: number;
+}
+
+export interface ApiDeps {
+  prisma: PrismaClient;
+  hubs: Record<StreamName, StreamHub>;
+  redis: Redis;
+  streamPrefix: string;
+  log: Logger;
+  /** Resolves when every dependency answers; rejects with the reason otherwise. */
+  readiness: () => Promise<CheckResults | void>;
+  /** Process metrics, served at GET /metrics with Yoga's GraphQL metrics. */
+  metrics?: Metrics;
+  graphiql: boolean;
+  /** Default request headers GraphiQL opens with (a dev token), computed per page load. */
+  graphiqlHeaders?: () => Promise<string | undefined>;
+  /** Dev tokens for the dashboard's login buttons: set only with the public development secret. */
+  devToken?: DashboardOptions["devToken"];
+  ws: WebSocketLimits;
+  verifyToken: TokenVerifier;
+  limits: QueryLimits;
+  maxBodyBytes: number;
+  corsOrigins: string[] | "*" | null;
+  rateLimit: { limit: number; windowMs: number };
+}
+
+interface InitialContext {
+  request?: Request;
+  /** graphql-ws: the upgrade request and the connection_init payload. */
+  req?: IncomingMessage;
+  connectionParams?: Record<string, unknown>;
+  /** graphql-ws: the principal verified once at connection_init. */
+  viewer?: Viewer;
+}
+
+/** What we keep per graphql-ws socket (beside its upgrade request in ctx.extra): who connected. */
+interface SocketExtra extends Record<PropertyKey, unknown> {
+  viewer?: Viewer;
+  expiry?: NodeJS.Timeout;
+}
+
+export interface Api {
+  server: Server;
+  listen(port: number, host: string): Promise<number>;
+  close(timeoutMs: number): Promise<void>;
+}
+
+export function createApi(deps: ApiDeps): Api {
+  const traces = new WeakMap<Request, TraceContext>();
+
+  const buildContext = async (initial: InitialContext): Promise<Context> => {
+    const incoming =
+      initial.request?.headers.get("traceparent") ??
+      (typeof initial.connectionParams?.traceparent === "string" ? initial.connectionParams.traceparent : undefined) ??
+      headerValue(initial.req?.headers.traceparent);
+    const trace = entryTrace(initial.request, incoming);
+    if (initial.request) traces.set(initial.request, trace);
+    const log = deps.log.child({ traceId: trace.traceId });
+    const viewer =
+      initial.viewer !== undefined ? initial.viewer : await viewerFromAuthorization(initial.request?.headers.get("authorization"), deps.verifyToken).catch((err) => {
+        log.info({ reason: (err as Error).message }, "request with a bad credential refused");
+        throw err;
+      });
+    const address = initial.req?.socket?.remoteAddress ?? "unknown";
+    const clientKey = viewer ? `sub:${viewer.subject}` : `ip:${address}`;
+    return { prisma: deps.prisma, hubs: deps.hubs, redis: deps.redis, streamPrefix: deps.streamPrefix, trace, log, viewer, clientKey };
+  };
+
+  const yoga = createYoga<InitialContext, Context>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    healthCheckEndpoint: "/health",
+    landingPage: false,
+    // GraphiQL from node_modules (no CDN); subscriptions send the Headers tab's token (see graphiql.ts).
+    renderGraphiQL: renderLocalGraphiQL,
+    graphiql: !deps.graphiql
+      ? false
+      : async () => ({ title: "Order gateway", subscriptionsProtocol: "WS", defaultQuery: EXAMPLE_OPERATIONS, headers: await deps.graphiqlHeaders?.() }),
+    // One operation per request: a batch would multiply every limit below by its length.
+    batching: false,
+    // bodyLimit (limits.ts) already refuses bodies without a Content-Length or over the limit
+    // before Yoga sees them, and Node reads no more than Content-Length; Yoga's own 25 MB check
+    // would re-pipe every body through a TransformStream (~15% of a small request's CPU here).
+    maxRequestBodySize: false,
+    cors: deps.corsOrigins === null
+      ? false
+      : { origin: deps.corsOrigins === "*" ? "*" : deps.corsOrigins, methods: ["GET", "POST"], allowedHeaders: ["content-type", "authorization", "traceparent", "x-graphql-csrf"], exposedHeaders: ["traceparent", "retry-after"], maxAge: 600 },
+    // isDev off: Yoga would otherwise copy the original error (stack, message) into responses.
+    maskedErrors: { maskError: (error, message) => maskError(error, message), isDev: false },
+    logging: {
+      debug: (...args) => deps.log.debug(args.join(" ")),
+      info: (...args) => deps.log.info(args.join(" ")),
+      warn: (...args) => deps.log.warn(args.join(" ")),
+      // Yoga reports every error it passes to maskError here, expected ones too: those are already
+      // answered with a typed code (and unexpected ones logged with their trace id by useOperationLog).
+      error: (...args) => deps.log.debug({ yoga: args.map(String).join(" ") }, "graphql error"),
+    },
+    context: buildContext,
+    plugins: [
+      ...queryLimitPlugins(deps.limits),
+      useMutationRateLimit({ redis: deps.redis, keyPrefix: `${deps.streamPrefix}:ratelimit`, ...deps.rateLimit }),
+      useRequestSpans(),
+      ...(deps.metrics ? [useMetrics(deps.metrics)] : []),
+      useTraceHeader((request) => traces.get(request)),
+      useOperationLog(),
+      useSharedSubscriptionExecution(),
+      useReadinessCheck({
+        endpoint: "/ready",
+        check: async () => {
+          try {
+            const checks = await deps.readiness();
+            return new Response(JSON.stringify(checks ? readyBody(checks) : { ready: true }), { status: 200, headers: { "content-type": "application/json" } });
+          } catch (err) {
+            deps.log.warn({ err }, "not ready");
+            return new Response(JSON.stringify(readyBody(err as Error)), {
+              status: 503,
+              headers: { "content-type": "application/json" },
+            });
+          }
+        },
+      }),
+    ],
+  });
+
+  const server = createServer(withDashboard({ log: deps.log, devToken: deps.devToken }, bodyLimit(deps.maxBodyBytes, yoga)));
+  // Upgrades are accepted here rather than by ws itself, so a full server refuses new sockets
+  // with a plain HTTP 503 before spending anything on them.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  deps.metrics?.watchWebSockets(() => wss.clients.size);
+  server.on("upgrade", (req, socket, head) => {
+    const path = (req.url ?? "").split("?")[0];
+    if (path !== yoga.graphqlEndpoint) return refuse(socket, 404, "Not Found");
+    if (wss.clients.size >= deps.ws.maxConnections) {
+      deps.log.warn({ connections: wss.clients.size }, "websocket refused: connection limit reached");
+      return refuse(socket, 503, "Service Unavailable");
+    }
+    wss.handleUpgrade(req, socket, head, (client) => wss.emit("connection", client, req));
+  });
+  const ws = useServer<Record<string, unknown>, SocketExtra>(
+    {
+      connectionInitWaitTimeout: deps.ws.initTimeoutMs,
+      // The token comes once, in connection_init: none → 4401, bad → 4403. The socket closes (4403)
+      // when the token expires, ending every subscription on it; clients reconnect with a new one.
+      onConnect: async (ctx) => {
+        const header = authorizationFromConnectionParams(ctx.connectionParams);
+        const socket = ctx.extra.socket;
+        if (header === null) {
+          socket.close(4401, "Unauthorized: send connection_init with { authorization: 'Bearer <token>' }");
+          return false;
+        }
+        try {
+          const viewer = await viewerFromAuthorization(header, deps.verifyToken);
+          ctx.extra.viewer = viewer;
+          if (viewer) {
+            const remaining = Math.min(viewer.expiresAt - Date.now(), 2 ** 31 - 1);
+            ctx.extra.expiry = setTimeout(() => socket.close(4403, "Forbidden: token expired"), remaining);
+            socket.once("close", () => clearTimeout(ctx.extra.expiry));
+          }
+          deps.log.debug({ viewer: describeViewer(viewer) }, "websocket authenticated");
+          return true;
+        } catch (err) {
+          deps.log.info({ reason: (err as Error).message }, "websocket refused: bad credential");
+          socket.close(4403, err instanceof AppError ? err.message.slice(0, 120) : "Forbidden");
+          return false;
+        }
+      },
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        // ctx.subscriptions already holds this one while it is being set up.
+        if (Object.keys(ctx.subscriptions).length > deps.ws.maxSubscriptionsPerConnection) {
+          return [new GraphQLError(`at most ${deps.ws.maxSubscriptionsPerConnection} subscriptions per connection`, { extensions: { code: "LIMIT_EXCEEDED" } })];
+        }
+        // Parsing, limits and validation may throw GraphQLErrors (syntax, token and alias limits):
+        // the client's mistake, answered as an error result rather than a 4500 close.
+        try {
+          const enveloped = yoga.getEnveloped({ req: ctx.extra.request, connectionParams: ctx.connectionParams, viewer: ctx.extra.viewer ?? null, params } as InitialContext);
+          const document = enveloped.parse(params.query);
+          const args: ExecutionArgs = {
+            schema: enveloped.schema,
+            document,
+            operationName: params.operationName,
+            variableValues: params.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+          };
+          const errors = enveloped.validate(args.schema, args.document);
+          return errors.length ? errors.map((e: GraphQLError) => maskError(e, e.message) as GraphQLError) : args;
+        } catch (err) {
+          if (err instanceof GraphQLError) return [maskError(err, err.message) as GraphQLError];
+          throw err;
+        }
+      },
+    },
+    wss,
+    deps.ws.keepAliveMs, // 0 turns pings off
+  );
+
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const address = server.address();
+          resolve(typeof address === "object" && address ? address.port : port);
+        });
+      }),
+    async close(timeoutMs) {
+      // Stop accepting, tell WebSocket clients we are going away (1001: they reconnect elsewhere),
+      // let in-flight HTTP requests finish, and cut what is left when the time is up.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await ws.dispose(); // closes every socket with 1001 Going Away: clients reconnect and resume
+      wss.close();
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// Yoga's enveloped execute/subscribe, passed through rootValue (the documented graphql-ws integration).
+type Enveloped = { execute: (args: ExecutionArgs) => never; subscribe: (args: ExecutionArgs) => never };
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

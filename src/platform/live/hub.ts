@@ -1,0 +1,361 @@
+import { duplicateRedis, type RedisClient } from "../infra/redis.ts";
+import type { Logger } from "../observability/logger.ts";
+import { decodeEntry, type StreamEntry } from "../events/stream-entry.ts";
+import { parseEnvelope, type AnyEnvelope } from "../events/envelope.ts";
+import { parseTraceparent } from "../observability/trace.ts";
+import { backoffDelay, sleep } from "../shared/backoff.ts";
+import { SubscriptionQueue } from "./subscription-queue.ts";
+import { AppError, badInput } from "../shared/errors.ts";
+import { compareIds } from "../events/stream-ids.ts";
+import { trimmedThroughKey } from "../retention/trimmer.ts";
+import { partitionOf, covers, decodeCursor, encodeCursor, maxPositions, mergeByIdOrder, readGroups } from "../events/partitions.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { recordSpan, SpanKind } from "../observability/tracing.ts";
+
+const REPLAY_PAGE = 200;
+
+/** What a subscriber receives: built once per stream entry and shared by all its subscribers. */
+export interface LiveEvent {
+  /** Public cursor: the entry id with one partition, else `position` encoded. */
+  cursor: string;
+  envelope: AnyEnvelope;
+  traceId: string | null;
+  /** Where the entry is: its partition and entry id there. */
+  partition: number;
+  id: string;
+  /** One entry id per partition: everything up to these was seen when this event was delivered. */
+  position: readonly string[];
+}
+
+export interface LiveFilter {
+  /** Routing keys that must all be on the entry, e.g. ["order:<id>", "customer:<id>"]. */
+  keys: string[];
+  /** Event types wanted; empty = all. */
+  types?: readonly string[];
+}
+
+interface Subscriber {
+  filter: LiveFilter;
+  queue: SubscriptionQueue<LiveEvent>;
+}
+
+export interface HubOptions {
+  /** Dedicated to the blocking XREAD loop (on a cluster, duplicated for each further partition). */
+  redis: RedisClient;
+  /** Shared commands connection: history replays and cursor checks (never blocks). */
+  commands: RedisClient;
+  /** The stream; with partitions, `keys` (every partition key, in partition order) instead. */
+  key: string;
+  keys?: string[];
+  log: Logger;
+  blockMs: number;
+  readCount: number;
+  bufferSize: number;
+  metrics?: Metrics;
+  /** The stream's logical name for metric labels (orders, inventory); the key when omitted. */
+  streamName?: string;
+}
+
+/**
+ * One blocking XREAD loop per stream per process (per partition on a Redis Cluster, where one
+ * command cannot span slots), fanned out in memory. Subscribers are indexed by
+ * their first filter key, so an entry only visits the subscribers that can possibly want it; the
+ * envelope JSON is parsed at most once per entry and only if some subscriber matches.
+ */
+export class StreamHub {
+  private readonly byKey = new Map<string, Set<Subscriber>>();
+  private readonly firehose = new Set<Subscriber>();
+  private readonly stopping = new AbortController();
+  private readonly keys: string[];
+  /** Last entry id dispatched per partition ("$" until pinned): the live position. */
+  private readonly lastIds: string[];
+  /** Partition indexes each blocking reader covers, with its connection. */
+  private readonly readers: { partitions: number[]; redis: RedisClient }[];
+  private loop: Promise<void> | undefined;
+  private alive = false;
+
+  /** True while the XREAD loop runs (readiness). */
+  get running(): boolean {
+    return this.alive;
+  }
+  private ready!: Promise<void>;
+
+  constructor(private readonly o: HubOptions) {
+    this.keys = o.keys ?? [o.key];
+    this.lastIds = this.keys.map(() => "$");
+    // One XREAD covers every partition on a single Redis; a cluster needs one per partition (slot).
+    this.readers = readGroups(this.keys.map((_, p) => p), o.redis.isCluster).map((partitions, i) => ({
+      partitions,
+      redis: i === 0 ? o.redis : duplicateRedis(o.redis),
+    }));
+  }
+
+  get partitions(): number {
+    return this.keys.length;
+  }
+
+  /** Every partition key, in partition order (history reads across partitions). */
+  get streamKeys(): readonly string[] {
+    return this.keys;
+  }
+
+  /** The partition holding an aggregate's events (history reads of one aggregate). */
+  partitionFor(aggregateId: string): { key: string; partition: number; partitions: number } {
+    const partition = partitionOf(aggregateId, this.partitions);
+    return { key: this.keys[partition]!, partition, partitions: this.partitions };
+  }
+
+  get subscriberCount(): number {
+    let n = this.firehose.size;
+    for (const set of this.byKey.values()) n += set.size;
+    return n;
+  }
+
+  /** Resolves once the reader knows where the stream ends, so no event after that is missed. */
+  start(): Promise<void> {
+    let markReady!: () => void;
+    this.ready = new Promise((resolve) => (markReady = resolve));
+    this.alive = true;
+    this.loop = this.runAll(markReady).finally(() => (this.alive = false));
+    return this.ready;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    for (const sub of [...this.firehose, ...[...this.byKey.values()].flatMap((s) => [...s])]) sub.queue.return();
+    // XREAD BLOCK holds the connection: drop it to end the loop now rather than after blockMs.
+    for (const r of this.readers) r.redis.disconnect();
+    await this.loop;
+  }
+
+  /**
+   * Registers a subscriber. With `after`, history after that cursor is replayed from the stream
+   * first; live entries arriving meanwhile are held and appended once the replay has caught up.
+   * Call checkCursor() first to turn a bad or expired cursor into a clear error.
+   */
+  subscribe(filter: LiveFilter, opts: { after?: string } = {}): SubscriptionQueue<LiveEvent> {
+    const indexKey = filter.keys[0];
+    const sub: Subscriber = { filter, queue: undefined as never };
+    sub.queue = new SubscriptionQueue<LiveEvent>(this.o.bufferSize, () => this.remove(sub, indexKey));
+    // Registered before the replay starts: every entry the reader dispatches from now on is held,
+    // and the replay's XRANGE reaches at least as far as the reader has, so the two overlap.
+    if (indexKey === undefined) this.firehose.add(sub);
+    else {
+      let set = this.byKey.get(indexKey);
+      if (!set) this.byKey.set(indexKey, (set = new Set()));
+      set.add(sub);
+    }
+    if (opts.after !== undefined) {
+      sub.queue.hold();
+      void this.replay(sub, opts.after);
+    }
+    return sub.queue;
+  }
+
+  /** Validates a resume cursor: well-formed, and nothing after it trimmed away in any partition. */
+  async checkCursor(after: string): Promise<void> {
+    const ids = decodeCursor(after, this.partitions);
+    if (!ids) throw badInput("after", "is not a cursor of this stream");
+    const checks = await Promise.all(ids.map((id, p) => this.checkPartition(this.keys[p]!, id)));
+    if (!checks.some((c) => c.tooOld)) return;
+    if (this.partitions === 1) {
+      const { first } = checks[0]!;
+      throw new AppError(
+        "CURSOR_TOO_OLD",
+        `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest event still available has cursor ${first === null ? "null (the stream is empty)" : `"${first}"`}`,
+        { field: "after", extensions: { oldestCursor: first } },
+      );
+    }
+    // Partitioned: the earliest cursor from which nothing is missing, partition by partition.
+    const oldest = encodeCursor(checks.map((c, p) => (c.tooOld ? c.resumableFrom : ids[p]!)));
+    throw new AppError("CURSOR_TOO_OLD", `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest cursor still complete is "${oldest}"`, {
+      field: "after",
+      extensions: { oldestCursor: oldest },
+    });
+  }
+
+  private async checkPartition(key: string, after: string): Promise<{ tooOld: boolean; first: string | null; resumableFrom: string }> {
+    let info: unknown[];
+    try {
+      info = (await this.o.commands.xinfo("STREAM", key)) as unknown[];
+    } catch {
+      return { tooOld: false, first: null, resumableFrom: after }; // no stream yet: nothing can have been trimmed
+    }
+    const field = (name: string) => info[info.indexOf(name) + 1];
+    const first = (field("first-entry") as [string, string[]] | null)?.[0] ?? null;
+    // The newest entry known to be gone: XDEL'd (Redis tracks it) or trimmed (our trimmer records it).
+    const trimmed = await this.o.commands.get(trimmedThroughKey(key));
+    const gone = [String(field("max-deleted-entry-id") ?? "0-0"), trimmed ?? "0-0"].reduce((a, b) => (compareIds(a, b) >= 0 ? a : b));
+    // Trimmed by someone else (no record): anything before the first entry may be lost.
+    const unrecordedTrim = trimmed === null && Number(field("entries-added")) > Number(field("length")) && first !== null && compareIds(after, first) < 0;
+    const resumableFrom = unrecordedTrim && first !== null && compareIds(gone, first) < 0 ? first : gone;
+    return { tooOld: compareIds(after, gone) < 0 || unrecordedTrim, first, resumableFrom };
+  }
+
+  /**
+   * Replays history after `after` from every partition, merged by entry id, then releases the
+   * held live entries: per partition, those the replay already covered are dropped.
+   */
+  private async replay(sub: Subscriber, after: string): Promise<void> {
+    const position = decodeCursor(after, this.partitions)!;
+    const fetchedTo = [...position];
+    let pages: StreamEntry[][] = this.keys.map(() => []);
+    const exhausted = this.keys.map(() => false);
+    try {
+      for (;;) {
+        await sub.queue.waitForRoom();
+        if (sub.queue.isClosed) return;
+        await Promise.all(
+          this.keys.map(async (key, p) => {
+            if (exhausted[p] || pages[p]!.length > 0) return;
+            const page = (await this.o.commands.xrange(key, `(${fetchedTo[p]}`, "+", "COUNT", REPLAY_PAGE)) as [string, string[]][];
+            pages[p] = page.map(([id, fields]) => decodeEntry(id, fields));
+            if (page.length) fetchedTo[p] = page.at(-1)![0];
+            if (page.length < REPLAY_PAGE) exhausted[p] = true;
+          }),
+        );
+        const { merged, rest } = mergeByIdOrder(pages, exhausted);
+        pages = rest;
+        for (const [p, entry] of merged) {
+          position[p] = entry.id;
+          if (!matchesAll(sub.filter, entry)) continue;
+          const event = this.toLiveEvent(entry, p, [...position]);
+          if (event) sub.queue.pushReplayed(event);
+        }
+        if (exhausted.every(Boolean) && pages.every((page) => page.length === 0)) break;
+      }
+      sub.queue.release(this.handover(sub, position));
+    } catch (err) {
+      this.o.log.warn({ err, stream: this.o.key, after }, "history replay failed");
+      sub.queue.fail(new AppError("SERVICE_UNAVAILABLE", "could not replay history; resubscribe with the same cursor", { extensions: { lastCursor: sub.queue.lastCursor ?? after } }));
+    }
+  }
+
+  /**
+   * After a replay that reached `replayed`: drop live events it covered; the rest carry a cursor no
+   * lower than the replay in any partition (the reader may lag behind it in some), until the
+   * reader has passed the replay everywhere.
+   */
+  private handover(sub: Subscriber, replayed: string[]): (e: LiveEvent) => LiveEvent | null {
+    return (e) => {
+      if (compareIds(e.id, replayed[e.partition]!) <= 0) return null;
+      if (covers(e.position, replayed)) {
+        sub.queue.ungate();
+        return e;
+      }
+      const position = maxPositions(e.position, replayed);
+      return { ...e, position, cursor: encodeCursor(position) };
+    };
+  }
+
+  private remove(sub: Subscriber, indexKey: string | undefined): void {
+    if (indexKey === undefined) return void this.firehose.delete(sub);
+    const set = this.byKey.get(indexKey);
+    set?.delete(sub);
+    if (set?.size === 0) this.byKey.delete(indexKey);
+  }
+
+  /** Every reader's loop; ready once each has pinned the end of its partitions. */
+  private async runAll(markReady: () => void): Promise<void> {
+    let pinned = 0;
+    const onePinned = () => ++pinned === this.readers.length && markReady();
+    await Promise.all(this.readers.map((r) => this.run(r, onePinned)));
+    markReady();
+  }
+
+  private async run(reader: { partitions: number[]; redis: RedisClient }, markPinned: () => void): Promise<void> {
+    let failures = 0;
+    let pinned = false;
+    const keys = reader.partitions.map((p) => this.keys[p]!);
+    const partitionOf = new Map(keys.map((k, i) => [k, reader.partitions[i]!]));
+    while (!this.stopping.signal.aborted) {
+      try {
+        for (const p of reader.partitions) {
+          if (this.lastIds[p] !== "$") continue;
+          // Pin the current end of the stream: after a reconnect we continue from the last entry seen.
+          const last = (await reader.redis.xrevrange(this.keys[p]!, "+", "-", "COUNT", 1))[0];
+          this.lastIds[p] = last?.[0] ?? "0-0";
+        }
+        if (!pinned) {
+          pinned = true;
+          markPinned();
+        }
+        const ids = reader.partitions.map((p) => this.lastIds[p]!);
+        const reply = (await reader.redis.xread("COUNT", this.o.readCount, "BLOCK", this.o.blockMs, "STREAMS", ...keys, ...ids)) as
+          | [string, [string, string[]][]][]
+          | null;
+        failures = 0;
+        for (const [key, entries] of reply ?? []) {
+          const p = partitionOf.get(key)!;
+          for (const [id, fields] of entries) {
+            this.lastIds[p] = id;
+            this.dispatch(decodeEntry(id, fields), p);
+          }
+        }
+      } catch (err) {
+        if (this.stopping.signal.aborted) break;
+        const delay = backoffDelay(failures++, 100, 2_000);
+        this.o.log.warn({ err, stream: keys.join(","), retryInMs: delay }, "live hub read failed; resuming from last entry");
+        await sleep(delay, this.stopping.signal);
+      }
+    }
+  }
+
+  private dispatch(entry: StreamEntry, partition: number): void {
+    let event: LiveEvent | null | undefined; // undefined = not parsed yet, null = unparseable
+    let delivered = 0;
+    const deliver = (sub: Subscriber) => {
+      if (!matches(sub.filter, entry)) return;
+      if (event === undefined) event = this.toLiveEvent(entry, partition, [...this.lastIds]);
+      if (event) {
+        sub.queue.push(event);
+        delivered++;
+      }
+    };
+    this.firehose.forEach(deliver);
+    const seen = entry.keys.length > 1 ? new Set<string>() : undefined;
+    for (const key of entry.keys) {
+      if (seen) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      this.byKey.get(key)?.forEach(deliver);
+    }
+    if (event && delivered > 0) this.observeDelivery(event, delivered);
+  }
+
+  /** Commit→delivery latency (occurredAt is stamped in the committing transaction) and a delivery span. */
+  private observeDelivery(event: LiveEvent, subscribers: number): void {
+    const stream = this.o.streamName ?? this.o.key;
+    const latencyMs = Date.now() - Date.parse(event.envelope.occurredAt);
+    if (this.o.metrics) {
+      this.o.metrics.liveDelivered.inc({ stream }, subscribers);
+      if (latencyMs >= 0) this.o.metrics.deliveryLatency.observe({ stream }, latencyMs / 1000);
+    }
+    recordSpan(`live deliver ${event.envelope.eventType}`, event.envelope.traceparent, Date.now(), { "live.subscribers": subscribers, "live.cursor": event.cursor, "live.commit_to_delivery_ms": latencyMs }, SpanKind.CONSUMER);
+  }
+
+  private toLiveEvent(entry: StreamEntry, partition: number, position: string[]): LiveEvent | null {
+    try {
+      const envelope = parseEnvelope(JSON.parse(entry.json));
+      const traceId = parseTraceparent(envelope.traceparent)?.traceId ?? null;
+      this.o.log.info({ traceId, eventId: envelope.eventId, eventType: envelope.eventType, cursor: entry.id, partition }, "live hub delivering event");
+      return { cursor: encodeCursor(position), envelope, traceId, partition, id: entry.id, position };
+    } catch (err) {
+      this.o.log.error({ err, stream: this.o.key, cursor: entry.id }, "live hub skipped an invalid stream entry");
+      return null;
+    }
+  }
+}
+
+/** For replayed entries, which did not come through the key index: every key must match. */
+function matchesAll(filter: LiveFilter, entry: StreamEntry): boolean {
+  if (filter.keys[0] !== undefined && !entry.keys.includes(filter.keys[0])) return false;
+  return matches(filter, entry);
+}
+
+function matches(filter: LiveFilter, entry: StreamEntry): boolean {
+  if (filter.types?.length && !filter.types.includes(entry.type)) return false;
+  for (let i = 1; i < filter.keys.length; i++) if (!entry.keys.includes(filter.keys[i]!)) return false;
+  return true;
+}
