@@ -9,7 +9,7 @@
  *
  * Load: N graphql-ws subscribers, subscriber i watching `orderEvents(customerId: "c-<i mod N/F>")`,
  * so each event reaches F subscribers (--per-customer, default 10) and N/F customers are watched.
- * Events are OrderCreated envelopes built with the app's newEvent() (validated, UUID v7, trace) and
+ * Events are OrderCreated envelopes built with the app's eventCatalog.create() (validated, UUID v7, trace) and
  * XADDed to <prefix>:orders with the relay's entry layout (encodeEntryFields) — exactly what the
  * relay writes after a commit — at --rate events/s, round-robin over the customers; occurredAt is
  * set when the event is added, so now − occurredAt at the client is commit→client latency minus the
@@ -36,8 +36,9 @@ import os from "node:os";
 import path from "node:path";
 import type { Redis } from "ioredis";
 import { createRedis } from "../src/platform/infra/redis.ts";
-import { newEvent } from "../src/platform/events/envelope.ts";
-import { encodeEntryFields, streamKey } from "../src/platform/events/stream-entry.ts";
+import { eventCatalog } from "../src/contracts/index.ts";
+import { encodeEntryFields } from "../src/platform/events/stream-entry.ts";
+import { streamKey } from "../test/support/streams.ts";
 import { continueTrace } from "../src/platform/observability/trace.ts";
 import { v7 as uuidv7 } from "uuid";
 import { createScratch, deleteKeys, log, type Scratch } from "./lib/scratch.ts";
@@ -217,8 +218,8 @@ class Publisher {
         const event = { eventId: uuidv7(), orderId, customerId, occurredAt: now.toISOString(), totalCents: seq };
         pipeline.publish(`${this.scratch.streamPrefix}:orderEvents:${customerId}`, JSON.stringify(event));
       } else {
-        const e = newEvent("OrderCreated", orderId, { customerId, currency: "EUR", totalCents: seq, items: [{ sku: "SKU-001", quantity: 1, unitPriceCents: seq }] }, { trace: continueTrace() }, now);
-        pipeline.xadd(this.key, "*", ...encodeEntryFields(e));
+        const e = eventCatalog.create("OrderCreated", orderId, { customerId, currency: "EUR", totalCents: seq, items: [{ sku: "SKU-001", quantity: 1, unitPriceCents: seq }] }, { trace: continueTrace() }, now);
+        pipeline.xadd(this.key, "*", ...encodeEntryFields(e, eventCatalog.routingKeys(e)));
       }
     }
     const results = await pipeline.exec();

@@ -1,3 +1,5 @@
+import { singleLayout } from "../test/support/streams.ts";
+import { eventRegistry } from "../src/modules.ts";
 /**
  * relay — OutboxRelay draining an outbox backlog, against raw XADD and DELETE rates.
  *
@@ -5,8 +7,8 @@
  *
  * What it does (one scratch database, one stream prefix, both removed at the end):
  *  1. builds the backlog once, in memory, with the app's own code: per order an OrderCreated (two
- *     items), a StockReserved and an OrderConfirmed, each `newEvent(...)` (validated envelope,
- *     UUID v7, traceparent) with `laneOf(aggregateId)` and `streamFor(e)` — 2/3 of the events go
+ *     items), a StockReserved and an OrderConfirmed, each `eventCatalog.create(...)` (validated envelope,
+ *     UUID v7, traceparent) with `laneOf(aggregateId)` and `eventCatalog.streamOf(e.eventType)` — 2/3 of the events go
  *     to <prefix>:orders, 1/3 to <prefix>:inventory, as the saga writes them;
  *  2. per batch size (RELAY_BATCH_SIZE), each run on a freshly inserted backlog (INSERT … unnest in
  *     chunks, then ANALYZE and CHECKPOINT, as autovacuum would have analyzed a table that grew):
@@ -32,9 +34,10 @@ import type { Redis } from "ioredis";
 import { createRedis } from "../src/platform/infra/redis.ts";
 import { createLogger, type Logger } from "../src/platform/observability/logger.ts";
 import { OutboxRelay } from "../src/platform/outbox/relay.ts";
-import { newEvent, parseEnvelope, type AnyEnvelope } from "../src/platform/events/envelope.ts";
+import { eventCatalog, type EventOf } from "../src/contracts/index.ts";
 import { laneOf } from "../src/platform/events/lanes.ts";
-import { encodeEntryFields, streamFor, streamKey, STREAMS } from "../src/platform/events/stream-entry.ts";
+import { encodeEntryFields } from "../src/platform/events/stream-entry.ts";
+import { streamKey } from "../test/support/streams.ts";
 import { continueTrace } from "../src/platform/observability/trace.ts";
 import { v7 as uuidv7 } from "uuid";
 import { createScratch, deleteKeys, log, ms, type Scratch } from "./lib/scratch.ts";
@@ -146,13 +149,13 @@ function buildBacklog(events: number): Row[] {
       { sku: skus[(i + 7) % 20]!, quantity: 1, unitPriceCents: 1190 },
     ];
     const trace = continueTrace();
-    const created = newEvent("OrderCreated", orderId, { customerId, currency: "EUR", totalCents: items.reduce((s, l) => s + l.quantity * l.unitPriceCents, 0), items }, { trace });
-    const reserved = newEvent("StockReserved", orderId, { orderId, items: items.map(({ sku, quantity }) => ({ sku, quantity })) }, { trace: continueTrace(trace), causationId: created.eventId });
-    const confirmed = newEvent("OrderConfirmed", orderId, { customerId }, { trace: continueTrace(trace), causationId: reserved.eventId });
-    for (const e of [created, reserved, confirmed] as AnyEnvelope[]) {
+    const created = eventCatalog.create("OrderCreated", orderId, { customerId, currency: "EUR", totalCents: items.reduce((s, l) => s + l.quantity * l.unitPriceCents, 0), items }, { trace });
+    const reserved = eventCatalog.create("StockReserved", orderId, { orderId, items: items.map(({ sku, quantity }) => ({ sku, quantity })) }, { trace: continueTrace(trace), causationId: created.eventId });
+    const confirmed = eventCatalog.create("OrderConfirmed", orderId, { customerId }, { trace: continueTrace(trace), causationId: reserved.eventId });
+    for (const e of [created, reserved, confirmed] as EventOf[]) {
       if (rows.length === events) break;
       const json = JSON.stringify(e);
-      rows.push({ eventId: e.eventId, stream: streamFor(e), lane: laneOf(e.aggregateId), aggregateType: e.aggregateType, aggregateId: e.aggregateId, eventType: e.eventType, json, fields: encodeEntryFields(e, json) });
+      rows.push({ eventId: e.eventId, stream: eventCatalog.streamOf(e.eventType), lane: laneOf(e.aggregateId), aggregateType: e.aggregateType, aggregateId: e.aggregateId, eventType: e.eventType, json, fields: encodeEntryFields(e, eventCatalog.routingKeys(e), json) });
     }
   }
   const bytes = rows.reduce((s, r) => s + r.json.length, 0);
@@ -183,7 +186,7 @@ async function fill(pool: pg.Pool, rows: Row[]): Promise<void> {
 async function relayRun(label: string, batch: number, logger: Logger, redis: Redis, rows: Row[], pool: pg.Pool, scratch: Scratch, redisPid: number, o: Options): Promise<Rate> {
   await fill(pool, rows);
   await deleteKeys(scratch.redisUrl, `${scratch.streamPrefix}:*`);
-  const relay = new OutboxRelay({ pool, databaseUrl: scratch.databaseUrl, redis, streamPrefix: scratch.streamPrefix, log: logger, batchSize: batch, pollMs: 1000 });
+  const relay = new OutboxRelay({ pool, databaseUrl: scratch.databaseUrl, redis, events: eventRegistry, layout: singleLayout(scratch.streamPrefix), log: logger, batchSize: batch, pollMs: 1000 });
   const backends = await poolBackends(pool);
   const cpu = new CpuWindow(() => ({ node: [process.pid], postgres: backends, redis: redisPid ? [redisPid] : [] }));
   const t0 = performance.now();
@@ -212,10 +215,10 @@ async function relayRun(label: string, batch: number, logger: Logger, redis: Red
   if (label.includes("stubbed")) {
     note += left === 0 ? ", outbox empty" : `, ${left} rows LEFT`;
   } else {
-    const lengths = await Promise.all(STREAMS.map((s) => redis.xlen(streamKey(scratch.streamPrefix, s))));
+    const lengths = await Promise.all(eventCatalog.streams.map((s) => redis.xlen(streamKey(scratch.streamPrefix, s))));
     const total = lengths.reduce((a, b) => a + b, 0);
     const ok = total === rows.length && left === 0;
-    note += `, ${ok ? "check ok" : "CHECK FAILED"}: ${STREAMS.map((s, i) => `${s} ${fmt(lengths[i]!)}`).join(", ")}, outbox ${left}`;
+    note += `, ${ok ? "check ok" : "CHECK FAILED"}: ${eventCatalog.streams.map((s, i) => `${s} ${fmt(lengths[i]!)}`).join(", ")}, outbox ${left}`;
     if (!ok) log(`  ${label} b=${batch}: streams hold ${total} entries for ${rows.length} events, ${left} outbox rows left`);
   }
   await deleteKeys(scratch.redisUrl, `${scratch.streamPrefix}:*`);
@@ -240,12 +243,12 @@ function stubRedis(): Redis {
 async function xaddRun(batch: number, redis: Redis, rows: Row[], scratch: Scratch, redisPid: number): Promise<Rate> {
   await deleteKeys(scratch.redisUrl, `${scratch.streamPrefix}:*`);
   await settle("ioredis MULTI/XADD");
-  const keys = new Map(STREAMS.map((s) => [s, streamKey(scratch.streamPrefix, s)]));
+  const keys = new Map(eventCatalog.streams.map((s) => [s, streamKey(scratch.streamPrefix, s)]));
   const cpu = new CpuWindow(() => ({ node: [process.pid], redis: redisPid ? [redisPid] : [] }));
   const t0 = performance.now();
   for (let i = 0; i < rows.length; i += batch) {
     const multi = redis.multi();
-    for (const r of rows.slice(i, i + batch)) multi.xadd(keys.get(r.stream as (typeof STREAMS)[number])!, "*", ...r.fields);
+    for (const r of rows.slice(i, i + batch)) multi.xadd(keys.get(r.stream as (typeof eventCatalog.streams)[number])!, "*", ...r.fields);
     const results = await multi.exec();
     if (!results || results.some(([err]) => err)) throw new Error("XADD failed");
     if ((i + batch) % 50_000 < batch) log(`  ioredis MULTI/XADD b=${batch}: ${fmt(Math.min(i + batch, rows.length))} entries`);
@@ -312,7 +315,7 @@ async function validationRun(rows: Row[]): Promise<Rate> {
   const cpu = new CpuWindow(() => ({ node: [process.pid] }));
   const t0 = performance.now();
   let fields = 0;
-  for (const r of rows) fields += encodeEntryFields(parseEnvelope(JSON.parse(r.json)), r.json).length;
+  for (const r of rows) fields += encodeEntryFields(eventCatalog.parse(JSON.parse(r.json)), eventCatalog.routingKeys(eventCatalog.parse(JSON.parse(r.json))), r.json).length;
   const seconds = (performance.now() - t0) / 1000;
   if (fields !== rows.length * 8) throw new Error("unexpected field count");
   log(`  envelope validation: ${fmt(rows.length / seconds)} events/s`);

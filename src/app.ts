@@ -1,26 +1,26 @@
-import type { Config, Role } from "./config.ts";
+import type { Redis } from "ioredis";
+import type { Config, Role as RoleName } from "./config.ts";
 import type { Logger } from "./platform/observability/logger.ts";
-import { createDatabase } from "./platform/infra/database.ts";
-import { createRedis } from "./platform/infra/redis.ts";
+import { createDatabase, type Database } from "./platform/infra/database.ts";
+import { createRedis, type RedisClient, type RedisTarget } from "./platform/infra/redis.ts";
 import { OutboxRelay } from "./platform/outbox/relay.ts";
 import { StreamHub } from "./platform/live/hub.ts";
-import { createApi, type Api } from "./platform/graphql/server.ts";
-import { STREAMS } from "./platform/events/stream-entry.ts";
+import { createApi } from "./platform/graphql/server.ts";
+import type { SharedContext } from "./platform/graphql/context.ts";
 import { partitionKeys, type StreamLayout } from "./platform/events/partitions.ts";
-import type { Redis } from "ioredis";
-import type { StreamName } from "./contracts/catalog.ts";
 import { ConsumerPipeline } from "./platform/consumers/pipeline.ts";
-import type { ConsumerDefinition } from "./platform/consumers/types.ts";
-import { inventoryWorker } from "./modules/inventory/worker.ts";
-import { orderSagaWorker } from "./modules/orders/saga.ts";
 import { StreamTrimmer } from "./platform/retention/trimmer.ts";
+import { IdempotencyKeyPurger } from "./platform/idempotency/purger.ts";
 import { startHealthServer } from "./platform/observability/health-server.ts";
 import { Metrics } from "./platform/observability/metrics.ts";
-import { createReadiness, type LoopProbe } from "./platform/observability/readiness.ts";
+import { createReadiness, type CheckResults } from "./platform/observability/readiness.ts";
 import { installContextPropagation } from "./platform/observability/tracing.ts";
 import { createVerifier } from "./platform/auth/tokens.ts";
 import { devToken, graphiqlHeaders } from "./platform/auth/dev-tokens.ts";
-import { IdempotencyKeyPurger } from "./platform/idempotency/purger.ts";
+import type { Role } from "./platform/roles.ts";
+import { consumers, eventRegistry } from "./modules.ts";
+import { schema } from "./schema.ts";
+import { EXAMPLE_OPERATIONS } from "./graphiql-examples.ts";
 
 export interface RunningApp {
   /** The port the api listens on (useful with PORT=0). */
@@ -32,110 +32,160 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
+/** What every role of a process shares: one pool, one commands connection, one registry of metrics. */
+interface Infrastructure {
+  config: Config;
+  log: Logger;
+  db: Database;
+  redisTarget: RedisTarget;
+  redis: RedisClient;
+  layout: StreamLayout;
+  metrics: Metrics;
+}
+
 /**
- * Starts the roles named in the config in this process. Each role owns its loops and
- * connections; stop() shuts them down in reverse dependency order within SHUTDOWN_TIMEOUT_MS.
+ * Starts the roles named in the config in this process, in dependency order, and stops them in
+ * reverse within SHUTDOWN_TIMEOUT_MS. Each role is built from config by one function below.
  */
 export async function startApp(config: Config, log: Logger): Promise<RunningApp> {
-  const has = (role: Role) => config.ROLES.includes(role);
-  const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
-  // A single Redis, or a Redis Cluster when seed nodes are configured (streams then need partitions).
-  const redisTarget = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
-  const layout: StreamLayout = { prefix: config.STREAM_PREFIX, partitions: config.STREAM_PARTITIONS, cluster: Boolean(config.REDIS_CLUSTER_NODES?.length) };
-  const redis = createRedis(redisTarget, "commands", log);
-  const stops: (() => Promise<void>)[] = [];
+  const has = (role: RoleName) => config.ROLES.includes(role);
   installContextPropagation();
-  // One registry per app (per process in production): every role's metrics, served at /metrics.
-  const metrics = new Metrics(log);
-  // /ready: Postgres, Redis, migrations applied, and the loops of this process's roles running.
-  const loops: LoopProbe[] = [];
-  const loop = (name: string, target: { readonly running: boolean }): LoopProbe => ({ name, get running() { return target.running; } });
-  const readiness = createReadiness({ pool: db.pool, redis, loops: () => loops });
-  const withTimeout = (ms: number, p: Promise<unknown>) =>
-    Promise.race([p, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+  const redisTarget: RedisTarget = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
+  const infra: Infrastructure = {
+    config,
+    log,
+    db: createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+    redisTarget,
+    redis: createRedis(redisTarget, "commands", log),
+    // The one stream layout of this process: every role derives its Redis keys from it.
+    layout: { prefix: config.STREAM_PREFIX, partitions: config.STREAM_PARTITIONS, cluster: Boolean(config.REDIS_CLUSTER_NODES?.length) },
+    // One registry per app (per process in production): every role's metrics, served at /metrics.
+    metrics: new Metrics(log),
+  };
 
-  let relay: OutboxRelay | undefined;
-  if (has("relay")) {
-    relay = new OutboxRelay({
-      pool: db.pool,
-      databaseUrl: config.DATABASE_URL,
-      redis,
-      streamPrefix: config.STREAM_PREFIX,
-      partitions: config.STREAM_PARTITIONS,
-      log: log.child({ role: "relay" }),
-      batchSize: config.RELAY_BATCH_SIZE,
-      pollMs: config.RELAY_POLL_MS,
-      metrics,
-    });
-    relay.start();
-    loops.push(loop("relay", relay));
-    metrics.watchOutbox(db.pool);
-    stops.push(() => relay!.stop());
-    // Retention runs beside the relay: any number of trimmers may run, each trim is safe on its own.
-    const trimmer = new StreamTrimmer({
-      redis,
-      keys: STREAMS.flatMap((s) => partitionKeys(layout, s)),
-      log: log.child({ role: "retention" }),
-      maxAgeMs: config.STREAM_RETENTION_MS,
-      maxLen: config.STREAM_RETENTION_MAX_LEN,
-      intervalMs: config.STREAM_TRIM_INTERVAL_MS,
-    });
-    trimmer.start();
-    stops.push(() => trimmer.stop());
-    const purger = new IdempotencyKeyPurger({ pool: db.pool, log: log.child({ role: "retention" }), ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000, intervalMs: config.STREAM_TRIM_INTERVAL_MS });
-    purger.start();
-    stops.push(() => purger.stop());
+  const roles: Role[] = [];
+  const relay = has("relay") ? new OutboxRelay(relayOptions(infra)) : undefined;
+  if (relay) {
+    roles.push(relay, ...retentionRoles(infra));
+    infra.metrics.watchOutbox(infra.db.pool);
   }
+  const pipelines = consumers.filter((c) => has(c.group as RoleName)).map((c) => new ConsumerPipeline(c, pipelineOptions(infra, c.group)));
+  roles.push(...pipelines);
+  if (pipelines.length) infra.metrics.watchConsumerGroups(infra.redis, pipelines.map((p) => groupStreams(infra.layout, p.group, p.streams)));
 
-  const consumers: ConsumerPipeline[] = [];
-  const workers: [Role, ConsumerDefinition][] = [
-    ["inventory", inventoryWorker],
-    ["orders", orderSagaWorker],
+  // /ready: Postgres, Redis, migrations applied, and every role of this process running.
+  const readiness = createReadiness({ pool: infra.db.pool, redis: infra.redis, loops: () => roles });
+  const api = has("api") ? apiRole(infra, readiness) : undefined;
+  if (api) roles.push(...api.hubs, api);
+
+  const started: Role[] = [];
+  for (const role of roles) {
+    // A hub waits at most 5 s for Redis: the api still listens, and /ready tells the truth meanwhile.
+    if (role instanceof StreamHub) await waitAtMost(5_000, role.start());
+    else await role.start();
+    started.push(role);
+  }
+  const health = api ? undefined : await startHealthServer(config.HEALTH_PORT, config.HOST, readiness, infra.metrics);
+  log.info({ roles: config.ROLES, port: api?.port, healthPort: health?.port, streamPrefix: config.STREAM_PREFIX }, "started");
+
+  return {
+    port: api?.port,
+    healthPort: health?.port,
+    relay,
+    consumers: pipelines,
+    async stop() {
+      const work = (async () => {
+        for (const role of started.reverse()) await role.stop().catch((err) => log.error({ err, role: role.name }, "error while stopping"));
+        await health?.close(); // closed last: probes keep answering while the work drains
+        infra.redis.disconnect();
+        await infra.db.close();
+      })();
+      await waitAtMost(config.SHUTDOWN_TIMEOUT_MS, work);
+    },
+  };
+}
+
+/** Waits for `p`, but no longer than `ms` (what is still running then goes on in the background). */
+const waitAtMost = (ms: number, p: Promise<unknown>) => Promise.race([p, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+
+function relayOptions({ config, log, db, redis, layout, metrics }: Infrastructure) {
+  return {
+    pool: db.pool,
+    databaseUrl: config.DATABASE_URL,
+    redis,
+    events: eventRegistry,
+    layout,
+    log: log.child({ role: "relay" }),
+    batchSize: config.RELAY_BATCH_SIZE,
+    pollMs: config.RELAY_POLL_MS,
+    metrics,
+  };
+}
+
+/** Retention runs beside the relay: any number of trimmers may run, each trim is safe on its own. */
+function retentionRoles({ config, log, db, redis, layout }: Infrastructure): Role[] {
+  const retentionLog = log.child({ role: "retention" });
+  const roles: Role[] = [
+    new IdempotencyKeyPurger({ pool: db.pool, log: retentionLog, ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000, intervalMs: config.STREAM_TRIM_INTERVAL_MS }),
   ];
-  for (const [role, definition] of workers) {
-    if (!has(role)) continue;
-    const pipeline = new ConsumerPipeline(definition, {
-      pool: db.pool,
-      redis: createRedis(redisTarget, `consumer:${definition.group}`, log),
-      streamPrefix: config.STREAM_PREFIX,
-      partitions: config.STREAM_PARTITIONS,
-      log: log.child({ role }),
-      readCount: config.CONSUMER_READ_COUNT,
-      blockMs: config.CONSUMER_BLOCK_MS,
-      concurrency: config.CONSUMER_CONCURRENCY,
-      maxDeliveries: config.CONSUMER_MAX_DELIVERIES,
-      retryBaseMs: config.CONSUMER_RETRY_BASE_MS,
-      retryMaxMs: config.CONSUMER_RETRY_MAX_MS,
-      claimIdleMs: config.CONSUMER_CLAIM_IDLE_MS,
-      metrics,
-    });
-    await pipeline.start();
-    consumers.push(pipeline);
-    loops.push(loop(`consumer ${definition.group}`, pipeline));
-    stops.push(() => pipeline.stop());
+  if (config.STREAM_RETENTION_MS !== undefined || config.STREAM_RETENTION_MAX_LEN !== undefined) {
+    roles.push(
+      new StreamTrimmer({
+        redis,
+        keys: eventRegistry.streams.flatMap((s) => partitionKeys(layout, s)),
+        log: retentionLog,
+        maxAgeMs: config.STREAM_RETENTION_MS,
+        maxLen: config.STREAM_RETENTION_MAX_LEN,
+        intervalMs: config.STREAM_TRIM_INTERVAL_MS,
+      }),
+    );
   }
-  // Lag and pending of the groups this process consumes for, read on scrape (XINFO GROUPS).
-  if (consumers.length) {
-    const groups = workers.filter(([role]) => has(role)).map(([, d]) => ({ group: d.group, streams: d.streams.flatMap((s) => partitionKeys(layout, s).map((key, p) => ({ name: layout.partitions > 1 ? `${s}/${p}` : s, key }))) }));
-    metrics.watchConsumerGroups(redis, groups);
-  }
+  return roles;
+}
 
-  let api: Api | undefined;
-  let port: number | undefined;
-  if (has("api")) {
-    if (config.authUsesDevSecret) {
-      log.warn(
-        "AUTH: no AUTH_JWT_SECRET or AUTH_JWKS_URL set — signing and accepting tokens with the PUBLIC development secret. " +
-          "Anyone can mint an admin token. Fine on your laptop; set a secret anywhere else (production refuses to start without one).",
-      );
-    }
-    const hubLog = log.child({ role: "live-hub" });
-    const hub = (stream: StreamName) =>
-      new StreamHub({
+function pipelineOptions({ config, log, db, redisTarget, layout, metrics }: Infrastructure, group: string) {
+  return {
+    pool: db.pool,
+    // A connection of its own: XREADGROUP BLOCK holds it while waiting.
+    redis: createRedis(redisTarget, `consumer:${group}`, log),
+    events: eventRegistry,
+    layout,
+    log: log.child({ role: group }),
+    readCount: config.CONSUMER_READ_COUNT,
+    blockMs: config.CONSUMER_BLOCK_MS,
+    concurrency: config.CONSUMER_CONCURRENCY,
+    maxDeliveries: config.CONSUMER_MAX_DELIVERIES,
+    retryBaseMs: config.CONSUMER_RETRY_BASE_MS,
+    retryMaxMs: config.CONSUMER_RETRY_MAX_MS,
+    claimIdleMs: config.CONSUMER_CLAIM_IDLE_MS,
+    metrics,
+  };
+}
+
+/** Lag and pending of a group, labelled per partition like /metrics (XINFO GROUPS on scrape). */
+function groupStreams(layout: StreamLayout, group: string, streams: readonly string[]) {
+  return { group, streams: streams.flatMap((s) => partitionKeys(layout, s).map((key, p) => ({ name: layout.partitions > 1 ? `${s}/${p}` : s, key }))) };
+}
+
+/** The api: a live hub per stream, then HTTP + WebSocket on PORT. Stopping it drains clients first. */
+function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) {
+  const { config, log, db, redisTarget, redis, layout, metrics } = infra;
+  if (config.authUsesDevSecret) {
+    log.warn(
+      "AUTH: no AUTH_JWT_SECRET or AUTH_JWKS_URL set — signing and accepting tokens with the PUBLIC development secret. " +
+        "Anyone can mint an admin token. Fine on your laptop; set a secret anywhere else (production refuses to start without one).",
+    );
+  }
+  const hubLog = log.child({ role: "live-hub" });
+  const hubs = new Map(
+    eventRegistry.streams.map((stream) => {
+      const keys = partitionKeys(layout, stream);
+      const hub = new StreamHub({
         redis: createRedis(redisTarget, `live-hub:${stream}`, hubLog),
         commands: redis,
-        key: partitionKeys(layout, stream)[0]!,
-        keys: partitionKeys(layout, stream),
+        events: eventRegistry,
+        key: keys[0]!,
+        keys,
         log: hubLog,
         blockMs: config.HUB_BLOCK_MS,
         readCount: config.HUB_READ_COUNT,
@@ -143,69 +193,64 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         metrics,
         streamName: stream,
       });
-    const hubs = { orders: hub("orders"), inventory: hub("inventory") };
-    for (const [stream, h] of Object.entries(hubs)) loops.push(loop(`live hub ${stream}`, h));
-    metrics.watchLive(() => Object.fromEntries(Object.entries(hubs).map(([stream, h]) => [stream, h.subscriberCount])));
-    await Promise.all(Object.values(hubs).map((h) => withTimeout(5_000, h.start())));
-    api = createApi({
-      prisma: db.prisma,
-      hubs,
-      // The api's context types the connection as Redis; a Cluster answers the same commands.
-      redis: redis as Redis,
-      streamPrefix: config.STREAM_PREFIX,
-      log: log.child({ role: "api" }),
-      graphiql: config.graphiql,
-      graphiqlHeaders: () => graphiqlHeaders(config),
-      devToken: config.authUsesDevSecret ? (who) => devToken(config, who) : undefined,
-      verifyToken: createVerifier(config.auth),
-      limits: {
-        maxDepth: config.GRAPHQL_MAX_DEPTH,
-        maxAliases: config.GRAPHQL_MAX_ALIASES,
-        maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
-        maxTokens: config.GRAPHQL_MAX_TOKENS,
-        maxCost: config.GRAPHQL_MAX_COST,
-        introspection: config.introspection,
-      },
-      maxBodyBytes: config.HTTP_MAX_BODY_BYTES,
-      corsOrigins: config.corsOrigins,
-      rateLimit: { limit: config.RATE_LIMIT_MUTATIONS, windowMs: config.RATE_LIMIT_WINDOW_MS },
-      ws: {
-        initTimeoutMs: config.WS_INIT_TIMEOUT_MS,
-        keepAliveMs: config.WS_KEEPALIVE_MS,
-        maxConnections: config.WS_MAX_CONNECTIONS,
-        maxSubscriptionsPerConnection: config.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
-      },
-      readiness,
-      metrics,
-    });
-    port = await api.listen(config.PORT, config.HOST);
-    stops.push(async () => {
-      await api!.close(config.SHUTDOWN_TIMEOUT_MS / 2);
-      await Promise.all(Object.values(hubs).map((h) => h.stop()));
-    });
-  }
-
-  let healthPort: number | undefined;
-  if (!api) {
-    const health = await startHealthServer(config.HEALTH_PORT, config.HOST, readiness, metrics);
-    healthPort = health.port;
-    stops.unshift(() => health.close()); // closed last: probes keep answering while the work drains
-  }
-
-  log.info({ roles: config.ROLES, port, healthPort, streamPrefix: config.STREAM_PREFIX }, "started");
-
-  return {
-    port,
-    healthPort,
-    relay,
-    consumers,
+      return [stream, hub] as const;
+    }),
+  );
+  metrics.watchLive(() => Object.fromEntries([...hubs].map(([stream, h]) => [stream, h.subscriberCount])));
+  const shared: SharedContext = {
+    prisma: db.prisma,
+    hubs,
+    // The api's context types the connection as Redis; a Cluster answers the same commands.
+    redis: redis as Redis,
+    layout,
+    events: eventRegistry,
+    consumerGroups: consumers.map((c) => ({ group: c.group, streams: c.streams })),
+  };
+  const api = createApi({
+    schema,
+    shared,
+    graphiqlExamples: EXAMPLE_OPERATIONS,
+    log: log.child({ role: "api" }),
+    graphiql: config.graphiql,
+    graphiqlHeaders: () => graphiqlHeaders(config),
+    devToken: config.authUsesDevSecret ? (who) => devToken(config, who) : undefined,
+    verifyToken: createVerifier(config.auth),
+    limits: {
+      maxDepth: config.GRAPHQL_MAX_DEPTH,
+      maxAliases: config.GRAPHQL_MAX_ALIASES,
+      maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
+      maxTokens: config.GRAPHQL_MAX_TOKENS,
+      maxCost: config.GRAPHQL_MAX_COST,
+      introspection: config.introspection,
+    },
+    maxBodyBytes: config.HTTP_MAX_BODY_BYTES,
+    corsOrigins: config.corsOrigins,
+    rateLimit: { limit: config.RATE_LIMIT_MUTATIONS, windowMs: config.RATE_LIMIT_WINDOW_MS },
+    ws: {
+      initTimeoutMs: config.WS_INIT_TIMEOUT_MS,
+      keepAliveMs: config.WS_KEEPALIVE_MS,
+      maxConnections: config.WS_MAX_CONNECTIONS,
+      maxSubscriptionsPerConnection: config.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    },
+    readiness,
+    metrics,
+  });
+  let listening = false;
+  const role = {
+    name: "api",
+    hubs: [...hubs.values()],
+    port: undefined as number | undefined,
+    get running() {
+      return listening;
+    },
+    async start() {
+      role.port = await api.listen(config.PORT, config.HOST);
+      listening = true;
+    },
     async stop() {
-      const work = (async () => {
-        for (const stop of stops.reverse()) await stop().catch((err) => log.error({ err }, "error while stopping"));
-        redis.disconnect();
-        await db.close();
-      })();
-      await withTimeout(config.SHUTDOWN_TIMEOUT_MS, work);
+      listening = false;
+      await api.close(config.SHUTDOWN_TIMEOUT_MS / 2);
     },
   };
+  return role;
 }

@@ -1,14 +1,17 @@
-import { lexicographicSortSchema, printSchema } from "graphql";
-import { builder } from "./platform/graphql/builder.ts";
-// Each feature registers its types and fields on the builder when imported.
-import "./modules/products/graphql.ts";
-import "./modules/orders/graphql.ts";
-import "./modules/orders/graphql-events.ts";
-import "./modules/inventory/graphql.ts";
-import "./platform/graphql/admin/dead-letters.ts";
-import "./platform/graphql/admin/system-status.ts";
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
+import { createBuilder } from "./platform/graphql/builder.ts";
+import { registerAdminSchema } from "./platform/graphql/admin/index.ts";
+import { eventRegistry, modules } from "./modules.ts";
 
-export const schema = builder.toSchema({ sortSchema: true });
+/** The API: every module's types and fields, then the operators' fields over the declared streams. */
+function buildSchema(): GraphQLSchema {
+  const builder = createBuilder();
+  for (const module of modules) module.registerSchema(builder);
+  registerAdminSchema(builder, eventRegistry.streams);
+  return builder.toSchema({ sortSchema: true });
+}
+
+export const schema = buildSchema();
 
 /** The SDL committed as schema.graphql (checked by a test). */
 export const printedSchema = () => `${printSchema(lexicographicSortSchema(schema))}\n`;

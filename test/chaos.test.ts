@@ -9,7 +9,7 @@ import { gql } from "./support/graphql-clients.ts";
 import { delay, waitFor } from "./support/wait.ts";
 import { spawnRole, type AppProcess } from "./support/processes.ts";
 import { PrivateRedis } from "./support/private-redis.ts";
-import { dlqKey, streamKey } from "../src/platform/events/stream-entry.ts";
+import { dlqKey, streamKey } from "./support/streams.ts";
 
 const ORDERS = Number(process.env.CHAOS_ORDERS ?? 2000);
 const CONCURRENCY = 16;

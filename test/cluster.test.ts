@@ -1,3 +1,4 @@
+import { eventRegistry } from "../src/modules.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { collect, gql, wsClient } from "./support/graphql-clients.ts";
@@ -8,10 +9,10 @@ import { createRedis, type RedisClient } from "../src/platform/infra/redis.ts";
 import { decodeCursor, dlqOf, partitionKeys, partitionOf, type StreamLayout } from "../src/platform/events/partitions.ts";
 import { decodeEntry } from "../src/platform/events/stream-entry.ts";
 import { compareIds } from "../src/platform/events/stream-ids.ts";
-import { trimmedThroughKey } from "../src/platform/retention/trimmer.ts";
+import { trimmedThroughKey } from "../src/platform/events/partitions.ts";
 import { StreamHub, type LiveEvent } from "../src/platform/live/hub.ts";
 import type { SubscriptionQueue } from "../src/platform/live/subscription-queue.ts";
-import { newEvent } from "../src/platform/events/envelope.ts";
+import { eventCatalog } from "../src/contracts/index.ts";
 import { encodeEntryFields } from "../src/platform/events/stream-entry.ts";
 import { continueTrace } from "../src/platform/observability/trace.ts";
 import { keyForAggregate } from "../src/platform/events/partitions.ts";
@@ -205,7 +206,7 @@ describe("live hub on the cluster: resuming at composite cursors while events ke
   it("every subscriber gets exactly the entries after its cursor, per partition in order, whatever the replay/live overlap", { timeout: 120_000 }, async () => {
     const hubLayout: StreamLayout = { prefix: `${env.config.STREAM_PREFIX}:hub`, partitions: PARTITIONS, cluster: true };
     const keys = partitionKeys(hubLayout, "orders");
-    const hub = new StreamHub({
+    const hub = new StreamHub({ events: eventRegistry,
       redis: createRedis({ url: env.config.REDIS_URL, clusterNodes: cluster.nodes.split(",") }, "hub-test"),
       commands: redis,
       key: keys[0]!,
@@ -219,8 +220,8 @@ describe("live hub on the cluster: resuming at composite cursors while events ke
     const trace = continueTrace();
     const publishOne = async (n: number) => {
       const orderId = crypto.randomUUID();
-      const e = newEvent("OrderCreated", orderId, { customerId: "hub", currency: "EUR", totalCents: n, items: [{ sku: "S", quantity: 1, unitPriceCents: n }] }, { trace });
-      await redis.xadd(keyForAggregate(hubLayout, "orders", orderId), "*", ...encodeEntryFields(e));
+      const e = eventCatalog.create("OrderCreated", orderId, { customerId: "hub", currency: "EUR", totalCents: n, items: [{ sku: "S", quantity: 1, unitPriceCents: n }] }, { trace });
+      await redis.xadd(keyForAggregate(hubLayout, "orders", orderId), "*", ...encodeEntryFields(e, eventCatalog.routingKeys(e)));
     };
     const TOTAL = 1_500;
     let published = 0;

@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { EnvelopeError, newEvent, parseEnvelope } from "../src/platform/events/envelope.ts";
-import { decodeEntry, encodeEntryFields, routingKeys } from "../src/platform/events/stream-entry.ts";
+import { EnvelopeError } from "../src/platform/events/envelope.ts";
+import { eventCatalog } from "../src/contracts/index.ts";
+import { decodeEntry, encodeEntryFields } from "../src/platform/events/stream-entry.ts";
 import { OUTBOX_LANES, fnv1a, laneOf } from "../src/platform/events/lanes.ts";
 import { continueTrace, formatTraceparent, parseTraceparent } from "../src/platform/observability/trace.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
 
 const trace = continueTrace();
 const created = () =>
-  newEvent("OrderCreated", "0193a1b2-0000-7000-8000-000000000001", {
+  eventCatalog.create("OrderCreated", "0193a1b2-0000-7000-8000-000000000001", {
     customerId: "c1",
     currency: "EUR",
     totalCents: 500,
@@ -25,7 +26,7 @@ describe("event envelope", () => {
   });
 
   it("refuses to build an event whose payload breaks its schema", () => {
-    expect(() => newEvent("OrderCreated", "x", { customerId: "c1", currency: "eur", totalCents: 1.5, items: [] } as never, { trace })).toThrow(EnvelopeError);
+    expect(() => eventCatalog.create("OrderCreated", "x", { customerId: "c1", currency: "eur", totalCents: 1.5, items: [] } as never, { trace })).toThrow(EnvelopeError);
   });
 
   it.each([
@@ -35,7 +36,7 @@ describe("event envelope", () => {
     ["invalid-payload", { ...created(), payload: { customerId: "c1" } }],
   ])("classifies a bad envelope as %s", (reason, input) => {
     try {
-      parseEnvelope(input);
+      eventCatalog.parse(input);
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(EnvelopeError);
@@ -45,14 +46,14 @@ describe("event envelope", () => {
 
   it("round-trips through JSON", () => {
     const e = created();
-    expect(parseEnvelope(JSON.parse(JSON.stringify(e)))).toEqual(e);
+    expect(eventCatalog.parse(JSON.parse(JSON.stringify(e)))).toEqual(e);
   });
 });
 
 describe("stream entries", () => {
   it("carry routing fields beside the JSON so readers can filter without parsing", () => {
     const e = created();
-    const fields = encodeEntryFields(e);
+    const fields = encodeEntryFields(e, eventCatalog.routingKeys(e));
     const entry = decodeEntry("1-0", fields);
     expect(entry).toMatchObject({ id: "1-0", type: "OrderCreated", aggregateId: e.aggregateId });
     expect(entry.keys).toEqual([`order:${e.aggregateId}`, "customer:c1", "sku:A"]);
@@ -60,8 +61,8 @@ describe("stream entries", () => {
   });
 
   it("route inventory events by order and sku", () => {
-    const e = newEvent("StockAdjusted", "A", { sku: "A", delta: 5, onHand: 9, reason: "restock" }, { trace });
-    expect(routingKeys(e)).toEqual(["sku:A"]);
+    const e = eventCatalog.create("StockAdjusted", "A", { sku: "A", delta: 5, onHand: 9, reason: "restock" }, { trace });
+    expect(eventCatalog.routingKeys(e)).toEqual(["sku:A"]);
   });
 
   it("decode tolerates missing fields (validation happens later)", () => {

@@ -5,8 +5,9 @@ import { waitFor } from "./support/wait.ts";
 import { spawnRole } from "./support/processes.ts";
 import { PrivateRedis } from "./support/private-redis.ts";
 import { TcpProxy } from "./support/tcp-proxy.ts";
-import { newEvent } from "../src/platform/events/envelope.ts";
-import { encodeEntryFields, streamKey } from "../src/platform/events/stream-entry.ts";
+import { eventCatalog } from "../src/contracts/index.ts";
+import { encodeEntryFields } from "../src/platform/events/stream-entry.ts";
+import { streamKey } from "./support/streams.ts";
 import { continueTrace } from "../src/platform/observability/trace.ts";
 import { createOrder } from "../src/modules/orders/create-order.ts";
 import type { RunningApp } from "../src/app.ts";
@@ -40,19 +41,19 @@ describe("poison events and dead letters", () => {
     const orders = streamKey(env.config.STREAM_PREFIX, "orders");
     const inventory = streamKey(env.config.STREAM_PREFIX, "inventory");
     const trace = continueTrace();
-    const good = newEvent("OrderCreated", "01a21254-e1f1-7133-a952-000000000001", { customerId: "p", currency: "EUR", totalCents: 1, items: [{ sku: "SKU-001", quantity: 1, unitPriceCents: 1 }] }, { trace });
+    const good = eventCatalog.create("OrderCreated", "01a21254-e1f1-7133-a952-000000000001", { customerId: "p", currency: "EUR", totalCents: 1, items: [{ sku: "SKU-001", quantity: 1, unitPriceCents: 1 }] }, { trace });
     const poison: [string, string[], string][] = [
       ["not JSON", ["type", "OrderCreated", "agg", "x", "keys", "", "env", "{nope"], "invalid-envelope"],
       ["no envelope fields", ["type", "OrderCreated", "agg", "x", "keys", "", "env", JSON.stringify({ hello: 1 })], "invalid-envelope"],
       ["unknown type", ["type", "OrderTeleported", "agg", "x", "keys", "", "env", JSON.stringify({ ...good, eventType: "OrderTeleported" })], "unknown-event-type"],
-      ["unknown version", encodeEntryFields(good, JSON.stringify({ ...good, version: 9 })), "unknown-version"],
-      ["bad payload", encodeEntryFields(good, JSON.stringify({ ...good, payload: { customerId: "p", items: "many" } })), "invalid-payload"],
+      ["unknown version", encodeEntryFields(good, eventCatalog.routingKeys(good), JSON.stringify({ ...good, version: 9 })), "unknown-version"],
+      ["bad payload", encodeEntryFields(good, eventCatalog.routingKeys(good), JSON.stringify({ ...good, payload: { customerId: "p", items: "many" } })), "invalid-payload"],
     ];
     const ids: Record<string, string> = {};
     for (const [what, fields] of poison) ids[what] = (await env.redis.xadd(orders, "*", ...fields))!;
     // A StockReserved for an order that does not exist: the saga can never apply it.
-    const orphan = newEvent("StockReserved", "01a21254-e1f1-7133-a952-00000000dead", { orderId: "01a21254-e1f1-7133-a952-00000000dead", items: [{ sku: "SKU-001", quantity: 1 }] }, { trace });
-    const orphanId = await env.redis.xadd(inventory, "*", ...encodeEntryFields(orphan));
+    const orphan = eventCatalog.create("StockReserved", "01a21254-e1f1-7133-a952-00000000dead", { orderId: "01a21254-e1f1-7133-a952-00000000dead", items: [{ sku: "SKU-001", quantity: 1 }] }, { trace });
+    const orphanId = await env.redis.xadd(inventory, "*", ...encodeEntryFields(orphan, eventCatalog.routingKeys(orphan)));
 
     const after = await place("after-poison", "SKU-002");
     await waitFor(async () => (await statusOf(env, after)) === "CONFIRMED", { what: "the good order behind the poison" });

@@ -1,8 +1,9 @@
+import { eventRegistry } from "../src/modules.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { StreamHub, type LiveEvent } from "../src/platform/live/hub.ts";
 import { SlowSubscriberError, SubscriptionQueue } from "../src/platform/live/subscription-queue.ts";
-import { newEvent } from "../src/platform/events/envelope.ts";
+import { eventCatalog } from "../src/contracts/index.ts";
 import { encodeEntryFields } from "../src/platform/events/stream-entry.ts";
 import { createRedis } from "../src/platform/infra/redis.ts";
 import { continueTrace } from "../src/platform/observability/trace.ts";
@@ -16,9 +17,9 @@ const trace = continueTrace();
 async function publish(type: "OrderCreated" | "OrderConfirmed", orderNo: number, customerId: string) {
   const e =
     type === "OrderCreated"
-      ? newEvent(type, order(orderNo), { customerId, currency: "EUR", totalCents: 1, items: [{ sku: "S1", quantity: 1, unitPriceCents: 1 }] }, { trace })
-      : newEvent(type, order(orderNo), { customerId }, { trace });
-  return env.redis.xadd(key, "*", ...encodeEntryFields(e));
+      ? eventCatalog.create(type, order(orderNo), { customerId, currency: "EUR", totalCents: 1, items: [{ sku: "S1", quantity: 1, unitPriceCents: 1 }] }, { trace })
+      : eventCatalog.create(type, order(orderNo), { customerId }, { trace });
+  return env.redis.xadd(key, "*", ...encodeEntryFields(e, eventCatalog.routingKeys(e)));
 }
 async function drain(queue: SubscriptionQueue<LiveEvent>, n: number, timeoutMs = 5_000) {
   const out: LiveEvent[] = [];
@@ -35,7 +36,7 @@ beforeAll(async () => {
   env = await createTestEnv("hub", { seed: false });
   key = `${env.config.STREAM_PREFIX}:orders`;
   await publish("OrderCreated", 0, "before-start"); // history: must not be replayed to live subscribers
-  hub = new StreamHub({ redis: createRedis(env.config.REDIS_URL, "live-hub:test"), commands: env.redis, key, log: env.log, blockMs: 500, readCount: 100, bufferSize: 5 });
+  hub = new StreamHub({ events: eventRegistry, redis: createRedis(env.config.REDIS_URL, "live-hub:test"), commands: env.redis, key, log: env.log, blockMs: 500, readCount: 100, bufferSize: 5 });
   await hub.start();
 });
 afterAll(() => hub.stop());

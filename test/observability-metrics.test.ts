@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { collect, gql, wsClient } from "./support/graphql-clients.ts";
 import { waitFor } from "./support/wait.ts";
-import { streamKey } from "../src/platform/events/stream-entry.ts";
+import { streamKey } from "./support/streams.ts";
 import type { RunningApp } from "../src/app.ts";
 import { MAX_OPERATION_NAMES } from "../src/platform/observability/yoga.ts";
 

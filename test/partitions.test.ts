@@ -14,7 +14,7 @@ import {
   readGroups,
 } from "../src/platform/events/partitions.ts";
 import { deadLetterId, parseDeadLetterId } from "../src/platform/consumers/dead-letters.ts";
-import { trimmedThroughKey } from "../src/platform/retention/trimmer.ts";
+import { trimmedThroughKey } from "../src/platform/events/partitions.ts";
 import { fnv1a } from "../src/platform/events/lanes.ts";
 
 const uuid = (n: number) => `0193a1b2-0000-7000-8000-${String(n).padStart(12, "0")}`;

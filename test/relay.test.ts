@@ -1,3 +1,5 @@
+import { singleLayout } from "./support/streams.ts";
+import { eventRegistry } from "../src/modules.ts";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -5,8 +7,9 @@ import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { PrivateRedis } from "./support/private-redis.ts";
 import { OutboxRelay } from "../src/platform/outbox/relay.ts";
 import { appendToOutbox } from "../src/platform/outbox/enqueue.ts";
-import { newEvent } from "../src/platform/events/envelope.ts";
-import { decodeEntry, streamKey } from "../src/platform/events/stream-entry.ts";
+import { eventCatalog } from "../src/contracts/index.ts";
+import { decodeEntry } from "../src/platform/events/stream-entry.ts";
+import { streamKey } from "./support/streams.ts";
 import { createDatabase } from "../src/platform/infra/database.ts";
 import { createRedis } from "../src/platform/infra/redis.ts";
 import { continueTrace } from "../src/platform/observability/trace.ts";
@@ -21,7 +24,7 @@ beforeAll(async () => {
 async function writeEvents(aggregateId: string, count: number, start = 0) {
   for (let seq = start; seq < start + count; seq++) {
     await env.db.prisma.$transaction((tx) =>
-      appendToOutbox(tx, [newEvent("OrderCreated", aggregateId, { customerId: "c", currency: "EUR", totalCents: seq, items: [{ sku: "S", quantity: 1, unitPriceCents: 0 }] }, { trace: continueTrace() })]),
+      appendToOutbox(tx, eventCatalog, [eventCatalog.create("OrderCreated", aggregateId, { customerId: "c", currency: "EUR", totalCents: seq, items: [{ sku: "S", quantity: 1, unitPriceCents: 0 }] }, { trace: continueTrace() })]),
     );
   }
 }
@@ -41,7 +44,7 @@ function relay(over: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {})
     pool: env.db.pool,
     databaseUrl: env.config.DATABASE_URL,
     redis: env.redis,
-    streamPrefix: env.config.STREAM_PREFIX,
+    events: eventRegistry, layout: singleLayout(env.config.STREAM_PREFIX),
     log: env.log,
     batchSize: 7,
     pollMs: 50,

@@ -7,7 +7,7 @@ import { delay, waitFor } from "./support/wait.ts";
 import { publishOrders, steadyPublisher } from "./support/publisher.ts";
 import { spawnRole } from "./support/processes.ts";
 import { freePort } from "./support/private-redis.ts";
-import { streamKey } from "../src/platform/events/stream-entry.ts";
+import { streamKey } from "./support/streams.ts";
 import { ADMIN_TOKEN, bearer } from "./support/auth.ts";
 import { subscribeResuming, subscribeResumingSse } from "../src/client/resuming-subscription.ts";
 

@@ -1,7 +1,10 @@
+import { eventRegistry } from "../src/modules.ts";
+import { eventCatalog } from "../src/contracts/index.ts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { publishOrders } from "./support/publisher.ts";
-import { StreamTrimmer, trimmedThroughKey } from "../src/platform/retention/trimmer.ts";
+import { StreamTrimmer } from "../src/platform/retention/trimmer.ts";
+import { trimmedThroughKey } from "../src/platform/events/partitions.ts";
 import { safeTrimId } from "../src/platform/retention/trim-floor.ts";
 import { compareIds, nextId } from "../src/platform/events/stream-ids.ts";
 import { StreamHub } from "../src/platform/live/hub.ts";
@@ -50,7 +53,7 @@ describe("stream retention", () => {
     expect(await trimmer.trimAll()).toBe(40);
     expect(await env.redis.xlen(key)).toBe(10);
 
-    const hub = new StreamHub({ redis: env.redis.duplicate(), commands: env.redis, key, log: env.log, blockMs: 100, readCount: 10, bufferSize: 10 });
+    const hub = new StreamHub({ events: eventRegistry, redis: env.redis.duplicate(), commands: env.redis, key, log: env.log, blockMs: 100, readCount: 10, bufferSize: 10 });
     await expect(hub.checkCursor(ids[10]!)).rejects.toMatchObject({ code: "CURSOR_TOO_OLD", details: { extensions: { oldestCursor: ids[90] } } });
     await expect(hub.checkCursor(ids[89]!)).resolves.toBeUndefined(); // the entry right before the first kept one: nothing missed
     await expect(hub.checkCursor(ids[95]!)).resolves.toBeUndefined();

@@ -3,7 +3,7 @@ import { createTestEnv, type TestEnv } from "./support/test-env.ts";
 import { gql } from "./support/graphql-clients.ts";
 import { waitFor } from "./support/wait.ts";
 import { spawnRole, type AppProcess } from "./support/processes.ts";
-import { streamKey } from "../src/platform/events/stream-entry.ts";
+import { streamKey } from "./support/streams.ts";
 import type { RunningApp } from "../src/app.ts";
 
 let env: TestEnv;

@@ -7,6 +7,8 @@ import pino from "pino";
 import { createDatabase } from "../../src/platform/infra/database.ts";
 import { createRedis } from "../../src/platform/infra/redis.ts";
 import { OutboxRelay } from "../../src/platform/outbox/relay.ts";
+import { eventRegistry } from "../../src/modules.ts";
+import { singleLayout } from "./streams.ts";
 
 const [databaseUrl, redisUrl, streamPrefix, batchSize] = process.argv.slice(2) as [string, string, string, string];
 const db = createDatabase(databaseUrl, 2);
@@ -14,7 +16,8 @@ new OutboxRelay({
   pool: db.pool,
   databaseUrl,
   redis: createRedis(redisUrl, "crashing-relay"),
-  streamPrefix,
+  events: eventRegistry,
+  layout: singleLayout(streamPrefix),
   log: pino({ level: "silent" }),
   batchSize: Number(batchSize),
   pollMs: 100,

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { newEvent } from "../../src/platform/events/envelope.ts";
+import { eventCatalog } from "../../src/contracts/index.ts";
 import { encodeEntryFields } from "../../src/platform/events/stream-entry.ts";
 import { continueTrace } from "../../src/platform/observability/trace.ts";
 
@@ -8,8 +8,8 @@ export async function publishOrders(redis: Redis, key: string, count: number, cu
   const pipeline = redis.pipeline();
   for (let i = 0; i < count; i++) {
     const orderId = `01a21254-e1f1-7133-a952-${String(Math.floor(Math.random() * 1e12)).padStart(12, "0")}`;
-    const e = newEvent("OrderCreated", orderId, { customerId, currency: "EUR", totalCents: i, items: [{ sku, quantity: 1, unitPriceCents: i }] }, { trace: continueTrace() });
-    pipeline.xadd(key, "*", ...encodeEntryFields(e));
+    const e = eventCatalog.create("OrderCreated", orderId, { customerId, currency: "EUR", totalCents: i, items: [{ sku, quantity: 1, unitPriceCents: i }] }, { trace: continueTrace() });
+    pipeline.xadd(key, "*", ...encodeEntryFields(e, eventCatalog.routingKeys(e)));
   }
   const results = (await pipeline.exec()) ?? [];
   return results.map(([err, id]) => {

@@ -1,6 +1,7 @@
 import type { PrismaClient, Tx } from "../../platform/infra/database.ts";
 import type { SqlTx } from "../../platform/infra/sql-transaction.ts";
-import { newEvent, type AnyEnvelope, type Envelope, type EventCause } from "../../platform/events/envelope.ts";
+import type { EventCause } from "../../platform/events/envelope.ts";
+import { eventCatalog, type EventOf } from "../../contracts/index.ts";
 import type { HandlerContext } from "../../platform/consumers/types.ts";
 import { appendToOutbox } from "../../platform/outbox/enqueue.ts";
 import { AppError, badInput } from "../../platform/shared/errors.ts";
@@ -49,7 +50,7 @@ async function applyReservation(tx: SqlTx, orderId: string, items: Line[], sign:
 }
 
 /** OrderCreated → reserve every line or none → StockReserved | StockRejected. */
-export async function reserveStock(tx: SqlTx, event: Envelope<"OrderCreated">, { cause, log }: HandlerContext): Promise<AnyEnvelope[]> {
+export async function reserveStock(tx: SqlTx, event: EventOf<"OrderCreated">, { cause, log }: HandlerContext): Promise<EventOf[]> {
   const orderId = event.aggregateId;
   const status = await lockReservation(tx, orderId);
   const lines = event.payload.items.map(({ sku, quantity }) => ({ sku, quantity }));
@@ -60,15 +61,15 @@ export async function reserveStock(tx: SqlTx, event: Envelope<"OrderCreated">, {
       return [];
     case "reject":
       await applyReservation(tx, orderId, [], 1, "REJECTED", decision.reason);
-      return [newEvent("StockRejected", orderId, { orderId, reason: decision.reason, shortSkus: decision.shortSkus }, cause)];
+      return [eventCatalog.create("StockRejected", orderId, { orderId, reason: decision.reason, shortSkus: decision.shortSkus }, cause)];
     case "reserve":
       await applyReservation(tx, orderId, decision.items, 1, "RESERVED", null);
-      return [newEvent("StockReserved", orderId, { orderId, items: decision.items }, cause)];
+      return [eventCatalog.create("StockReserved", orderId, { orderId, items: decision.items }, cause)];
   }
 }
 
 /** OrderCancelled → give back exactly what this order reserved → StockReleased. */
-export async function releaseStock(tx: SqlTx, event: Envelope<"OrderCancelled">, { cause, log }: HandlerContext): Promise<AnyEnvelope[]> {
+export async function releaseStock(tx: SqlTx, event: EventOf<"OrderCancelled">, { cause, log }: HandlerContext): Promise<EventOf[]> {
   const orderId = event.aggregateId;
   const status = await lockReservation(tx, orderId);
   const decision = decideRelease(status, status === "RESERVED" ? await reservedItems(tx, orderId) : []);
@@ -78,11 +79,11 @@ export async function releaseStock(tx: SqlTx, event: Envelope<"OrderCancelled">,
       return [];
     case "tombstone":
       await applyReservation(tx, orderId, [], -1, "RELEASED", "cancelled before stock was reserved");
-      return [newEvent("StockReleased", orderId, { orderId, items: [] }, cause)];
+      return [eventCatalog.create("StockReleased", orderId, { orderId, items: [] }, cause)];
     case "release":
       await lockStock(tx, decision.items.map((i) => i.sku));
       await applyReservation(tx, orderId, decision.items, -1, "RELEASED", event.payload.reason);
-      return [newEvent("StockReleased", orderId, { orderId, items: decision.items }, cause)];
+      return [eventCatalog.create("StockReleased", orderId, { orderId, items: decision.items }, cause)];
   }
 }
 
@@ -97,7 +98,7 @@ export async function restock(prisma: PrismaClient, sku: string, quantity: numbe
     const decision = decideAdjust(stock, quantity);
     if (decision.outcome === "refused") throw new AppError("CONFLICT", decision.why);
     await tx.stockLevel.update({ where: { sku }, data: { onHand: decision.onHand } });
-    await appendToOutbox(tx, [newEvent("StockAdjusted", sku, { sku, delta: quantity, onHand: decision.onHand, reason: "restock" }, cause)]);
+    await appendToOutbox(tx, eventCatalog, [eventCatalog.create("StockAdjusted", sku, { sku, delta: quantity, onHand: decision.onHand, reason: "restock" }, cause)]);
     return { sku, onHand: decision.onHand, reserved: stock.reserved };
   });
 }

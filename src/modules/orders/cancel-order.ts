@@ -2,6 +2,7 @@ import type { PrismaClient } from "../../platform/infra/database.ts";
 import type { EventCause } from "../../platform/events/envelope.ts";
 import type { Logger } from "../../platform/observability/logger.ts";
 import { appendToOutbox } from "../../platform/outbox/enqueue.ts";
+import { eventCatalog } from "../../contracts/index.ts";
 import { AppError, badInput } from "../../platform/shared/errors.ts";
 import { orderIdSchema } from "./create-order-input.ts";
 import { applyToOrder } from "./saga.ts";
@@ -32,7 +33,7 @@ export async function cancelOrder(
       const result = await applyToOrder(tx, id.data, { type: "cancel", reason }, { ...cause, correlationId: id.data }, log, authorize);
       if (!result.found) throw new AppError("NOT_FOUND", `order ${id.data} not found`, { field: "id" });
       if (result.decision.outcome !== "transition") throw new AppError("CONFLICT", result.decision.why, { field: "id" });
-      await appendToOutbox(tx, result.events);
+      await appendToOutbox(tx, eventCatalog, result.events);
       return id.data;
     };
     const { resultId, replayed } = await runOnce(tx, idempotency, { operation: "cancelOrder", input: { id: id.data, reason } }, cancel);

@@ -3,7 +3,8 @@ import type { PrismaClient } from "../../platform/infra/database.ts";
 import type { Order } from "../../generated/prisma/client.ts";
 import { sql, join, empty } from "../../generated/prisma/internal/prismaNamespace.ts";
 import { AppError, fromZodError } from "../../platform/shared/errors.ts";
-import { newEvent, type EventCause } from "../../platform/events/envelope.ts";
+import type { EventCause } from "../../platform/events/envelope.ts";
+import { eventCatalog } from "../../contracts/index.ts";
 import { inOutboxSpan, outboxInsert } from "../../platform/outbox/enqueue.ts";
 import { createOrderInput, type CreateOrderInput } from "./create-order-input.ts";
 import { priceOrder, type PricedOrder } from "./pricing.ts";
@@ -58,7 +59,7 @@ type WriteOutcome = { outcome: "placed"; order: Order } | { outcome: "prices-cha
 async function writeOrder(prisma: PrismaClient, input: CreateOrderInput, priced: PricedOrder, cause: EventCause, keyed?: KeyedRequest): Promise<WriteOutcome> {
   const id = uuidv7();
   const { currency, totalCents, lines } = priced;
-  const event = newEvent("OrderCreated", id, { customerId: input.customerId, currency, totalCents, items: lines }, { ...cause, correlationId: cause.correlationId ?? id });
+  const event = eventCatalog.create("OrderCreated", id, { customerId: input.customerId, currency, totalCents, items: lines }, { ...cause, correlationId: cause.correlationId ?? id });
   const lineValues = join(lines.map((l) => sql`(${l.sku}, ${l.quantity}::int, ${l.unitPriceCents}::int)`));
 
   const rows = await inOutboxSpan([event], () => prisma.$queryRaw<(Partial<Order> & { pricesCurrent: boolean; keyFree: boolean })[]>`
@@ -83,7 +84,7 @@ async function writeOrder(prisma: PrismaClient, input: CreateOrderInput, priced:
       INSERT INTO order_items (order_id, sku, quantity, unit_price_cents)
       SELECT placed.id, line.sku, line.quantity, line.unit_price_cents FROM placed CROSS JOIN line
     ),
-    events AS (${outboxInsert([event], sql`EXISTS (SELECT 1 FROM placed)`)})
+    events AS (${outboxInsert(eventCatalog, [event], sql`EXISTS (SELECT 1 FROM placed)`)})
     SELECT checked.prices_current AS "pricesCurrent", ${keyed ? sql`EXISTS (SELECT 1 FROM keyed)` : sql`true`} AS "keyFree", placed.*
     FROM checked LEFT JOIN placed ON true`);
 

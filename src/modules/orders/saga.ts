@@ -1,6 +1,7 @@
 import type { SqlTx } from "../../platform/infra/sql-transaction.ts";
-import { newEvent, type AnyEnvelope, type Envelope, type EventCause } from "../../platform/events/envelope.ts";
-import { PermanentError, type ConsumerDefinition, type HandlerContext } from "../../platform/consumers/types.ts";
+import type { EventCause } from "../../platform/events/envelope.ts";
+import { contract, eventCatalog, type EventOf } from "../../contracts/index.ts";
+import { defineConsumer, PermanentError, type HandlerContext } from "../../platform/consumers/types.ts";
 import type { Logger } from "../../platform/observability/logger.ts";
 import { decideOrder, type OrderCommand, type OrderStatus } from "./decide.ts";
 
@@ -17,7 +18,7 @@ export async function applyToOrder(tx: SqlTx, orderId: string, command: OrderCom
   const decision = decideOrder(order.status, command);
   if (decision.outcome !== "transition") {
     log[decision.outcome === "refused" ? "warn" : "info"]({ orderId, status: order.status, command: command.type, why: decision.why }, decision.outcome === "refused" ? "illegal order transition refused" : "order unchanged");
-    return { found: true as const, decision, events: [] as AnyEnvelope[] };
+    return { found: true as const, decision, events: [] as EventOf[] };
   }
   const reason = decision.reason ?? null;
   await tx.$executeRaw`
@@ -28,12 +29,12 @@ export async function applyToOrder(tx: SqlTx, orderId: string, command: OrderCom
   const { customerId } = order;
   const event =
     decision.event === "OrderConfirmed"
-      ? newEvent("OrderConfirmed", orderId, { customerId }, cause)
-      : newEvent(decision.event, orderId, { customerId, reason: reason! }, cause);
-  return { found: true as const, decision, events: [event] as AnyEnvelope[] };
+      ? eventCatalog.create("OrderConfirmed", orderId, { customerId }, cause)
+      : eventCatalog.create(decision.event, orderId, { customerId, reason: reason! }, cause);
+  return { found: true as const, decision, events: [event] as EventOf[] };
 }
 
-async function onStockOutcome(tx: SqlTx, event: Envelope<"StockReserved"> | Envelope<"StockRejected">, { cause, log }: HandlerContext) {
+async function onStockOutcome(tx: SqlTx, event: EventOf<"StockReserved"> | EventOf<"StockRejected">, { cause, log }: HandlerContext) {
   const command: OrderCommand = event.eventType === "StockReserved" ? { type: "confirm" } : { type: "reject", reason: event.payload.reason };
   const result = await applyToOrder(tx, event.payload.orderId, command, cause, log);
   if (!result.found) throw new PermanentError(`order ${event.payload.orderId} does not exist`);
@@ -41,8 +42,8 @@ async function onStockOutcome(tx: SqlTx, event: Envelope<"StockReserved"> | Enve
 }
 
 /** Consumer group `orders`: the order saga, turning inventory outcomes into order state. */
-export const orderSagaWorker: ConsumerDefinition = {
+export const orderSagaWorker = defineConsumer(contract, {
   group: "orders",
   streams: ["inventory"],
   handlers: { StockReserved: onStockOutcome, StockRejected: onStockOutcome },
-};
+});

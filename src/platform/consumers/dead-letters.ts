@@ -1,6 +1,6 @@
 import type { RedisClient } from "../infra/redis.ts";
 import type { StreamEntry } from "../events/stream-entry.ts";
-import type { StreamName } from "../../contracts/catalog.ts";
+import type { StreamName } from "../events/registry.ts";
 import { dlqOf, partitionKey, type StreamLayout } from "../events/partitions.ts";
 import { compareIds } from "../events/stream-ids.ts";
 import type { DeadLetterReason } from "./failure-policy.ts";

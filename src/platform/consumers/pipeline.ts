@@ -4,13 +4,14 @@ import { duplicateRedis, type RedisClient } from "../infra/redis.ts";
 import type pg from "pg";
 import { inTransaction } from "../infra/sql-transaction.ts";
 import type { Logger } from "../observability/logger.ts";
-import { EnvelopeError, parseEnvelope, type AnyEnvelope } from "../events/envelope.ts";
-import { isEventType, type StreamName } from "../../contracts/catalog.ts";
+import type { Envelope } from "../events/envelope.ts";
+import type { EventRegistry, StreamName } from "../events/registry.ts";
 import { decodeEntry, type StreamEntry } from "../events/stream-entry.ts";
-import { partitionKeys, readGroups } from "../events/partitions.ts";
+import { partitionKeys, readGroups, type StreamLayout } from "../events/partitions.ts";
 import { continueTrace } from "../observability/trace.ts";
 import { runInSpan, startSpan, SpanKind } from "../observability/tracing.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { Role } from "../roles.ts";
 import { appendToOutbox } from "../outbox/enqueue.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { isInfrastructureError } from "../shared/infrastructure-errors.ts";
@@ -23,9 +24,9 @@ export interface PipelineOptions extends RetryLimits {
   pool: pg.Pool;
   /** A connection of its own: XREADGROUP BLOCK holds it while waiting. */
   redis: RedisClient;
-  streamPrefix: string;
-  /** Partitions per stream (STREAM_PARTITIONS); 1 when omitted. */
-  partitions?: number;
+  /** Every event type the running modules declared: validation of what is read, streams of what is emitted. */
+  events: EventRegistry;
+  layout: StreamLayout;
   log: Logger;
   readCount: number;
   blockMs: number;
@@ -70,7 +71,7 @@ type XReadGroupReply = [string, [string, string[] | null][]][] | null;
  * transaction → XACK. Failures are retried with backoff via XCLAIM; entries stuck on a dead
  * consumer are taken over with XAUTOCLAIM; what can never succeed goes to the dead-letter stream.
  */
-export class ConsumerPipeline {
+export class ConsumerPipeline implements Role {
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   private readonly stopping = new AbortController();
   private readonly sources: Source[];
@@ -91,7 +92,7 @@ export class ConsumerPipeline {
   private observe(type: string, outcome: "handled" | "duplicate" | "skipped" | "retry" | "dead-letter", started: number): void {
     if (!this.o.metrics) return;
     // Poison may carry any type: unknown ones share one label value.
-    const eventType = isEventType(type) ? type : "invalid";
+    const eventType = this.o.events.has(type) ? type : "invalid";
     this.o.metrics.consumerDuration.observe({ group: this.def.group, event_type: eventType, outcome }, (performance.now() - started) / 1000);
   }
 
@@ -99,12 +100,20 @@ export class ConsumerPipeline {
     return this.def.group;
   }
 
+  get name(): string {
+    return `consumer ${this.def.group}`;
+  }
+
+  get streams(): readonly string[] {
+    return this.def.streams;
+  }
+
   constructor(
     private readonly def: ConsumerDefinition,
     private readonly o: PipelineOptions,
   ) {
     this.freeSlots = o.concurrency;
-    const layout = { prefix: o.streamPrefix, partitions: o.partitions ?? 1, cluster: o.redis.isCluster };
+    const layout = o.layout;
     this.sources = def.streams.flatMap((stream) => partitionKeys(layout, stream).map((key) => ({ stream, key })));
     this.readers = readGroups(this.sources, layout.cluster).map((sources, i) => ({
       sources,
@@ -122,7 +131,7 @@ export class ConsumerPipeline {
     await this.ensureGroups();
     this.looping = true;
     this.loops = this.readers.map((r) => this.run(r));
-    this.log.info({ group: this.def.group, consumer: this.consumer, streams: this.def.streams, partitions: this.o.partitions ?? 1 }, "consumer started");
+    this.log.info({ group: this.def.group, consumer: this.consumer, streams: this.def.streams, partitions: this.o.layout.partitions }, "consumer started");
   }
 
   /** Stops reading, lets the batch in flight finish and be acknowledged, then returns. */
@@ -277,18 +286,18 @@ export class ConsumerPipeline {
 
   private async process(r: Reader, d: Delivery): Promise<void> {
     const { entry, source } = d;
-    const handler = this.def.handlers[entry.type as keyof ConsumerDefinition["handlers"]] as Handler | undefined;
+    const handler = (this.def.handlers as Record<string, Handler | undefined>)[entry.type];
     const started = performance.now();
-    if (!handler && isEventType(entry.type)) {
+    if (!handler && this.o.events.has(entry.type)) {
       // Someone else's event on a stream we read: acknowledge without parsing.
       await r.redis.xack(source.key, this.def.group, entry.id);
       this.stats.skipped++;
       this.observe(entry.type, "skipped", started);
       return;
     }
-    let envelope: AnyEnvelope | undefined;
+    let envelope: Envelope | undefined;
     try {
-      envelope = parseEntry(entry);
+      envelope = this.o.events.parseJson(entry.json);
       await this.handle(handler!, envelope, started);
       await r.redis.xack(source.key, this.def.group, entry.id);
     } catch (err) {
@@ -297,7 +306,7 @@ export class ConsumerPipeline {
   }
 
   /** `receivedAt`: when processing of the entry began (the duration metric); the log line times the transaction. */
-  private async handle(handler: Handler, event: AnyEnvelope, receivedAt: number): Promise<void> {
+  private async handle(handler: Handler, event: Envelope, receivedAt: number): Promise<void> {
     // A consumer span, child of the span that emitted the event: the events this handler emits carry it as their parent.
     const span = startSpan(`${this.def.group} process ${event.eventType}`, event.traceparent, {
       kind: SpanKind.CONSUMER,
@@ -310,11 +319,11 @@ export class ConsumerPipeline {
       // Inbox first: a concurrent duplicate waits here on the key, then sees the conflict.
       const fresh = await tx.$executeRaw`INSERT INTO processed_events (consumer, event_id) VALUES (${this.def.group}, ${event.eventId}::uuid) ON CONFLICT DO NOTHING`;
       if (fresh === 0) return "duplicate" as const;
-      const emitted = await handler(tx, event as never, {
+      const emitted = await handler(tx, event, {
         log,
         cause: { trace, correlationId: event.correlationId, causationId: event.eventId },
       });
-      await appendToOutbox(tx, emitted);
+      await appendToOutbox(tx, this.o.events, emitted);
       return emitted.map((e) => e.eventType);
     }));
     if (outcome === "duplicate") {
@@ -328,7 +337,7 @@ export class ConsumerPipeline {
     }
   }
 
-  private async onFailure(r: Reader, d: Delivery, envelope: AnyEnvelope | undefined, err: unknown, startedAt: number): Promise<void> {
+  private async onFailure(r: Reader, d: Delivery, envelope: Envelope | undefined, err: unknown, startedAt: number): Promise<void> {
     const infrastructure = isInfrastructureError(err);
     const decision = decideFailure(err, d.deliveries, this.o, isInfrastructureError);
     const traceId = envelope ? continueTrace(envelope.traceparent).traceId : undefined;
@@ -351,14 +360,4 @@ export class ConsumerPipeline {
     this.observe(d.entry.type, "dead-letter", startedAt);
     this.log.error({ ...context, reason: decision.reason, deadLetterId: id }, "event dead-lettered");
   }
-}
-
-function parseEntry(entry: StreamEntry): AnyEnvelope {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(entry.json);
-  } catch {
-    throw new EnvelopeError("invalid-envelope", "envelope is not valid JSON");
-  }
-  return parseEnvelope(raw);
 }

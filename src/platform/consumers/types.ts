@@ -1,6 +1,6 @@
 import type { SqlTx } from "../infra/sql-transaction.ts";
-import type { AnyEnvelope, EventCause } from "../events/envelope.ts";
-import type { EventType, StreamName } from "../../contracts/catalog.ts";
+import type { Envelope, EventCause } from "../events/envelope.ts";
+import type { EnvelopeOf, EventSpecs, StreamName } from "../events/registry.ts";
 import type { Logger } from "../observability/logger.ts";
 
 export interface HandlerContext {
@@ -13,14 +13,20 @@ export interface HandlerContext {
  * Applies one event inside the pipeline's transaction and returns the events it causes; the
  * pipeline writes those to the outbox and the inbox row in the same transaction.
  */
-export type Handler<T extends EventType = EventType> = (tx: SqlTx, event: Extract<AnyEnvelope, { eventType: T }>, ctx: HandlerContext) => Promise<AnyEnvelope[]>;
+export type Handler<E extends Envelope = Envelope> = (tx: SqlTx, event: E, ctx: HandlerContext) => Promise<Envelope[]>;
 
-export interface ConsumerDefinition {
+/** A handler per event type of the contract `S`, each receiving that type's envelope. */
+export type Handlers<S extends EventSpecs> = { [T in keyof S & string]?: Handler<EnvelopeOf<S, T>> };
+
+export interface ConsumerDefinition<S extends EventSpecs = EventSpecs> {
   /** Consumer group name; also the inbox's consumer key (dedupe is per group, not per process). */
   group: string;
   streams: StreamName[];
-  handlers: { [T in EventType]?: Handler<T> };
+  handlers: Handlers<S>;
 }
+
+/** Declares a consumer over the event contract `S`: its handlers' envelopes are typed from it. */
+export const defineConsumer = <S extends EventSpecs>(_contract: S, definition: ConsumerDefinition<S>): ConsumerDefinition<S> => definition;
 
 /** A failure that retrying cannot fix (e.g. an event referring to an order that does not exist). */
 export class PermanentError extends Error {

@@ -1,6 +1,6 @@
 import { fnv1a } from "./lanes.ts";
 import { STREAM_ID, compareIds } from "./stream-ids.ts";
-import type { StreamName } from "../../contracts/catalog.ts";
+import type { StreamName } from "./registry.ts";
 
 /**
  * How a logical stream (orders, inventory) maps onto Redis keys. With one partition on a single
@@ -40,6 +40,12 @@ export function keyForAggregate(layout: StreamLayout, stream: StreamName, aggreg
 
 /** A partition's dead letters: same hash tag, same slot as the partition stream. */
 export const dlqOf = (key: string) => `${key}:dlq`;
+
+/**
+ * Where the id of the newest trimmed entry is kept, so resuming subscribers can tell they missed
+ * events. A suffix: it keeps a partition key's hash tag (same cluster slot as its stream).
+ */
+export const trimmedThroughKey = (streamKey: string) => `${streamKey}:trimmed-through`;
 
 /**
  * Key sets one command may cover: on a single Redis one XREAD(GROUP) reads every partition; on a

@@ -1,5 +1,4 @@
-import type { AnyEnvelope } from "./envelope.ts";
-import { streamOf, type StreamName } from "../../contracts/catalog.ts";
+import type { Envelope } from "./envelope.ts";
 
 /**
  * How an event is laid out in a Redis Stream entry. Besides the JSON envelope, an entry carries
@@ -17,36 +16,9 @@ export interface StreamEntry {
   json: string;
 }
 
-export const streamKey = (prefix: string, stream: StreamName) => `${prefix}:${stream}`;
-export const dlqKey = (prefix: string, stream: StreamName) => `${prefix}:${stream}:dlq`;
-export const STREAMS: readonly StreamName[] = ["orders", "inventory"];
-
-/** The routing keys of an event: every filter a subscriber may set must be answerable from these. */
-export function routingKeys(e: AnyEnvelope): string[] {
-  switch (e.eventType) {
-    case "OrderCreated":
-      return [`order:${e.aggregateId}`, `customer:${e.payload.customerId}`, ...e.payload.items.map((i) => `sku:${i.sku}`)];
-    case "OrderConfirmed":
-    case "OrderRejected":
-    case "OrderCancelled":
-      return [`order:${e.aggregateId}`, `customer:${e.payload.customerId}`];
-    case "StockReserved":
-    case "StockReleased":
-      return [`order:${e.payload.orderId}`, ...e.payload.items.map((i) => `sku:${i.sku}`)];
-    case "StockRejected":
-      return [`order:${e.payload.orderId}`, ...e.payload.shortSkus.map((s) => `sku:${s.sku}`)];
-    case "StockAdjusted":
-      return [`sku:${e.payload.sku}`];
-  }
-}
-
 /** Field/value list for XADD. */
-export function encodeEntryFields(e: AnyEnvelope, json: string = JSON.stringify(e)): string[] {
-  return ["type", e.eventType, "agg", e.aggregateId, "keys", routingKeys(e).join(" "), "env", json];
-}
-
-export function streamFor(e: AnyEnvelope): StreamName {
-  return streamOf(e.eventType);
+export function encodeEntryFields(e: Envelope, routingKeys: readonly string[], json: string = JSON.stringify(e)): string[] {
+  return ["type", e.eventType, "agg", e.aggregateId, "keys", routingKeys.join(" "), "env", json];
 }
 
 /** Reads an XREAD/XRANGE entry ([id, [field, value, …]]). Tolerates missing fields: validation comes later. */

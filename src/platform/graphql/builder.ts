@@ -8,7 +8,8 @@ import type PrismaTypes from "../../generated/pothos-prisma-types.ts";
 import { getDatamodel } from "../../generated/pothos-prisma-types.ts";
 import type { Context } from "./context.ts";
 
-export const builder = new SchemaBuilder<{
+function newBuilder() {
+  return new SchemaBuilder<{
   PrismaTypes: PrismaTypes;
   Context: Context;
   DefaultFieldNullability: false;
@@ -51,17 +52,28 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: false,
   },
 });
+}
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+export type Builder = ReturnType<typeof newBuilder>;
 
-builder.scalarType("DateTime", {
-  description: "An instant as an ISO-8601 string in UTC, e.g. 2026-11-25T10:00:00.000Z",
-  serialize: (value) => (value instanceof Date ? value.toISOString() : new Date(value).toISOString()),
-  parseValue: (value) => {
-    const date = typeof value === "string" ? new Date(value) : new Date(NaN);
-    if (Number.isNaN(date.getTime())) throw new TypeError("DateTime must be an ISO-8601 string");
-    return date;
-  },
-});
+/**
+ * A schema builder with the platform's plugins, auth scopes and root types; the modules and the
+ * admin fields register on it (see src/schema.ts).
+ */
+export function createBuilder(): Builder {
+  const builder = newBuilder();
+  builder.queryType({});
+  builder.mutationType({});
+  builder.subscriptionType({});
+
+  builder.scalarType("DateTime", {
+    description: "An instant as an ISO-8601 string in UTC, e.g. 2026-11-25T10:00:00.000Z",
+    serialize: (value) => (value instanceof Date ? value.toISOString() : new Date(value).toISOString()),
+    parseValue: (value) => {
+      const date = typeof value === "string" ? new Date(value) : new Date(NaN);
+      if (Number.isNaN(date.getTime())) throw new TypeError("DateTime must be an ISO-8601 string");
+      return date;
+    },
+  });
+  return builder;
+}

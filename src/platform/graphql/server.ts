@@ -4,17 +4,12 @@ import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import { GraphQLError, type ExecutionArgs } from "graphql";
 import type { Duplex } from "node:stream";
-import { schema } from "../../schema.ts";
+import type { GraphQLSchema } from "graphql";
 import { maskError } from "./errors.ts";
 import { useOperationLog, useTraceHeader } from "./plugins.ts";
-import type { Context } from "./context.ts";
+import { hubOf, type Context, type SharedContext } from "./context.ts";
 import { continueTrace, type TraceContext } from "../observability/trace.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { PrismaClient } from "../infra/database.ts";
-import type { StreamHub } from "../live/hub.ts";
-import type { StreamName } from "../../contracts/catalog.ts";
-import type { Redis } from "ioredis";
-import { EXAMPLE_OPERATIONS } from "../../graphiql-examples.ts";
 import { entryTrace, useMetrics, useRequestSpans } from "../observability/yoga.ts";
 import { readyBody, type CheckResults } from "../observability/readiness.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -36,10 +31,11 @@ export interface WebSocketLimits {
 }
 
 export interface ApiDeps {
-  prisma: PrismaClient;
-  hubs: Record<StreamName, StreamHub>;
-  redis: Redis;
-  streamPrefix: string;
+  /** The schema the composition root built from the modules (src/schema.ts). */
+  schema: GraphQLSchema;
+  shared: SharedContext;
+  /** The document GraphiQL opens with. */
+  graphiqlExamples?: string;
   log: Logger;
   /** Resolves when every dependency answers; rejects with the reason otherwise. */
   readiness: () => Promise<CheckResults | void>;
@@ -97,11 +93,11 @@ export function createApi(deps: ApiDeps): Api {
       });
     const address = initial.req?.socket?.remoteAddress ?? "unknown";
     const clientKey = viewer ? `sub:${viewer.subject}` : `ip:${address}`;
-    return { prisma: deps.prisma, hubs: deps.hubs, redis: deps.redis, streamPrefix: deps.streamPrefix, trace, log, viewer, clientKey };
+    return { ...deps.shared, hub: (stream) => hubOf(deps.shared.hubs, stream), trace, log, viewer, clientKey };
   };
 
   const yoga = createYoga<InitialContext, Context>({
-    schema,
+    schema: deps.schema,
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     landingPage: false,
@@ -109,7 +105,7 @@ export function createApi(deps: ApiDeps): Api {
     renderGraphiQL: renderLocalGraphiQL,
     graphiql: !deps.graphiql
       ? false
-      : async () => ({ title: "Order gateway", subscriptionsProtocol: "WS", defaultQuery: EXAMPLE_OPERATIONS, headers: await deps.graphiqlHeaders?.() }),
+      : async () => ({ title: "Order gateway", subscriptionsProtocol: "WS", defaultQuery: deps.graphiqlExamples, headers: await deps.graphiqlHeaders?.() }),
     // One operation per request: a batch would multiply every limit below by its length.
     batching: false,
     // bodyLimit (limits.ts) already refuses bodies without a Content-Length or over the limit
@@ -132,7 +128,7 @@ export function createApi(deps: ApiDeps): Api {
     context: buildContext,
     plugins: [
       ...queryLimitPlugins(deps.limits),
-      useMutationRateLimit({ redis: deps.redis, keyPrefix: `${deps.streamPrefix}:ratelimit`, ...deps.rateLimit }),
+      useMutationRateLimit({ redis: deps.shared.redis, keyPrefix: `${deps.shared.layout.prefix}:ratelimit`, ...deps.rateLimit }),
       useRequestSpans(),
       ...(deps.metrics ? [useMetrics(deps.metrics)] : []),
       useTraceHeader((request) => traces.get(request)),

@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
 import type { Logger } from "../observability/logger.ts";
-import { repeatEvery } from "../shared/backoff.ts";
+import { PeriodicRole } from "../roles.ts";
 
 export interface PurgeOptions {
   pool: Pool;
@@ -11,19 +11,9 @@ export interface PurgeOptions {
 }
 
 /** Deletes idempotency keys past their lifetime, in small batches (no long locks). Runs beside the relay. */
-export class IdempotencyKeyPurger {
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
-
-  constructor(private readonly o: PurgeOptions) {}
-
-  start(): void {
-    this.loop = repeatEvery(this.o.intervalMs, this.stopping.signal, () => this.purge(), (err) => this.o.log.warn({ err }, "idempotency key purge failed"));
-  }
-
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+export class IdempotencyKeyPurger extends PeriodicRole {
+  constructor(private readonly o: PurgeOptions) {
+    super("idempotency key purger", o.intervalMs, () => this.purge(), o.log);
   }
 
   /** Returns how many keys were deleted. */

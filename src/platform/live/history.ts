@@ -1,6 +1,9 @@
 import type { RedisClient } from "../infra/redis.ts";
 import { decodeEntry, type StreamEntry } from "../events/stream-entry.ts";
-import { parseEnvelope } from "../events/envelope.ts";
+import type { EventRegistry } from "../events/registry.ts";
+
+/** Validates what history reads: the registry (or the typed contract built on it). */
+type Parser = Pick<EventRegistry, "parseJson">;
 import { parseTraceparent } from "../observability/trace.ts";
 import type { LiveEvent } from "./hub.ts";
 import { cutAt, encodeCursor, mergeByIdOrder } from "../events/partitions.ts";
@@ -18,14 +21,14 @@ export interface PartitionSpot {
  * Scans forward from `startId` in pages, matching on routing keys without parsing other entries.
  * `key` is the aggregate's partition (all its events are there).
  */
-export async function readForward(redis: RedisClient, key: string, routingKey: string, startId = "-", spot: PartitionSpot = { partition: 0, partitions: 1 }): Promise<LiveEvent[]> {
+export async function readForward(events: Parser, redis: RedisClient, key: string, routingKey: string, startId = "-", spot: PartitionSpot = { partition: 0, partitions: 1 }): Promise<LiveEvent[]> {
   const out: LiveEvent[] = [];
   let start = startId;
   for (;;) {
     const page = (await redis.xrange(key, start, "+", "COUNT", PAGE)) as [string, string[]][];
     for (const [id, fields] of page) {
       const entry = decodeEntry(id, fields);
-      if (entry.keys.includes(routingKey)) pushParsed(out, entry, spot);
+      if (entry.keys.includes(routingKey)) pushParsed(events, out, entry, spot);
     }
     if (page.length < PAGE) return out;
     start = `(${page.at(-1)![0]}`;
@@ -36,7 +39,7 @@ export async function readForward(redis: RedisClient, key: string, routingKey: s
  * The newest `last` matching events, scanning backwards through every partition (`keys`, in
  * partition order) merged by entry id, returned oldest first.
  */
-export async function readBackward(redis: RedisClient, keys: string | string[], routingKey: string, last: number): Promise<LiveEvent[]> {
+export async function readBackward(events: Parser, redis: RedisClient, keys: string | string[], routingKey: string, last: number): Promise<LiveEvent[]> {
   const all = typeof keys === "string" ? [keys] : keys;
   const out: LiveEvent[] = [];
   const ends = all.map(() => "+");
@@ -56,7 +59,7 @@ export async function readBackward(redis: RedisClient, keys: string | string[], 
     const { merged, rest } = mergeByIdOrder(pages.map((page) => page.map((e) => ({ ...e, id: e.flipped, original: e.id }))), exhausted);
     pages = rest.map((page) => page.map((e) => ({ id: e.original, flipped: e.id, entry: e.entry })));
     for (const [p, { entry }] of merged) {
-      if (entry.keys.includes(routingKey)) pushParsed(out, entry, { partition: p, partitions: all.length });
+      if (entry.keys.includes(routingKey)) pushParsed(events, out, entry, { partition: p, partitions: all.length });
       if (out.length === last) break;
     }
     if (merged.length === 0) break; // every partition exhausted
@@ -77,9 +80,9 @@ export function streamIdAtOrderCreation(orderId: string): string {
   return Number.isFinite(ms) ? `${Math.max(0, ms - 60_000)}-0` : "-"; // a minute of slack for clock skew between hosts
 }
 
-function pushParsed(out: LiveEvent[], entry: StreamEntry, { partition, partitions }: PartitionSpot): void {
+function pushParsed(events: Parser, out: LiveEvent[], entry: StreamEntry, { partition, partitions }: PartitionSpot): void {
   try {
-    const envelope = parseEnvelope(JSON.parse(entry.json));
+    const envelope = events.parseJson(entry.json);
     const position = partitions > 1 ? cutAt(entry.id, partition, partitions) : [entry.id];
     out.push({ cursor: encodeCursor(position), envelope, traceId: parseTraceparent(envelope.traceparent)?.traceId ?? null, partition, id: entry.id, position });
   } catch {

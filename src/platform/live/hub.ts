@@ -1,15 +1,16 @@
 import { duplicateRedis, type RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
 import { decodeEntry, type StreamEntry } from "../events/stream-entry.ts";
-import { parseEnvelope, type AnyEnvelope } from "../events/envelope.ts";
+import type { Envelope } from "../events/envelope.ts";
+import type { EventRegistry } from "../events/registry.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { SubscriptionQueue } from "./subscription-queue.ts";
 import { AppError, badInput } from "../shared/errors.ts";
 import { compareIds } from "../events/stream-ids.ts";
-import { trimmedThroughKey } from "../retention/trimmer.ts";
-import { partitionOf, covers, decodeCursor, encodeCursor, maxPositions, mergeByIdOrder, readGroups } from "../events/partitions.ts";
+import { trimmedThroughKey, partitionOf, covers, decodeCursor, encodeCursor, maxPositions, mergeByIdOrder, readGroups } from "../events/partitions.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { Role } from "../roles.ts";
 import { recordSpan, SpanKind } from "../observability/tracing.ts";
 
 const REPLAY_PAGE = 200;
@@ -18,7 +19,7 @@ const REPLAY_PAGE = 200;
 export interface LiveEvent {
   /** Public cursor: the entry id with one partition, else `position` encoded. */
   cursor: string;
-  envelope: AnyEnvelope;
+  envelope: Envelope;
   traceId: string | null;
   /** Where the entry is: its partition and entry id there. */
   partition: number;
@@ -44,6 +45,8 @@ export interface HubOptions {
   redis: RedisClient;
   /** Shared commands connection: history replays and cursor checks (never blocks). */
   commands: RedisClient;
+  /** Validates each entry's envelope before any subscriber sees it. */
+  events: EventRegistry;
   /** The stream; with partitions, `keys` (every partition key, in partition order) instead. */
   key: string;
   keys?: string[];
@@ -62,7 +65,7 @@ export interface HubOptions {
  * their first filter key, so an entry only visits the subscribers that can possibly want it; the
  * envelope JSON is parsed at most once per entry and only if some subscriber matches.
  */
-export class StreamHub {
+export class StreamHub implements Role {
   private readonly byKey = new Map<string, Set<Subscriber>>();
   private readonly firehose = new Set<Subscriber>();
   private readonly stopping = new AbortController();
@@ -88,6 +91,10 @@ export class StreamHub {
       partitions,
       redis: i === 0 ? o.redis : duplicateRedis(o.redis),
     }));
+  }
+
+  get name(): string {
+    return `live hub ${this.o.streamName ?? this.o.key}`;
   }
 
   get partitions(): number {
@@ -337,7 +344,7 @@ export class StreamHub {
 
   private toLiveEvent(entry: StreamEntry, partition: number, position: string[]): LiveEvent | null {
     try {
-      const envelope = parseEnvelope(JSON.parse(entry.json));
+      const envelope = this.o.events.parseJson(entry.json);
       const traceId = parseTraceparent(envelope.traceparent)?.traceId ?? null;
       this.o.log.info({ traceId, eventId: envelope.eventId, eventType: envelope.eventType, cursor: entry.id, partition }, "live hub delivering event");
       return { cursor: encodeCursor(position), envelope, traceId, partition, id: entry.id, position };

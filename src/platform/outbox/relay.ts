@@ -1,14 +1,15 @@
 import pg from "pg";
 import type { RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
-import { parseEnvelope, type AnyEnvelope } from "../events/envelope.ts";
+import type { Envelope } from "../events/envelope.ts";
 import { OUTBOX_LANES } from "../events/lanes.ts";
 import { encodeEntryFields } from "../events/stream-entry.ts";
 import { keyForAggregate, type StreamLayout } from "../events/partitions.ts";
-import type { StreamName } from "../../contracts/catalog.ts";
+import type { EventRegistry, StreamName } from "../events/registry.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { Role } from "../roles.ts";
 import { recordSpan, SpanKind } from "../observability/tracing.ts";
 
 export interface RelayOptions {
@@ -16,9 +17,9 @@ export interface RelayOptions {
   /** Used for a dedicated LISTEN connection (a pooled client cannot hold LISTEN). */
   databaseUrl: string;
   redis: RedisClient;
-  streamPrefix: string;
-  /** Partitions per stream (STREAM_PARTITIONS); 1 when omitted. */
-  partitions?: number;
+  /** Validates each row's envelope and gives its routing keys. */
+  events: EventRegistry;
+  layout: StreamLayout;
   log: Logger;
   batchSize: number;
   /** Fallback poll interval when no NOTIFY arrives (lost notification, listener reconnecting). */
@@ -72,7 +73,8 @@ function integer(value: number | string): string {
  * Moves committed outbox rows to Redis Streams: at-least-once (a crash after XADD and before the
  * delete publishes the batch again; consumers dedupe by event id) and in order per aggregate.
  */
-export class OutboxRelay {
+export class OutboxRelay implements Role {
+  readonly name = "relay";
   private readonly stopping = new AbortController();
   private wakeUp: (() => void) | undefined;
   /** A NOTIFY arrived while no one was waiting (mid-batch): the next wait returns at once instead of sleeping pollMs. */
@@ -89,7 +91,7 @@ export class OutboxRelay {
   private readonly layout: StreamLayout;
 
   constructor(private readonly o: RelayOptions) {
-    this.layout = { prefix: o.streamPrefix, partitions: o.partitions ?? 1, cluster: o.redis.isCluster };
+    this.layout = o.layout;
   }
 
   start(): void {
@@ -158,7 +160,7 @@ export class OutboxRelay {
    * its partition, in id order, so its order holds; if one MULTI fails the rows stay in the outbox
    * and the partitions that succeeded get them again (at-least-once, as after a crash).
    */
-  private async publish(rows: OutboxRow[], envelopes: (AnyEnvelope | undefined)[]): Promise<string[]> {
+  private async publish(rows: OutboxRow[], envelopes: (Envelope | undefined)[]): Promise<string[]> {
     const keys = rows.map((r) => keyForAggregate(this.layout, r.stream, r.aggregateId));
     const groups = new Map<string, number[]>();
     rows.forEach((_, i) => {
@@ -170,7 +172,7 @@ export class OutboxRelay {
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
         const multi = this.o.redis.multi();
-        for (const i of indexes) multi.xadd(keys[i]!, "*", ...fieldsOf(rows[i]!, envelopes[i]));
+        for (const i of indexes) multi.xadd(keys[i]!, "*", ...this.fieldsOf(rows[i]!, envelopes[i]));
         const results = await multi.exec();
         if (!results) throw new Error("MULTI aborted");
         results.forEach(([err, id], j) => {
@@ -183,9 +185,9 @@ export class OutboxRelay {
   }
 
   /** The row's envelope, validated once per batch (entry fields and log lines both use it); undefined if invalid. */
-  private decode(row: OutboxRow): AnyEnvelope | undefined {
+  private decode(row: OutboxRow): Envelope | undefined {
     try {
-      return parseEnvelope(JSON.parse(row.envelope));
+      return this.o.events.parseJson(row.envelope);
     } catch (err) {
       // Still published: consumers dead-letter it with the reason, where an operator can see it.
       this.o.log.error({ err, outboxId: row.id }, "outbox row holds an invalid envelope; publishing it for dead-lettering");
@@ -193,7 +195,12 @@ export class OutboxRelay {
     }
   }
 
-  private logPublished(rows: OutboxRow[], envelopes: (AnyEnvelope | undefined)[], cursors: string[]): void {
+  /** XADD fields of a row: its envelope's, or an entry typed "invalid" that consumers dead-letter. */
+  private fieldsOf(row: OutboxRow, envelope: Envelope | undefined): string[] {
+    return envelope ? encodeEntryFields(envelope, this.o.events.routingKeys(envelope), row.envelope) : ["type", "invalid", "agg", "", "keys", "", "env", row.envelope];
+  }
+
+  private logPublished(rows: OutboxRow[], envelopes: (Envelope | undefined)[], cursors: string[]): void {
     if (!this.o.log.isLevelEnabled("info")) return;
     rows.forEach((row, i) => {
       const e = envelopes[i];
@@ -205,7 +212,7 @@ export class OutboxRelay {
   }
 
   /** relay_published_events_total, and a producer span per event (child of the event's traceparent) when spans are exported. */
-  private observePublished(rows: OutboxRow[], envelopes: (AnyEnvelope | undefined)[], claimedAt: number): void {
+  private observePublished(rows: OutboxRow[], envelopes: (Envelope | undefined)[], claimedAt: number): void {
     const perStream = new Map<string, number>();
     rows.forEach((row, i) => {
       perStream.set(row.stream, (perStream.get(row.stream) ?? 0) + 1);
@@ -260,11 +267,6 @@ export class OutboxRelay {
       if (!this.stopping.signal.aborted) await sleep(backoffDelay(failures++, 200, 5_000), this.stopping.signal);
     }
   }
-}
-
-/** XADD fields of a row: its envelope's, or an entry typed "invalid" that consumers dead-letter. */
-function fieldsOf(row: OutboxRow, envelope: AnyEnvelope | undefined): string[] {
-  return envelope ? encodeEntryFields(envelope, row.envelope) : ["type", "invalid", "agg", "", "keys", "", "env", row.envelope];
 }
 
 /** The traceparent of an envelope that failed validation: its producer span still joins that trace. */

@@ -1,7 +1,8 @@
 import type { RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
-import { repeatEvery } from "../shared/backoff.ts";
+import { PeriodicRole } from "../roles.ts";
 import { safeTrimId, type GroupPosition } from "./trim-floor.ts";
+import { trimmedThroughKey } from "../events/partitions.ts";
 import { compareIds, nextId } from "../events/stream-ids.ts";
 
 export interface RetentionOptions {
@@ -18,30 +19,19 @@ export interface RetentionOptions {
 
 const MAX_EVICT_SCAN = 10_000;
 
-/**
- * Where the id of the newest trimmed entry is kept, so resuming subscribers can tell they missed
- * events. A suffix: it keeps a partition key's hash tag (same cluster slot as its stream).
- */
-export const trimmedThroughKey = (streamKey: string) => `${streamKey}:trimmed-through`;
 
 /**
  * Applies the streams' retention periodically. Redis 7.0's XTRIM has no "only acknowledged" mode,
  * so the cut-off is computed here and lowered to the oldest entry any group still needs.
  */
-export class StreamTrimmer {
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
-
-  constructor(private readonly o: RetentionOptions) {}
-
-  start(): void {
-    if (this.o.maxAgeMs === undefined && this.o.maxLen === undefined) return;
-    this.loop = repeatEvery(this.o.intervalMs, this.stopping.signal, () => this.trimAll(), (err) => this.o.log.warn({ err }, "stream trim failed"));
+export class StreamTrimmer extends PeriodicRole {
+  constructor(private readonly o: RetentionOptions) {
+    super("stream trimmer", o.intervalMs, () => this.trimAll(), o.log);
   }
 
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+  override start(): void {
+    if (this.o.maxAgeMs === undefined && this.o.maxLen === undefined) return; // retention is off: nothing to run
+    super.start();
   }
 
   async trimAll(): Promise<number> {

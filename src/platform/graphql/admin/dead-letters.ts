@@ -1,9 +1,7 @@
-import { builder } from "../builder.ts";
+import type { Builder } from "../builder.ts";
 import { AppError, badInput } from "../../shared/errors.ts";
-import { parseEnvelope } from "../../events/envelope.ts";
 import { encodeEntryFields } from "../../events/stream-entry.ts";
-import type { StreamName } from "../../../contracts/catalog.ts";
-import type { StreamLayout } from "../../events/partitions.ts";
+import type { EventRegistry, StreamName } from "../../events/registry.ts";
 import type { Context } from "../context.ts";
 import {
   discardDeadLetter,
@@ -14,109 +12,117 @@ import {
   type DeadLetter,
 } from "../../consumers/dead-letters.ts";
 
-export const EventStream = builder.enumType("EventStream", {
-  values: { ORDERS: { value: "orders" }, INVENTORY: { value: "inventory" } } as const,
-});
-
-const DeadLetterRef = builder.objectRef<DeadLetter>("DeadLetter").implement({
-  description: "An event a consumer group gave up on, with why. Replay puts it back on its stream.",
-  fields: (t) => ({
-    id: t.exposeID("id"),
-    stream: t.field({ type: EventStream, resolve: (d) => d.stream }),
-    originalEntryId: t.exposeString("originalEntryId", { description: "Its entry id (cursor) on the original stream." }),
-    group: t.exposeString("group"),
-    consumer: t.exposeString("consumer"),
-    deliveries: t.exposeInt("deliveries"),
-    reason: t.exposeString("reason", { description: "invalid-envelope, unknown-event-type, unknown-version, invalid-payload, permanent-error or max-deliveries-exceeded." }),
-    error: t.exposeString("error"),
-    failedAt: t.field({ type: "DateTime", resolve: (d) => d.failedAt }),
-    eventType: t.exposeString("eventType"),
-    aggregateId: t.exposeString("aggregateId"),
-    envelope: t.exposeString("envelope", { description: "The original event envelope, as JSON." }),
-  }),
-});
-
-const DeadLetterEdge = builder.objectRef<DeadLetter>("DeadLetterEdge").implement({
-  fields: (t) => ({ cursor: t.string({ resolve: (d) => d.id }), node: t.field({ type: DeadLetterRef, resolve: (d) => d }) }),
-});
-
-const DeadLetterConnection = builder.objectRef<{ items: DeadLetter[]; hasNextPage: boolean }>("DeadLetterConnection").implement({
-  fields: (t) => ({
-    edges: t.field({ type: [DeadLetterEdge], resolve: (c) => c.items }),
-    hasNextPage: t.exposeBoolean("hasNextPage"),
-    endCursor: t.string({ nullable: true, resolve: (c) => c.items.at(-1)?.id ?? null }),
-  }),
-});
-
-/** Partition count as the api's hubs read it: dead letters live beside each partition. */
-const layoutOf = (ctx: Context): StreamLayout => ({ prefix: ctx.streamPrefix, partitions: ctx.hubs.orders.partitions, cluster: ctx.redis.isCluster });
-
-function parseId(ctx: Context, id: string | number, field = "id") {
-  const partitions = layoutOf(ctx).partitions;
-  const parsed = parseDeadLetterId(String(id), partitions);
-  if (!parsed) throw badInput(field, `must be a dead letter id such as ${partitions > 1 ? "orders:0:1732530000000-0" : "orders:1732530000000-0"}`);
-  return parsed;
+/** The EventStream enum: one value per stream the modules declared (ORDERS = "orders"). */
+export function eventStreamEnum(builder: Builder, streams: readonly StreamName[]) {
+  return builder.enumType("EventStream", {
+    values: Object.fromEntries(streams.map((s) => [s.toUpperCase().replace(/\W/g, "_"), { value: s }])),
+  });
 }
 
-builder.queryField("deadLetters", (t) =>
-  t.field({
-    type: DeadLetterConnection,
-    description: "Dead letters of one stream, oldest first (admins).",
-    authScopes: { admin: true },
-    args: {
-      stream: t.arg({ type: EventStream, required: true }),
-      first: t.arg.int({ required: false, defaultValue: 20 }),
-      after: t.arg.string({ required: false }),
-    },
-    resolve: (_root, args, ctx) => {
-      const first = args.first ?? 20;
-      if (first < 1 || first > 100) throw badInput("first", "must be from 1 to 100");
-      const stream = args.stream as StreamName;
-      const after = args.after ? parseId(ctx, args.after, "after") : undefined;
-      if (after && after.stream !== stream) throw badInput("after", `is a cursor of the ${after.stream} stream`);
-      return listDeadLetters(ctx.redis, layoutOf(ctx), stream, first, after);
-    },
-  }),
-);
+export type EventStreamRef = ReturnType<typeof eventStreamEnum>;
 
-builder.mutationFields((t) => ({
-  replayDeadLetter: t.field({
-    type: DeadLetterRef,
-    description: "Puts the original event back on its stream (once) and removes the dead letter. Consumers that already applied it skip it. Admins only.",
-    authScopes: { admin: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const letter = await getDeadLetter(ctx.redis, layoutOf(ctx), parseId(ctx, args.id));
-      if (!letter) throw new AppError("NOT_FOUND", `dead letter ${args.id} not found (already replayed or discarded?)`, { field: "id" });
-      const fields = replayFields(letter);
-      const cursor = await replayDeadLetter(ctx.redis, layoutOf(ctx), letter, fields);
-      if (!cursor) throw new AppError("NOT_FOUND", `dead letter ${args.id} was replayed or discarded concurrently`, { field: "id" });
-      ctx.log.warn({ deadLetter: letter.id, reason: letter.reason, eventType: letter.eventType, newCursor: cursor }, "dead letter replayed");
-      return letter;
-    },
-  }),
-  discardDeadLetter: t.field({
-    type: DeadLetterRef,
-    description: "Deletes a dead letter for good. Admins only.",
-    authScopes: { admin: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const ref = parseId(ctx, args.id);
-      const letter = await getDeadLetter(ctx.redis, layoutOf(ctx), ref);
-      if (!letter || !(await discardDeadLetter(ctx.redis, layoutOf(ctx), ref))) {
-        throw new AppError("NOT_FOUND", `dead letter ${args.id} not found`, { field: "id" });
-      }
-      ctx.log.warn({ deadLetter: letter.id, reason: letter.reason, eventType: letter.eventType, envelope: letter.envelope }, "dead letter discarded");
-      return letter;
-    },
-  }),
-}));
+/** Dead letters: list, replay and discard (admins), over every stream. */
+export function registerDeadLetterSchema(builder: Builder, EventStream: EventStreamRef) {
+
+  const DeadLetterRef = builder.objectRef<DeadLetter>("DeadLetter").implement({
+    description: "An event a consumer group gave up on, with why. Replay puts it back on its stream.",
+    fields: (t) => ({
+      id: t.exposeID("id"),
+      stream: t.field({ type: EventStream, resolve: (d) => d.stream }),
+      originalEntryId: t.exposeString("originalEntryId", { description: "Its entry id (cursor) on the original stream." }),
+      group: t.exposeString("group"),
+      consumer: t.exposeString("consumer"),
+      deliveries: t.exposeInt("deliveries"),
+      reason: t.exposeString("reason", { description: "invalid-envelope, unknown-event-type, unknown-version, invalid-payload, permanent-error or max-deliveries-exceeded." }),
+      error: t.exposeString("error"),
+      failedAt: t.field({ type: "DateTime", resolve: (d) => d.failedAt }),
+      eventType: t.exposeString("eventType"),
+      aggregateId: t.exposeString("aggregateId"),
+      envelope: t.exposeString("envelope", { description: "The original event envelope, as JSON." }),
+    }),
+  });
+
+  const DeadLetterEdge = builder.objectRef<DeadLetter>("DeadLetterEdge").implement({
+    fields: (t) => ({ cursor: t.string({ resolve: (d) => d.id }), node: t.field({ type: DeadLetterRef, resolve: (d) => d }) }),
+  });
+
+  const DeadLetterConnection = builder.objectRef<{ items: DeadLetter[]; hasNextPage: boolean }>("DeadLetterConnection").implement({
+    fields: (t) => ({
+      edges: t.field({ type: [DeadLetterEdge], resolve: (c) => c.items }),
+      hasNextPage: t.exposeBoolean("hasNextPage"),
+      endCursor: t.string({ nullable: true, resolve: (c) => c.items.at(-1)?.id ?? null }),
+    }),
+  });
+
+
+  builder.queryField("deadLetters", (t) =>
+    t.field({
+      type: DeadLetterConnection,
+      description: "Dead letters of one stream, oldest first (admins).",
+      authScopes: { admin: true },
+      args: {
+        stream: t.arg({ type: EventStream, required: true }),
+        first: t.arg.int({ required: false, defaultValue: 20 }),
+        after: t.arg.string({ required: false }),
+      },
+      resolve: (_root, args, ctx) => {
+        const first = args.first ?? 20;
+        if (first < 1 || first > 100) throw badInput("first", "must be from 1 to 100");
+        const stream = args.stream as StreamName;
+        const after = args.after ? parseId(ctx, args.after, "after") : undefined;
+        if (after && after.stream !== stream) throw badInput("after", `is a cursor of the ${after.stream} stream`);
+        return listDeadLetters(ctx.redis, ctx.layout, stream, first, after);
+      },
+    }),
+  );
+
+  builder.mutationFields((t) => ({
+    replayDeadLetter: t.field({
+      type: DeadLetterRef,
+      description: "Puts the original event back on its stream (once) and removes the dead letter. Consumers that already applied it skip it. Admins only.",
+      authScopes: { admin: true },
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, args, ctx) => {
+        const letter = await getDeadLetter(ctx.redis, ctx.layout, parseId(ctx, args.id));
+        if (!letter) throw new AppError("NOT_FOUND", `dead letter ${args.id} not found (already replayed or discarded?)`, { field: "id" });
+        const fields = replayFields(ctx.events, letter);
+        const cursor = await replayDeadLetter(ctx.redis, ctx.layout, letter, fields);
+        if (!cursor) throw new AppError("NOT_FOUND", `dead letter ${args.id} was replayed or discarded concurrently`, { field: "id" });
+        ctx.log.warn({ deadLetter: letter.id, reason: letter.reason, eventType: letter.eventType, newCursor: cursor }, "dead letter replayed");
+        return letter;
+      },
+    }),
+    discardDeadLetter: t.field({
+      type: DeadLetterRef,
+      description: "Deletes a dead letter for good. Admins only.",
+      authScopes: { admin: true },
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, args, ctx) => {
+        const ref = parseId(ctx, args.id);
+        const letter = await getDeadLetter(ctx.redis, ctx.layout, ref);
+        if (!letter || !(await discardDeadLetter(ctx.redis, ctx.layout, ref))) {
+          throw new AppError("NOT_FOUND", `dead letter ${args.id} not found`, { field: "id" });
+        }
+        ctx.log.warn({ deadLetter: letter.id, reason: letter.reason, eventType: letter.eventType, envelope: letter.envelope }, "dead letter discarded");
+        return letter;
+      },
+    }),
+  }));
+}
 
 /** The entry as it was first published; routing keys recomputed when the envelope is valid. */
-function replayFields(letter: DeadLetter): string[] {
+function replayFields(events: EventRegistry, letter: DeadLetter): string[] {
   try {
-    return encodeEntryFields(parseEnvelope(JSON.parse(letter.envelope)), letter.envelope);
+    const envelope = events.parseJson(letter.envelope);
+    return encodeEntryFields(envelope, events.routingKeys(envelope), letter.envelope);
   } catch {
     return ["type", letter.eventType, "agg", letter.aggregateId, "keys", "", "env", letter.envelope];
   }
+}
+
+function parseId(ctx: Context, id: string | number, field = "id") {
+  const partitions = ctx.layout.partitions;
+  const parsed = parseDeadLetterId(String(id), partitions);
+  if (!parsed) throw badInput(field, `must be a dead letter id such as ${partitions > 1 ? "orders:0:1732530000000-0" : "orders:1732530000000-0"}`);
+  return parsed;
 }

@@ -8,14 +8,11 @@
  * (backfilled from the streams' recent entry ids) and stops after a few idle minutes, so the chart
  * costs Redis nothing per event.
  */
-import { builder } from "../builder.ts";
-import type { Context } from "../context.ts";
-import { EventStream } from "./dead-letters.ts";
-import { inventoryWorker } from "../../../modules/inventory/worker.ts";
-import { orderSagaWorker } from "../../../modules/orders/saga.ts";
-import { STREAMS } from "../../events/stream-entry.ts";
+import type { Builder } from "../builder.ts";
+import type { ConsumerGroupInfo, Context } from "../context.ts";
+import type { EventStreamRef } from "./dead-letters.ts";
 import { dlqOf, partitionKeys, type StreamLayout } from "../../events/partitions.ts";
-import type { StreamName } from "../../../contracts/catalog.ts";
+import type { StreamName } from "../../events/registry.ts";
 import { probeConsumerGroups, probeOutbox, type GroupSample, type GroupStreams } from "../../observability/metrics.ts";
 
 const SAMPLE_MS = 2_000;
@@ -28,20 +25,18 @@ interface Sample {
   added: Record<StreamName, number> | null;
 }
 
-const layoutOf = (ctx: Context): StreamLayout => ({ prefix: ctx.streamPrefix, partitions: ctx.hubs.orders.partitions, cluster: ctx.redis.isCluster });
-
-/** The consumer groups of this codebase and the partition keys they read, labelled like /metrics. */
-export function consumerGroupStreams(layout: StreamLayout): GroupStreams[] {
-  return [inventoryWorker, orderSagaWorker].map((d) => ({
+/** The consumer groups of the running modules and the partition keys they read, labelled like /metrics. */
+export function consumerGroupStreams(layout: StreamLayout, groups: readonly ConsumerGroupInfo[]): GroupStreams[] {
+  return groups.map((d) => ({
     group: d.group,
     streams: d.streams.flatMap((s) => partitionKeys(layout, s).map((key, p) => ({ name: layout.partitions > 1 ? `${s}/${p}` : s, key }))),
   }));
 }
 
-async function entriesAdded(redis: Context["redis"], layout: StreamLayout): Promise<Record<StreamName, number> | null> {
+async function entriesAdded(redis: Context["redis"], layout: StreamLayout, streams: readonly StreamName[]): Promise<Record<StreamName, number> | null> {
   try {
     const out = {} as Record<StreamName, number>;
-    for (const stream of STREAMS) {
+    for (const stream of streams) {
       out[stream] = 0;
       for (const key of partitionKeys(layout, stream)) {
         const info = (await redis.call("XINFO", "STREAM", key).catch((err: Error) => {
@@ -64,8 +59,8 @@ async function entriesAdded(redis: Context["redis"], layout: StreamLayout): Prom
 interface RatePoint {
   at: Date;
   seconds: number;
-  orders: number;
-  inventory: number;
+  /** Events per second on each stream. */
+  rates: Record<StreamName, number>;
 }
 
 /** The recent past, counted from entry ids: full buckets, and what is in the bucket still open. */
@@ -110,7 +105,7 @@ class RateSampler {
     if (added && past) {
       // The first live point then covers the open bucket from its start: every event counted once.
       this.points = past.points;
-      this.last = { at: past.boundary, added: { orders: added.orders - past.open.orders, inventory: added.inventory - past.open.inventory } };
+      this.last = { at: past.boundary, added: Object.fromEntries(Object.entries(added).map(([s, n]) => [s, n - (past.open[s] ?? 0)])) };
     } else {
       this.last = { at: Date.now(), added };
     }
@@ -122,8 +117,8 @@ class RateSampler {
     const prev = this.last;
     if (prev?.added && added) {
       const seconds = (at - prev.at) / 1000;
-      const rate = (s: StreamName) => Math.max(0, added[s] - prev.added![s]) / seconds;
-      this.points.push({ at: new Date(at), seconds, orders: rate("orders"), inventory: rate("inventory") });
+      const rates = Object.fromEntries(Object.entries(added).map(([s, n]) => [s, Math.max(0, n - (prev.added![s] ?? 0)) / seconds]));
+      this.points.push({ at: new Date(at), seconds, rates });
     }
     this.last = { at, added };
     while (this.points.length && this.points[0]!.at.getTime() < at - KEEP_MS) this.points.shift();
@@ -134,19 +129,20 @@ const samplers = new Map<string, RateSampler>();
 const BACKFILL_MAX = 2_000;
 
 /** Rates per SAMPLE_MS bucket over the last KEEP_MS, counted from entry ids (ids are publish times). */
-async function recentRates(redis: Context["redis"], layout: StreamLayout, now: number): Promise<Backfill> {
+async function recentRates(redis: Context["redis"], layout: StreamLayout, streams: readonly StreamName[], now: number): Promise<Backfill> {
   const start = now - KEEP_MS;
   const openBucket = Math.floor(KEEP_MS / SAMPLE_MS);
   let from = start; // where the counts are complete (later when a key had more than BACKFILL_MAX entries)
   const counts = new Map<number, Record<StreamName, number>>();
-  for (const stream of STREAMS) {
+  const zero = () => Object.fromEntries(streams.map((s) => [s, 0])) as Record<StreamName, number>;
+  for (const stream of streams) {
     for (const key of partitionKeys(layout, stream)) {
       const entries = (await redis.xrevrange(key, "+", String(start), "COUNT", BACKFILL_MAX)) as [string, string[]][];
       if (entries.length === BACKFILL_MAX) from = Math.max(from, Number(entries.at(-1)![0].split("-")[0]) + SAMPLE_MS);
       for (const [id] of entries) {
         const bucket = Math.min(openBucket, Math.floor((Number(id.split("-")[0]) - start) / SAMPLE_MS));
-        const c = counts.get(bucket) ?? { orders: 0, inventory: 0 };
-        c[stream]++;
+        const c = counts.get(bucket) ?? zero();
+        c[stream] = (c[stream] ?? 0) + 1;
         counts.set(bucket, c);
       }
     }
@@ -154,10 +150,10 @@ async function recentRates(redis: Context["redis"], layout: StreamLayout, now: n
   const points: RatePoint[] = [];
   const seconds = SAMPLE_MS / 1000;
   for (let b = Math.ceil((from - start) / SAMPLE_MS); b < openBucket; b++) {
-    const c = counts.get(b) ?? { orders: 0, inventory: 0 };
-    points.push({ at: new Date(start + (b + 1) * SAMPLE_MS), seconds, orders: c.orders / seconds, inventory: c.inventory / seconds });
+    const c = counts.get(b) ?? zero();
+    points.push({ at: new Date(start + (b + 1) * SAMPLE_MS), seconds, rates: Object.fromEntries(streams.map((s) => [s, (c[s] ?? 0) / seconds])) });
   }
-  return { points, boundary: start + openBucket * SAMPLE_MS, open: counts.get(openBucket) ?? { orders: 0, inventory: 0 } };
+  return { points, boundary: start + openBucket * SAMPLE_MS, open: counts.get(openBucket) ?? zero() };
 }
 
 /** The points within the last `minutes`. */
@@ -174,78 +170,81 @@ interface SystemStatus {
   sampler: RateSampler;
 }
 
-const ConsumerGroupStatus = builder.objectRef<GroupSample>("ConsumerGroupStatus").implement({
-  description: "A consumer group on one stream (or stream partition), as XINFO GROUPS reports it.",
-  fields: (t) => ({
-    group: t.exposeString("group"),
-    stream: t.exposeString("stream", { description: "orders or inventory (orders/0 … with partitions)." }),
-    lag: t.int({ nullable: true, description: "Entries not yet delivered to the group; null when Redis cannot tell.", resolve: (g) => g.lag }),
-    pending: t.exposeInt("pending", { description: "Delivered, not yet acknowledged." }),
-  }),
-});
-
-const StreamCount = builder.objectRef<{ stream: StreamName; count: number }>("StreamCount").implement({
-  fields: (t) => ({ stream: t.field({ type: EventStream, resolve: (c) => c.stream }), count: t.exposeInt("count") }),
-});
-
-const EventRatePoint = builder.objectRef<RatePoint>("EventRatePoint").implement({
-  description: "Events per second published to each stream over one sampling interval ending at `at`.",
-  fields: (t) => ({
-    at: t.field({ type: "DateTime", resolve: (p) => p.at }),
-    seconds: t.exposeFloat("seconds"),
-    orders: t.exposeFloat("orders"),
-    inventory: t.exposeFloat("inventory"),
-  }),
-});
-
-const SystemStatusRef = builder.objectRef<SystemStatus>("SystemStatus").implement({
-  description: "Pipeline health for operators: the dashboard's system panel.",
-  fields: (t) => ({
-    outboxBacklog: t.int({ nullable: true, description: "Outbox rows not yet published (null: Postgres did not answer in time).", resolve: async (s) => (await s.outbox)?.backlog ?? null }),
-    outboxOldestAgeSeconds: t.float({ nullable: true, description: "Age of the oldest unpublished outbox row (0 when empty).", resolve: async (s) => (await s.outbox)?.age ?? null }),
-    consumerGroups: t.field({ type: [ConsumerGroupStatus], resolve: (s) => s.groups }),
-    deadLetters: t.field({
-      type: [StreamCount],
-      description: "Dead letters waiting per stream (replay or discard them with the dead-letter mutations).",
-      resolve: async (s) =>
-        Promise.all(
-          STREAMS.map(async (stream) => {
-            let count = 0;
-            for (const key of partitionKeys(s.layout, stream)) count += await s.ctx.redis.xlen(dlqOf(key));
-            return { stream, count };
-          }),
-        ),
+/** `systemStatus` over the streams the modules declared. */
+export function registerSystemStatusSchema(builder: Builder, streams: readonly StreamName[], EventStream: EventStreamRef): void {
+  const ConsumerGroupStatus = builder.objectRef<GroupSample>("ConsumerGroupStatus").implement({
+    description: "A consumer group on one stream (or stream partition), as XINFO GROUPS reports it.",
+    fields: (t) => ({
+      group: t.exposeString("group"),
+      stream: t.exposeString("stream", { description: "orders or inventory (orders/0 … with partitions)." }),
+      lag: t.int({ nullable: true, description: "Entries not yet delivered to the group; null when Redis cannot tell.", resolve: (g) => g.lag }),
+      pending: t.exposeInt("pending", { description: "Delivered, not yet acknowledged." }),
     }),
-    eventRate: t.field({
-      type: [EventRatePoint],
-      description: "Events per second on each stream, one point per 2 s sample, over the last `minutes` (sampled while someone asks for this).",
-      args: { minutes: t.arg.int({ required: false, defaultValue: 10 }) },
-      resolve: (s, args) => ratesOf(s.sampler.points, Math.min(Math.max(args.minutes ?? 10, 1), 15)),
-    }),
-  }),
-});
+  });
 
-builder.queryField("systemStatus", (t) =>
-  t.field({
-    type: SystemStatusRef,
-    description: "Outbox backlog, consumer lag per group, dead letters and event rates (admins).",
-    authScopes: { admin: true },
-    resolve: async (_root, _args, ctx) => {
-      const layout = layoutOf(ctx);
-      // Postgres through Prisma: the outbox probe only needs `query(sql) → { rows }`.
-      const pool = { query: async (sql: string) => ({ rows: await ctx.prisma.$queryRawUnsafe(sql) }) } as never;
-      let sampler = samplers.get(ctx.streamPrefix);
-      // The sampler outlives this request: it keeps the process's commands connection, not the context.
-      const redis = ctx.redis;
-      if (!sampler) samplers.set(ctx.streamPrefix, (sampler = new RateSampler(() => entriesAdded(redis, layout), (now) => recentRates(redis, layout, now))));
-      await sampler.touch();
-      return {
-        ctx,
-        layout,
-        outbox: probeOutbox(pool, ctx.log),
-        groups: probeConsumerGroups(ctx.redis, consumerGroupStreams(layout), ctx.log),
-        sampler,
-      };
-    },
-  }),
-);
+  const StreamCount = builder.objectRef<{ stream: StreamName; count: number }>("StreamCount").implement({
+    fields: (t) => ({ stream: t.field({ type: EventStream, resolve: (c) => c.stream }), count: t.exposeInt("count") }),
+  });
+
+  const EventRatePoint = builder.objectRef<RatePoint>("EventRatePoint").implement({
+    description: "Events per second published to each stream over one sampling interval ending at `at`.",
+    fields: (t) => ({
+      at: t.field({ type: "DateTime", resolve: (p) => p.at }),
+      seconds: t.exposeFloat("seconds"),
+      // One field per stream, named after it.
+      ...Object.fromEntries(streams.map((stream) => [stream, t.float({ resolve: (p) => p.rates[stream] ?? 0 })])),
+    }),
+  });
+
+  const SystemStatusRef = builder.objectRef<SystemStatus>("SystemStatus").implement({
+    description: "Pipeline health for operators: the dashboard's system panel.",
+    fields: (t) => ({
+      outboxBacklog: t.int({ nullable: true, description: "Outbox rows not yet published (null: Postgres did not answer in time).", resolve: async (s) => (await s.outbox)?.backlog ?? null }),
+      outboxOldestAgeSeconds: t.float({ nullable: true, description: "Age of the oldest unpublished outbox row (0 when empty).", resolve: async (s) => (await s.outbox)?.age ?? null }),
+      consumerGroups: t.field({ type: [ConsumerGroupStatus], resolve: (s) => s.groups }),
+      deadLetters: t.field({
+        type: [StreamCount],
+        description: "Dead letters waiting per stream (replay or discard them with the dead-letter mutations).",
+        resolve: async (s) =>
+          Promise.all(
+            streams.map(async (stream) => {
+              let count = 0;
+              for (const key of partitionKeys(s.layout, stream)) count += await s.ctx.redis.xlen(dlqOf(key));
+              return { stream, count };
+            }),
+          ),
+      }),
+      eventRate: t.field({
+        type: [EventRatePoint],
+        description: "Events per second on each stream, one point per 2 s sample, over the last `minutes` (sampled while someone asks for this).",
+        args: { minutes: t.arg.int({ required: false, defaultValue: 10 }) },
+        resolve: (s, args) => ratesOf(s.sampler.points, Math.min(Math.max(args.minutes ?? 10, 1), 15)),
+      }),
+    }),
+  });
+
+  builder.queryField("systemStatus", (t) =>
+    t.field({
+      type: SystemStatusRef,
+      description: "Outbox backlog, consumer lag per group, dead letters and event rates (admins).",
+      authScopes: { admin: true },
+      resolve: async (_root, _args, ctx) => {
+        const layout = ctx.layout;
+        // Postgres through Prisma: the outbox probe only needs `query(sql) → { rows }`.
+        const pool = { query: async (sql: string) => ({ rows: await ctx.prisma.$queryRawUnsafe(sql) }) } as never;
+        let sampler = samplers.get(layout.prefix);
+        // The sampler outlives this request: it keeps the process's commands connection, not the context.
+        const redis = ctx.redis;
+        if (!sampler) samplers.set(layout.prefix, (sampler = new RateSampler(() => entriesAdded(redis, layout, streams), (now) => recentRates(redis, layout, streams, now))));
+        await sampler.touch();
+        return {
+          ctx,
+          layout,
+          outbox: probeOutbox(pool, ctx.log),
+          groups: probeConsumerGroups(ctx.redis, consumerGroupStreams(layout, ctx.consumerGroups), ctx.log),
+          sampler,
+        };
+      },
+    }),
+  );
+}

@@ -1,0 +1,12 @@
+import { defineModule } from "../../platform/module.ts";
+import { inventoryEvents } from "../../contracts/index.ts";
+import { inventoryWorker } from "./worker.ts";
+import { registerInventorySchema } from "./graphql.ts";
+
+/** Inventory: stock reserved and released for orders, restocks, stock events live and as history. */
+export const inventoryModule = defineModule({
+  name: "inventory",
+  events: inventoryEvents,
+  consumers: [inventoryWorker],
+  registerSchema: registerInventorySchema,
+});
