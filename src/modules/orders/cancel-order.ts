@@ -4,7 +4,7 @@ import type { Logger } from "../../platform/observability/logger.ts";
 import { appendToOutbox } from "../../platform/outbox/enqueue.ts";
 import { eventCatalog } from "../../contracts/index.ts";
 import { AppError, badInput } from "../../platform/shared/errors.ts";
-import { orderIdSchema } from "./create-order-input.ts";
+import { orderIdSchema } from "../../contracts/index.ts";
 import { applyToOrder } from "./saga.ts";
 import { runOnce, type IdempotencyOption } from "../../platform/idempotency/keys.ts";
 

@@ -1,16 +1,8 @@
 import { z } from "zod";
+import { customerIdSchema } from "../../contracts/index.ts";
 
 export const MAX_LINES = 50;
 export const MAX_QUANTITY = 1000;
-
-export const customerIdSchema = z
-  .string()
-  .trim()
-  .min(1, "must not be empty")
-  .max(64, "must be at most 64 characters")
-  .regex(/^[A-Za-z0-9._:@-]+$/, "may contain only letters, digits and . _ : @ -");
-
-export const orderIdSchema = z.uuid({ message: "must be an order id (UUID)" });
 
 export const createOrderInput = z.object({
   customerId: customerIdSchema,

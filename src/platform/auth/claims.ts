@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { customerIdSchema } from "../../modules/orders/create-order-input.ts";
+import { subjectIdSchema } from "../shared/ids.ts";
 import type { Principal, Role } from "./principal.ts";
 
 /**
  * What we read from a verified JWT. `roles` is a list of "customer" / "admin"; a customer's `sub` is
- * its customer id (the same rules as customerId in orders). Unknown roles are ignored, so tokens
+ * its customer id (shared/ids.ts: the same rules as a customerId in orders). Unknown roles are ignored, so tokens
  * issued for other services do not grant anything here.
  */
 const claimsSchema = z.object({
@@ -23,7 +23,7 @@ export function principalFromClaims(payload: unknown): Principal | string {
   if (roles.size === 0) return "token grants no role of this service";
   let customerId: string | null = null;
   if (roles.has("customer")) {
-    const id = customerIdSchema.safeParse(sub);
+    const id = subjectIdSchema.safeParse(sub);
     if (!id.success) return `sub is not a valid customer id: ${id.error.issues[0]!.message}`;
     customerId = id.data;
   }

@@ -1,5 +1,4 @@
 import { AppError, badInput } from "../shared/errors.ts";
-import { customerIdSchema, orderIdSchema } from "../../modules/orders/create-order-input.ts";
 import type { LiveEvent, LiveFilter, StreamHub } from "./hub.ts";
 import type { SubscriptionQueue } from "./subscription-queue.ts";
 import { isExpired, type Viewer } from "../auth/principal.ts";
@@ -24,26 +23,6 @@ export function commonEventFields(t: PothosSchemaTypes.InterfaceFieldBuilder<Pot
     traceId: t.string({ nullable: true, description: "W3C trace id of the request that caused this event.", resolve: (e: LiveEvent) => e.traceId }),
     cursor: t.string({ description: "Position on the stream; opaque, pass it back to resume after this event.", resolve: (e: LiveEvent) => e.cursor }),
   };
-}
-
-/** Routing keys for subscription arguments, validated: a bad id is a BAD_USER_INPUT error, not "no events". */
-export function routingKeysFor(args: { orderId?: string | number | null; customerId?: string | number | null; sku?: string | null }): string[] {
-  const keys: string[] = [];
-  if (args.orderId != null) {
-    const id = orderIdSchema.safeParse(String(args.orderId));
-    if (!id.success) throw badInput("orderId", "must be an order id (UUID)");
-    keys.push(`order:${id.data}`);
-  }
-  if (args.customerId != null) {
-    const id = customerIdSchema.safeParse(String(args.customerId));
-    if (!id.success) throw badInput("customerId", id.error.issues[0]!.message);
-    keys.push(`customer:${id.data}`);
-  }
-  if (args.sku != null) {
-    if (args.sku.length < 1 || args.sku.length > 64) throw badInput("sku", "must be 1 to 64 characters");
-    keys.push(`sku:${args.sku}`);
-  }
-  return keys;
 }
 
 /** How a live subscription ends with an error the client should see (slow, replay failed). */
