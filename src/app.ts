@@ -199,6 +199,7 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
   metrics.watchLive(() => Object.fromEntries([...hubs].map(([stream, h]) => [stream, h.subscriberCount])));
   const shared: SharedContext = {
     prisma: db.prisma,
+    db,
     hubs,
     // The api's context types the connection as Redis; a Cluster answers the same commands.
     redis: redis as Redis,

@@ -135,7 +135,7 @@ export function registerInventorySchema(builder: Builder): void {
       authScopes: { admin: true },
       args: { sku: t.arg.string({ required: true }), quantity: t.arg.int({ required: true, description: "1 to 100000." }) },
       resolve: async (_root, args, ctx) => {
-        const result = await restock(ctx.prisma, args.sku, args.quantity, { trace: ctx.trace });
+        const result = await restock(ctx.db, args.sku, args.quantity, { trace: ctx.trace });
         ctx.log.info({ ...result, delta: args.quantity }, "restocked");
         return { sku: args.sku, traceId: ctx.trace.traceId };
       },

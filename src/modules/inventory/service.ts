@@ -1,4 +1,4 @@
-import type { PrismaClient, Tx } from "../../platform/infra/database.ts";
+import type { Database } from "../../platform/infra/database.ts";
 import type { SqlTx } from "../../platform/infra/sql-transaction.ts";
 import type { EventCause } from "../../platform/events/envelope.ts";
 import { eventCatalog, type EventOf } from "../../contracts/index.ts";
@@ -90,14 +90,14 @@ export async function releaseStock(tx: SqlTx, event: EventOf<"OrderCancelled">, 
 export const MAX_RESTOCK = 100_000;
 
 /** Adds stock (a delivery arrived) → StockAdjusted. */
-export async function restock(prisma: PrismaClient, sku: string, quantity: number, cause: EventCause) {
+export async function restock(db: Pick<Database, "transaction">, sku: string, quantity: number, cause: EventCause) {
   if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_RESTOCK) throw badInput("quantity", `must be a whole number from 1 to ${MAX_RESTOCK}`);
-  return prisma.$transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     const stock = (await lockStock(tx, [sku])).get(sku);
     if (!stock) throw new AppError("NOT_FOUND", `sku "${sku}" not found`, { field: "sku" });
     const decision = decideAdjust(stock, quantity);
     if (decision.outcome === "refused") throw new AppError("CONFLICT", decision.why);
-    await tx.stockLevel.update({ where: { sku }, data: { onHand: decision.onHand } });
+    await tx.$executeRaw`UPDATE stock_levels SET on_hand = ${decision.onHand}::int, updated_at = now() WHERE sku = ${sku}`;
     await appendToOutbox(tx, eventCatalog, [eventCatalog.create("StockAdjusted", sku, { sku, delta: quantity, onHand: decision.onHand, reason: "restock" }, cause)]);
     return { sku, onHand: decision.onHand, reserved: stock.reserved };
   });

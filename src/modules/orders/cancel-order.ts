@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../../platform/infra/database.ts";
+import type { Database } from "../../platform/infra/database.ts";
 import type { EventCause } from "../../platform/events/envelope.ts";
 import type { Logger } from "../../platform/observability/logger.ts";
 import { appendToOutbox } from "../../platform/outbox/enqueue.ts";
@@ -12,7 +12,7 @@ const DEFAULT_REASON = "cancelled by customer";
 
 /** PENDING or CONFIRMED → CANCELLED + OrderCancelled; inventory releases the stock when it sees it. */
 export async function cancelOrder(
-  prisma: PrismaClient,
+  db: Pick<Database, "transaction">,
   rawId: string,
   rawReason: string | null | undefined,
   cause: EventCause,
@@ -25,7 +25,7 @@ export async function cancelOrder(
   if (!id.success) throw badInput("id", "must be an order id (UUID)");
   const reason = rawReason?.trim() || DEFAULT_REASON;
   if (reason.length > 500) throw badInput("reason", "must be at most 500 characters");
-  return prisma.$transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     const cancel = async () => {
       const authorize = (customerId: string) => {
         if (!mayCancelFor(customerId)) throw new AppError("FORBIDDEN", `not allowed: order ${id.data} belongs to another customer`, { field: "id" });

@@ -9,7 +9,7 @@ import { inOutboxSpan, outboxInsert } from "../../platform/outbox/enqueue.ts";
 import { createOrderInput, type CreateOrderInput } from "./create-order-input.ts";
 import { priceOrder, type PricedOrder } from "./pricing.ts";
 import { lookUpPrices } from "./catalog-prices.ts";
-import { firstResult, keyedRequest, type IdempotencyOption, type KeyedRequest } from "../../platform/idempotency/keys.ts";
+import { claimKey, firstResult, keyedRequest, type IdempotencyOption, type KeyedRequest } from "../../platform/idempotency/keys.ts";
 
 /** Price changes racing one order: after this many fresh re-reads, ask the client to retry. */
 const MAX_PRICING_ATTEMPTS = 3;
@@ -68,11 +68,7 @@ async function writeOrder(prisma: PrismaClient, input: CreateOrderInput, priced:
       SELECT count(*) = ${lines.length} AS prices_current
       FROM line JOIN products p ON p.sku = line.sku AND p.price_cents = line.unit_price_cents AND p.currency = ${currency}
     ),
-    ${keyed ? sql`keyed AS (
-      INSERT INTO idempotency_keys (scope, key, operation, request_hash, result_id)
-      SELECT ${keyed.scope}, ${keyed.key}, ${keyed.operation}, ${keyed.hash}, ${id} FROM checked WHERE prices_current
-      ON CONFLICT (scope, key) DO NOTHING RETURNING 1
-    ),` : empty}
+    ${keyed ? sql`keyed AS (${claimKey(keyed, id, sql`(SELECT prices_current FROM checked)`)}),` : empty}
     placed AS (
       INSERT INTO orders (id, customer_id, currency, total_cents)
       SELECT ${id}::uuid, ${input.customerId}, ${currency}, ${totalCents}::int FROM checked

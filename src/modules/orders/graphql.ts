@@ -164,7 +164,7 @@ export function registerOrderSchema(builder: Builder): void {
       },
       resolve: async (_root, args, ctx) => {
         const key = parseIdempotencyKey(args.idempotencyKey);
-        const { orderId, replayed } = await cancelOrder(ctx.prisma, String(args.id), args.reason, { trace: ctx.trace }, ctx.log, (customerId) => mayActFor(ctx.viewer, customerId), key ? { scope: ctx.clientKey, key } : undefined);
+        const { orderId, replayed } = await cancelOrder(ctx.db, String(args.id), args.reason, { trace: ctx.trace }, ctx.log, (customerId) => mayActFor(ctx.viewer, customerId), key ? { scope: ctx.clientKey, key } : undefined);
         ctx.log.info({ orderId, replayed }, replayed ? "cancel request replayed (idempotency key)" : "order cancelled");
         return { orderId, traceId: ctx.trace.traceId };
       },

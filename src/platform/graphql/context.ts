@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../infra/database.ts";
+import type { Database, PrismaClient } from "../infra/database.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { TraceContext } from "../observability/trace.ts";
 import type { StreamHub } from "../live/hub.ts";
@@ -15,7 +15,10 @@ export interface ConsumerGroupInfo {
 
 /** What the process shares with every request: built once by the composition root. */
 export interface SharedContext {
+  /** Reads (Pothos' Prisma plugin) and single-statement writes. */
   prisma: PrismaClient;
+  /** Multi-statement writes: one transaction through the one write type (SqlTx). */
+  db: Pick<Database, "transaction">;
   /** The live hub of each stream. */
   hubs: ReadonlyMap<StreamName, StreamHub>;
   /** Commands connection (history reads); never used for blocking calls. */

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { Tx } from "../infra/database.ts";
+import type { SqlTx } from "../infra/sql-transaction.ts";
+import { sql, empty, type Sql } from "../../generated/prisma/internal/prismaNamespace.ts";
 import { AppError, badInput } from "../shared/errors.ts";
 
 export const idempotencyKeySchema = z
@@ -54,24 +55,32 @@ export function keyedRequest(idempotency: IdempotencyOption, what: IdempotentOpe
 }
 
 /**
+ * The one way a key is taken: `INSERT … ON CONFLICT DO NOTHING RETURNING 1` — a row back means
+ * this request owns the key. A concurrent request with the same key blocks on the primary key until
+ * the owner's transaction ends, then gets no row (committed) or the key (rolled back). Runs as its
+ * own statement (runOnce) or as a CTE of a larger one (createOrder), where `onlyIf` (a condition on
+ * the other CTEs) and `resultId` (known up front) let one statement claim the key and write the effect.
+ */
+export function claimKey(request: KeyedRequest, resultId?: string, onlyIf?: Sql): Sql {
+  return sql`INSERT INTO idempotency_keys (scope, key, operation, request_hash, result_id)
+    SELECT ${request.scope}, ${request.key}, ${request.operation}, ${request.hash}, ${resultId ?? null} ${onlyIf ? sql`WHERE ${onlyIf}` : empty}
+    ON CONFLICT (scope, key) DO NOTHING RETURNING 1`;
+}
+
+/**
  * Runs `effect` at most once per (scope, key), inside the caller's transaction; without a key it
- * just runs it. The key row is inserted first: a concurrent request with the same key blocks on the
- * primary key until this transaction ends, then finds the row (committed) and returns the first
- * result — or runs itself if this one rolled back. Same key, different input → CONFLICT.
+ * just runs it. The key is claimed first (see claimKey): a concurrent duplicate waits, then returns
+ * the first result — or runs itself if the first rolled back. Same key, different input → CONFLICT.
  */
 export async function runOnce(
-  tx: Tx,
+  tx: SqlTx,
   idempotency: IdempotencyOption | undefined,
   what: IdempotentOperation,
   effect: () => Promise<string>,
 ): Promise<{ resultId: string; replayed: boolean }> {
   if (!idempotency) return { resultId: await effect(), replayed: false };
   const request = keyedRequest(idempotency, what);
-  const inserted = await tx.$queryRaw<unknown[]>`
-    INSERT INTO idempotency_keys (scope, key, operation, request_hash)
-    VALUES (${request.scope}, ${request.key}, ${request.operation}, ${request.hash})
-    ON CONFLICT (scope, key) DO NOTHING
-    RETURNING 1`;
+  const inserted = await tx.$queryRaw<unknown[]>(claimKey(request));
   if (inserted.length === 1) {
     const resultId = await effect();
     await tx.$executeRaw`UPDATE idempotency_keys SET result_id = ${resultId} WHERE scope = ${request.scope} AND key = ${request.key}`;
@@ -81,7 +90,7 @@ export async function runOnce(
 }
 
 /** The result of the request that used this key first (committed); CONFLICT if it was other input. */
-export async function firstResult(db: Pick<Tx, "$queryRaw">, request: KeyedRequest): Promise<string> {
+export async function firstResult(db: Pick<SqlTx, "$queryRaw">, request: KeyedRequest): Promise<string> {
   const [first] = await db.$queryRaw<{ operation: string; requestHash: string; resultId: string | null }[]>`
     SELECT operation, request_hash AS "requestHash", result_id AS "resultId"
     FROM idempotency_keys WHERE scope = ${request.scope} AND key = ${request.key}`;

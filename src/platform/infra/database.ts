@@ -1,14 +1,20 @@
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../../generated/prisma/client.ts";
+import type { SqlTx } from "./sql-transaction.ts";
 
 export type { PrismaClient };
-export type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
 export interface Database {
   /** One pool for the process: Prisma goes through it (driver adapter), the relay's raw SQL too. */
   pool: pg.Pool;
   prisma: PrismaClient;
+  /**
+   * The write path of mutations: one Prisma interactive transaction, handed out as the same
+   * {@link SqlTx} every event handler writes through. (A single statement needs no transaction:
+   * `prisma` itself is a SqlTx whose statements commit on their own — createOrder's one-statement write.)
+   */
+  transaction<T>(work: (tx: SqlTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -32,6 +38,7 @@ export function createDatabase(url: string, poolSize: number, applicationName = 
   return {
     pool,
     prisma,
+    transaction: (work) => prisma.$transaction((tx) => work(tx)),
     async close() {
       await prisma.$disconnect();
       await pool.end();

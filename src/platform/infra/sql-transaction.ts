@@ -2,9 +2,10 @@ import type pg from "pg";
 import { sql, type Sql } from "../../generated/prisma/internal/prismaNamespace.ts";
 
 /**
- * The raw-SQL surface that event handlers, the outbox and the order state machine write through:
- * Prisma's interactive-transaction client has it (the api's mutations), and so does
- * {@link inTransaction} (the stream consumers). Queries are Prisma `sql` templates either way.
+ * The one write-transaction type: every mutation, event handler, outbox append and idempotency key
+ * goes through it, as Prisma `sql` templates. Two implementations: Prisma's interactive
+ * transaction (`Database.transaction`, the mutations) and {@link inTransaction} on node-postgres
+ * (the consumers' hot path, measured below). Reads for GraphQL go through Prisma's models.
  */
 export interface SqlTx {
   $queryRaw<T = unknown>(query: TemplateStringsArray | Sql, ...values: unknown[]): Promise<T>;
