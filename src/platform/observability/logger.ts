@@ -1,5 +1,4 @@
 import pino, { type DestinationStream, type Logger } from "pino";
-import type { Config } from "../../config.ts";
 
 export type { Logger };
 
@@ -48,7 +47,13 @@ function scrubValue(value: unknown, depth = 0): unknown {
  * the output: known fields are redacted by path, and passwords in URLs and bearer tokens are
  * scrubbed from every string, error messages included.
  */
-export function createLogger(config: Pick<Config, "LOG_LEVEL" | "logPretty">, base: Record<string, unknown> = {}, destination?: DestinationStream) {
+/** What the logger reads from the process config. */
+export interface LogSettings {
+  LOG_LEVEL: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  logPretty: boolean;
+}
+
+export function createLogger(config: LogSettings, base: Record<string, unknown> = {}, destination?: DestinationStream) {
   const options: pino.LoggerOptions = {
     level: config.LOG_LEVEL,
     base: { pid: process.pid, ...base },
