@@ -1,0 +1,141 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { createTestEnv, type TestEnv } from "../support/test-env.ts";
+import { collect, gql, wsClient } from "../support/graphql-clients.ts";
+import { delay, waitFor } from "../support/wait.ts";
+import type { RunningApp } from "../../src/app.ts";
+
+let env: TestEnv;
+let app: RunningApp;
+let port: number;
+
+const CREATE = `mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id status } } }`;
+const CANCEL = `mutation($id: ID!, $reason: String) { cancelOrder(id: $id, reason: $reason) { order { id status cancelReason } traceId } }`;
+
+async function place(customerId: string, items: { sku: string; quantity: number }[]): Promise<string> {
+  const res = await gql(port, CREATE, { input: { customerId, items } });
+  expect(res.errors).toBeUndefined();
+  return res.data!.createOrder.order.id;
+}
+const orderOf = (id: string) => env.db.prisma.order.findUniqueOrThrow({ where: { id } });
+const stockOf = (sku: string) => env.db.prisma.stockLevel.findUniqueOrThrow({ where: { sku } });
+const settled = (id: string) => waitFor(async () => ((await orderOf(id)).status !== "PENDING" ? orderOf(id) : null), { what: `order ${id} to settle` });
+
+beforeAll(async () => {
+  env = await createTestEnv("saga");
+  app = await env.start(["api", "relay", "inventory", "orders"]);
+  port = app.port!;
+});
+
+describe("order saga", () => {
+  it("confirms an order whose stock is available and reserves it", async () => {
+    const before = await stockOf("SKU-007");
+    const id = await place("c1", [{ sku: "SKU-007", quantity: 4 }, { sku: "SKU-013", quantity: 1 }]);
+    expect((await settled(id)).status).toBe("CONFIRMED");
+    const after = await stockOf("SKU-007");
+    expect(after.reserved - before.reserved).toBe(4);
+    expect(after.onHand).toBe(before.onHand);
+    const reservation = await env.db.prisma.reservation.findUniqueOrThrow({ where: { orderId: id }, include: { items: { orderBy: { sku: "asc" } } } });
+    expect(reservation.status).toBe("RESERVED");
+    expect(reservation.items.map((i) => [i.sku, i.quantity])).toEqual([["SKU-007", 4], ["SKU-013", 1]]);
+  });
+
+  it("rejects an order it cannot fill, with the reason, and reserves nothing of any line", async () => {
+    const [a, b] = await Promise.all([stockOf("SKU-001"), stockOf("SKU-019")]);
+    const id = await place("c1", [{ sku: "SKU-001", quantity: 1 }, { sku: "SKU-019", quantity: 11 }]);
+    const order = await settled(id);
+    expect(order.status).toBe("REJECTED");
+    expect(order.rejectReason).toBe("insufficient stock: SKU-019 (requested 11, available 10)");
+    expect(await stockOf("SKU-001")).toMatchObject({ reserved: a.reserved });
+    expect(await stockOf("SKU-019")).toMatchObject({ reserved: b.reserved });
+  });
+
+  it("cancels a confirmed order and gives its stock back; a second cancel is a CONFLICT", async () => {
+    const before = await stockOf("SKU-010");
+    const id = await place("c2", [{ sku: "SKU-010", quantity: 3 }]);
+    await settled(id);
+    expect((await stockOf("SKU-010")).reserved).toBe(before.reserved + 3);
+
+    const res = await gql(port, CANCEL, { id, reason: "found it cheaper" });
+    expect(res.data!.cancelOrder.order).toEqual({ id, status: "CANCELLED", cancelReason: "found it cheaper" });
+    await waitFor(async () => (await stockOf("SKU-010")).reserved === before.reserved, { what: "stock release" });
+    expect((await env.db.prisma.reservation.findUniqueOrThrow({ where: { orderId: id } })).status).toBe("RELEASED");
+
+    const again = await gql(port, CANCEL, { id });
+    expect(again.errors![0]!.extensions).toMatchObject({ code: "CONFLICT", field: "id" });
+    expect(again.errors![0]!.message).toContain("order is CANCELLED");
+  });
+
+  it("cancels a rejected order? no: CONFLICT. Unknown or malformed ids: NOT_FOUND and BAD_USER_INPUT", async () => {
+    const rejected = await place("c3", [{ sku: "SKU-019", quantity: 500 }]);
+    await settled(rejected);
+    expect((await gql(port, CANCEL, { id: rejected })).errors![0]!.extensions!.code).toBe("CONFLICT");
+    expect((await gql(port, CANCEL, { id: "01a21254-e1f1-7133-a952-4507e303b4d9" })).errors![0]!.extensions!.code).toBe("NOT_FOUND");
+    expect((await gql(port, CANCEL, { id: "42" })).errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
+  });
+
+  it("restocks through the API, emits StockAdjusted, and refuses bad restocks", async () => {
+    const before = await stockOf("SKU-012");
+    const RESTOCK = `mutation($sku: String!, $q: Int!) { restock(sku: $sku, quantity: $q) { product { sku available } } }`;
+    const res = await gql(port, RESTOCK, { sku: "SKU-012", q: 7 });
+    expect(res.data!.restock.product).toEqual({ sku: "SKU-012", available: before.onHand - before.reserved + 7 });
+    expect((await gql(port, RESTOCK, { sku: "NOPE", q: 1 })).errors![0]!.extensions!.code).toBe("NOT_FOUND");
+    expect((await gql(port, RESTOCK, { sku: "SKU-012", q: 0 })).errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "quantity" });
+    expect((await gql(port, RESTOCK, { sku: "SKU-012", q: 1_000_000 })).errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "quantity" });
+    const history = await waitFor(async () => {
+      const h = await gql(port, `{ inventoryHistory(sku: "SKU-012") { __typename ... on StockAdjusted { delta onHand reason } } }`);
+      return h.data!.inventoryHistory.length ? h.data!.inventoryHistory : null;
+    });
+    expect(history).toEqual([{ __typename: "StockAdjusted", delta: 7, onHand: before.onHand + 7, reason: "restock" }]);
+  });
+
+  it("keeps the whole lifecycle on the streams: orderHistory and inventoryHistory read them in order", async () => {
+    const id = await place("c4", [{ sku: "SKU-014", quantity: 2 }]);
+    await settled(id);
+    await gql(port, CANCEL, { id });
+    const history = await waitFor(async () => {
+      const h = await gql(port, `query($id: ID!) { orderHistory(orderId: $id) { __typename orderId cursor } }`, { id });
+      return h.data!.orderHistory.length === 3 ? h.data!.orderHistory : null;
+    });
+    expect(history.map((e: any) => e.__typename)).toEqual(["OrderCreated", "OrderConfirmed", "OrderCancelled"]);
+    expect(history.every((e: any) => e.orderId === id)).toBe(true);
+    const stock = await waitFor(async () => {
+      const h = await gql(port, `{ inventoryHistory(sku: "SKU-014") { __typename ... on StockReserved { orderId } ... on StockReleased { orderId items { sku quantity } } } }`);
+      return h.data!.inventoryHistory.length === 2 ? h.data!.inventoryHistory : null;
+    });
+    expect(stock).toEqual([
+      { __typename: "StockReserved", orderId: id },
+      { __typename: "StockReleased", orderId: id, items: [{ sku: "SKU-014", quantity: 2 }] },
+    ]);
+  });
+});
+
+describe("live views of the saga", () => {
+  it("orderUpdated shows PENDING then CONFIRMED; inventoryEvents shows the reservation; orderEvents the lifecycle", async () => {
+    const client = wsClient(port);
+    try {
+      const stock = collect<any>(client, `subscription { inventoryEvents(sku: "SKU-016") { __typename skus traceId ... on StockReserved { orderId items { sku quantity } } } }`);
+      const lifecycle = collect<any>(client, `subscription { orderEvents(customerId: "live-saga") { __typename orderId } }`);
+      const level = collect<any>(client, `subscription { stockLevel(sku: "SKU-016") { sku available } }`);
+      await level.until(1); // current value first
+      const available = level.received[0]!.data!.stockLevel.available;
+      await delay(100);
+      const res = await gql(port, CREATE, { input: { customerId: "live-saga", items: [{ sku: "SKU-016", quantity: 5 }] } });
+      const id = res.data!.createOrder.order.id;
+      const updates = collect<any>(client, `subscription($id: ID!) { orderUpdated(id: $id) { id status } }`, { id });
+      await waitFor(() => updates.received.some((u) => u.data!.orderUpdated.status === "CONFIRMED"), { what: "CONFIRMED update" });
+      const statuses = updates.received.map((u) => u.data!.orderUpdated.status);
+      expect(statuses.at(-1)).toBe("CONFIRMED");
+      expect(statuses.filter((s, i) => s !== statuses[i - 1])).toEqual(statuses[0] === "PENDING" ? ["PENDING", "CONFIRMED"] : ["CONFIRMED"]);
+
+      const [reserved] = await stock.until(1);
+      expect(reserved!.data!.inventoryEvents).toMatchObject({ __typename: "StockReserved", orderId: id, skus: ["SKU-016"], items: [{ sku: "SKU-016", quantity: 5 }] });
+      await lifecycle.until(2);
+      expect(lifecycle.received.map((e) => e.data!.orderEvents.__typename)).toEqual(["OrderCreated", "OrderConfirmed"]);
+      await level.until(2);
+      expect(level.received.at(-1)!.data!.stockLevel).toEqual({ sku: "SKU-016", available: available - 5 });
+      for (const s of [stock, lifecycle, level, updates]) s.dispose();
+    } finally {
+      await client.dispose();
+    }
+  });
+});
