@@ -5,16 +5,11 @@ import { createServer } from "node:http";
 import { createVerifier } from "../../src/auth/tokens.ts";
 import { IdempotencyKeyPurger } from "../../src/idempotency/purger.ts";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { collect, gql, sse, wsClient } from "../support/graphql-clients.ts";
+import { codeOf, collect, dataOf, firstError, gql, gqlOk, sse, wsClient } from "../support/graphql-clients.ts";
+import { CANCEL_ORDER, CREATE_ORDER, DEAD_LETTERS, DISCARD_DEAD_LETTER, ORDER, ORDER_EVENTS, ORDER_HISTORY, ORDERS, RESTOCK, placeOrder } from "../support/documents.ts";
 import { ADMIN_TOKEN, TEST_AUTH, bearer, customerToken, tokenFor } from "../support/auth.ts";
 import { waitFor } from "../support/wait.ts";
 
-const CREATE = `mutation($input: CreateOrderInput!, $key: String) {
-  createOrder(input: $input, idempotencyKey: $key) { order { id customerId status } }
-}`;
-const CANCEL = `mutation($id: ID!, $key: String) { cancelOrder(id: $id, idempotencyKey: $key) { order { id status } } }`;
-const ORDER = `query($id: ID!) { order(id: $id) { id customerId status } }`;
-const EVENTS = `subscription($customerId: ID, $orderId: ID) { orderEvents(customerId: $customerId, orderId: $orderId) { eventType orderId customerId cursor } }`;
 const ITEMS = [{ sku: "SKU-003", quantity: 1 }];
 
 let env: TestEnv;
@@ -22,15 +17,13 @@ let port: number;
 let alice: string; // customer token for "alice"
 let bobOrderId: string;
 
-const codeOf = (res: { errors?: { extensions?: { code?: string } }[] }) => res.errors?.[0]?.extensions?.code;
 const orderCount = async () => (await env.db.pool.query<{ n: string }>("SELECT count(*) AS n FROM orders")).rows[0]!.n;
 
 beforeAll(async () => {
   env = await createTestEnv("auth");
   port = (await env.start(["api", "relay"])).port!;
   alice = await customerToken("alice");
-  const bob = await gql(port, CREATE, { input: { customerId: "bob", items: ITEMS } });
-  bobOrderId = bob.data!.createOrder.order.id;
+  bobOrderId = (await placeOrder(port, { customerId: "bob", items: ITEMS })).order.id;
 });
 
 describe("tokens", () => {
@@ -79,10 +72,10 @@ describe("tokens", () => {
   it("answers forged, expired and malformed tokens with UNAUTHENTICATED (401) and writes nothing", async () => {
     const before = await orderCount();
     for (const [what, token, message] of await forged()) {
-      const res = await gql(port, CREATE, { input: { customerId: "mallory", items: ITEMS } }, bearer(token));
+      const res = await gql(port, CREATE_ORDER, { input: { customerId: "mallory", items: ITEMS } }, bearer(token));
       expect(res.status, what).toBe(401);
       expect(codeOf(res), what).toBe("UNAUTHENTICATED");
-      expect(res.errors![0]!.message, what).toMatch(message);
+      expect(firstError(res).message, what).toMatch(message);
       expect(res.data ?? null, what).toBeNull();
     }
     const basic = await gql(port, `{ products { sku } }`, undefined, { authorization: "Basic YWxhZGRpbjpvcGVu" });
@@ -92,8 +85,8 @@ describe("tokens", () => {
 
   it("lets anonymous callers read the catalog and nothing else", async () => {
     const anon = { authorization: "" };
-    expect((await gql(port, `{ products { sku available } }`, undefined, anon)).data!.products.length).toBeGreaterThan(0);
-    const create = await gql(port, CREATE, { input: { customerId: "x", items: ITEMS } }, anon);
+    expect((await gqlOk(port, `{ products { sku available } }`, undefined, anon)).products.length).toBeGreaterThan(0);
+    const create = await gql(port, CREATE_ORDER, { input: { customerId: "x", items: ITEMS } }, anon);
     expect(codeOf(create)).toBe("UNAUTHENTICATED");
     expect(create.status).toBe(401);
     expect(codeOf(await gql(port, ORDER, { id: bobOrderId }, anon))).toBe("UNAUTHENTICATED");
@@ -102,56 +95,58 @@ describe("tokens", () => {
 
 describe("authorization", () => {
   it("makes a customer's orders its own, whatever the input says", async () => {
-    const own = await gql(port, CREATE, { input: { items: ITEMS } }, bearer(alice));
-    expect(own.data!.createOrder.order.customerId).toBe("alice");
+    const own = await placeOrder(port, { items: ITEMS }, { headers: bearer(alice) });
+    expect(own.order.customerId).toBe("alice");
     const before = await orderCount();
-    const other = await gql(port, CREATE, { input: { customerId: "bob", items: ITEMS } }, bearer(alice));
+    const other = await gql(port, CREATE_ORDER, { input: { customerId: "bob", items: ITEMS } }, bearer(alice));
     expect(codeOf(other)).toBe("FORBIDDEN");
     expect(await orderCount()).toEqual(before); // the outbox row would have come with an order
     // Admins must say whom the order is for.
-    expect(codeOf(await gql(port, CREATE, { input: { items: ITEMS } }))).toBe("BAD_USER_INPUT");
+    expect(codeOf(await gql(port, CREATE_ORDER, { input: { items: ITEMS } }))).toBe("BAD_USER_INPUT");
   });
 
   it("denies every read of another customer's orders", async () => {
     expect(codeOf(await gql(port, ORDER, { id: bobOrderId }, bearer(alice)))).toBe("FORBIDDEN");
-    expect(codeOf(await gql(port, `query($id: ID!) { orderHistory(orderId: $id) { eventType } }`, { id: bobOrderId }, bearer(alice)))).toBe("FORBIDDEN");
-    expect(codeOf(await gql(port, `{ orders(customerId: "bob") { edges { node { id } } } }`, undefined, bearer(alice)))).toBe("FORBIDDEN");
-    const mine = await gql(port, `{ orders(first: 100) { edges { node { customerId } } } }`, undefined, bearer(alice));
-    const owners = new Set(mine.data!.orders.edges.map((e: any) => e.node.customerId));
+    expect(codeOf(await gql(port, ORDER_HISTORY, { orderId: bobOrderId }, bearer(alice)))).toBe("FORBIDDEN");
+    expect(codeOf(await gql(port, ORDERS, { customerId: "bob" }, bearer(alice)))).toBe("FORBIDDEN");
+    const mine = await gqlOk(port, ORDERS, { first: 100 }, bearer(alice));
+    const owners = new Set(mine.orders.edges.map((e) => e.node.customerId));
     expect([...owners]).toEqual(["alice"]);
-    const all = await gql(port, `{ orders(first: 100) { edges { node { customerId } } } }`);
-    expect(new Set(all.data!.orders.edges.map((e: any) => e.node.customerId))).toEqual(new Set(["alice", "bob"]));
+    const all = await gqlOk(port, ORDERS, { first: 100 });
+    expect(new Set(all.orders.edges.map((e) => e.node.customerId))).toEqual(new Set(["alice", "bob"]));
   });
 
   it("lets a customer cancel only its own orders", async () => {
-    const res = await gql(port, CANCEL, { id: bobOrderId }, bearer(alice));
+    const res = await gql(port, CANCEL_ORDER, { id: bobOrderId }, bearer(alice));
     expect(codeOf(res)).toBe("FORBIDDEN");
-    expect((await gql(port, ORDER, { id: bobOrderId })).data!.order.status).not.toBe("CANCELLED");
+    const { order } = await gqlOk(port, ORDER, { id: bobOrderId });
+    expect(order).not.toBeNull();
+    expect(order?.status).not.toBe("CANCELLED");
   });
 
   it("keeps restock, dead letters and the inventory firehose for admins", async () => {
     const asAlice = bearer(alice);
-    expect(codeOf(await gql(port, `mutation { restock(sku: "SKU-001", quantity: 5) { product { sku } } }`, undefined, asAlice))).toBe("FORBIDDEN");
-    expect(codeOf(await gql(port, `{ deadLetters(stream: ORDERS) { hasNextPage } }`, undefined, asAlice))).toBe("FORBIDDEN");
-    expect(codeOf(await gql(port, `mutation { discardDeadLetter(id: "orders:1-0") { id } }`, undefined, asAlice))).toBe("FORBIDDEN");
+    expect(codeOf(await gql(port, RESTOCK, { sku: "SKU-001", quantity: 5 }, asAlice))).toBe("FORBIDDEN");
+    expect(codeOf(await gql(port, DEAD_LETTERS, { stream: "ORDERS" }, asAlice))).toBe("FORBIDDEN");
+    expect(codeOf(await gql(port, DISCARD_DEAD_LETTER, { id: "orders:1-0" }, asAlice))).toBe("FORBIDDEN");
     expect(codeOf(await gql(port, `{ inventoryHistory(sku: "SKU-001") { eventType } }`, undefined, asAlice))).toBe("FORBIDDEN");
-    const firehose = await sse<any>(port, `subscription { inventoryEvents { eventType } }`, undefined, asAlice);
-    expect((await firehose.next()).errors![0]!.extensions!.code).toBe("FORBIDDEN");
+    const firehose = await sse(port, `subscription { inventoryEvents { eventType } }`, undefined, asAlice);
+    expect(codeOf(await firehose.next())).toBe("FORBIDDEN");
     firehose.close();
-    expect((await gql(port, `mutation { restock(sku: "SKU-001", quantity: 5) { product { sku } } }`)).errors).toBeUndefined();
+    expect((await gql(port, RESTOCK, { sku: "SKU-001", quantity: 5 })).errors).toBeUndefined();
   });
 
   it("delivers a customer only its own events, and refuses other customers' filters", async () => {
     const client = wsClient(port, bearer(alice));
-    const mine = collect<any>(client, EVENTS, {});
-    const denied = collect<any>(client, EVENTS, { customerId: "bob" });
-    const deniedOrder = collect<any>(client, EVENTS, { orderId: bobOrderId });
+    const mine = collect(client, ORDER_EVENTS, {});
+    const denied = collect(client, ORDER_EVENTS, { customerId: "bob" });
+    const deniedOrder = collect(client, ORDER_EVENTS, { orderId: bobOrderId });
     await waitFor(() => denied.error || denied.received.length);
-    expect(denied.received[0]!.errors![0]!.extensions!.code).toBe("FORBIDDEN");
+    expect(codeOf(denied.received[0])).toBe("FORBIDDEN");
     await waitFor(() => deniedOrder.received.length);
-    expect(deniedOrder.received[0]!.errors![0]!.extensions!.code).toBe("FORBIDDEN");
+    expect(codeOf(deniedOrder.received[0])).toBe("FORBIDDEN");
     await new Promise((r) => setTimeout(r, 200));
-    for (const customerId of ["bob", "alice", "bob", "carol", "alice"]) await gql(port, CREATE, { input: { customerId, items: ITEMS } });
+    for (const customerId of ["bob", "alice", "bob", "carol", "alice"]) await placeOrder(port, { customerId, items: ITEMS });
     const events = await mine.until(2);
     await new Promise((r) => setTimeout(r, 500)); // room for a wrongly delivered event to show up
     expect(mine.received.every((e) => e.data?.orderEvents.customerId === "alice")).toBe(true);
@@ -190,15 +185,15 @@ describe("WebSocket and SSE authentication", () => {
   });
 
   it("ends an SSE subscription with UNAUTHENTICATED once its token has expired", async () => {
-    const stream = await sse<any>(port, EVENTS, {}, bearer(await customerToken("dave", 2)));
+    const stream = await sse(port, ORDER_EVENTS, {}, bearer(await customerToken("dave", 2)));
     await new Promise((r) => setTimeout(r, 200));
-    await gql(port, CREATE, { input: { customerId: "dave", items: ITEMS } });
-    expect((await stream.next()).data!.orderEvents.customerId).toBe("dave");
+    await placeOrder(port, { customerId: "dave", items: ITEMS });
+    expect(dataOf(await stream.next()).orderEvents.customerId).toBe("dave");
     await new Promise((r) => setTimeout(r, 2_500));
-    await gql(port, CREATE, { input: { customerId: "dave", items: ITEMS } });
+    await placeOrder(port, { customerId: "dave", items: ITEMS });
     const last = await stream.next();
-    expect(last.errors![0]!.extensions!.code).toBe("UNAUTHENTICATED");
-    expect(last.errors![0]!.message).toMatch(/token expired; resubscribe/);
+    expect(codeOf(last)).toBe("UNAUTHENTICATED");
+    expect(firstError(last).message).toMatch(/token expired; resubscribe/);
     stream.close();
   });
 });
@@ -207,8 +202,8 @@ describe("idempotency keys", () => {
   it("turns 20 concurrent retries with one key into one order", async () => {
     const token = await customerToken("erin");
     const before = await orderCount();
-    const results = await Promise.all(Array.from({ length: 20 }, () => gql(port, CREATE, { input: { items: ITEMS }, key: "checkout-42" }, bearer(token))));
-    const ids = new Set(results.map((r) => (expect(r.errors).toBeUndefined(), r.data!.createOrder.order.id)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => gql(port, CREATE_ORDER, { input: { items: ITEMS }, idempotencyKey: "checkout-42" }, bearer(token))));
+    const ids = new Set(results.map((r) => (expect(r.errors).toBeUndefined(), dataOf(r).createOrder.order.id)));
     expect(ids.size).toBe(1);
     expect(Number(await orderCount())).toBe(Number(before) + 1);
     const created = await waitFor(async () => {
@@ -220,22 +215,22 @@ describe("idempotency keys", () => {
 
   it("answers the same key with other input with CONFLICT, and keeps keys per caller", async () => {
     const token = await customerToken("frank");
-    const first = await gql(port, CREATE, { input: { items: ITEMS }, key: "k-1" }, bearer(token));
-    const conflict = await gql(port, CREATE, { input: { items: [{ sku: "SKU-001", quantity: 2 }] }, key: "k-1" }, bearer(token));
+    const first = await placeOrder(port, { items: ITEMS }, { idempotencyKey: "k-1", headers: bearer(token) });
+    const conflict = await gql(port, CREATE_ORDER, { input: { items: [{ sku: "SKU-001", quantity: 2 }] }, idempotencyKey: "k-1" }, bearer(token));
     expect(codeOf(conflict)).toBe("CONFLICT");
-    const someoneElse = await gql(port, CREATE, { input: { items: ITEMS }, key: "k-1" }, bearer(await customerToken("grace")));
-    expect(someoneElse.data!.createOrder.order.id).not.toBe(first.data!.createOrder.order.id);
-    expect(codeOf(await gql(port, CREATE, { input: { items: ITEMS }, key: "bad key!" }, bearer(token)))).toBe("BAD_USER_INPUT");
+    const someoneElse = await placeOrder(port, { items: ITEMS }, { idempotencyKey: "k-1", headers: bearer(await customerToken("grace")) });
+    expect(someoneElse.order.id).not.toBe(first.order.id);
+    expect(codeOf(await gql(port, CREATE_ORDER, { input: { items: ITEMS }, idempotencyKey: "bad key!" }, bearer(token)))).toBe("BAD_USER_INPUT");
   });
 
   it("replays a cancel with the same key instead of failing on the second try", async () => {
     const token = await customerToken("heidi");
-    const id = (await gql(port, CREATE, { input: { items: ITEMS } }, bearer(token))).data!.createOrder.order.id;
-    const [a, b] = await Promise.all([gql(port, CANCEL, { id, key: "c-1" }, bearer(token)), gql(port, CANCEL, { id, key: "c-1" }, bearer(token))]);
+    const { id } = (await placeOrder(port, { items: ITEMS }, { headers: bearer(token) })).order;
+    const [a, b] = await Promise.all([gql(port, CANCEL_ORDER, { id, idempotencyKey: "c-1" }, bearer(token)), gql(port, CANCEL_ORDER, { id, idempotencyKey: "c-1" }, bearer(token))]);
     expect(a.errors).toBeUndefined();
     expect(b.errors).toBeUndefined();
-    expect(a.data!.cancelOrder.order.status).toBe("CANCELLED");
-    expect(codeOf(await gql(port, CANCEL, { id }, bearer(token)))).toBe("CONFLICT"); // without a key: already cancelled
+    expect(dataOf(a).cancelOrder.order.status).toBe("CANCELLED");
+    expect(codeOf(await gql(port, CANCEL_ORDER, { id }, bearer(token)))).toBe("CONFLICT"); // without a key: already cancelled
     const cancellations = async () =>
       (await env.redis.xrange(`${env.config.STREAM_PREFIX}:orders`, "-", "+")).filter(([, f]) => f.includes(id) && f.includes("OrderCancelled")).length;
     await waitFor(cancellations);
@@ -245,12 +240,12 @@ describe("idempotency keys", () => {
 
   it("forgets keys after their lifetime, so the same key places a new order then", async () => {
     const token = await customerToken("kate");
-    const first = await gql(port, CREATE, { input: { items: ITEMS }, key: "old" }, bearer(token));
+    const first = await placeOrder(port, { items: ITEMS }, { idempotencyKey: "old", headers: bearer(token) });
     await env.db.pool.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE scope = 'sub:kate'");
     const purger = new IdempotencyKeyPurger({ pool: env.db.pool, log: env.log, ttlMs: 24 * 3_600_000, intervalMs: 60_000 });
     expect(await purger.purge()).toBe(1);
-    const again = await gql(port, CREATE, { input: { items: ITEMS }, key: "old" }, bearer(token));
-    expect(again.data!.createOrder.order.id).not.toBe(first.data!.createOrder.order.id);
+    const again = await placeOrder(port, { items: ITEMS }, { idempotencyKey: "old", headers: bearer(token) });
+    expect(again.order.id).not.toBe(first.order.id);
     expect(await purger.purge()).toBe(0); // the new key is young
   });
 
@@ -265,16 +260,16 @@ describe("limits", () => {
   it("rate-limits mutations per client with RATE_LIMITED, HTTP 429 and Retry-After", async () => {
     const token = await customerToken("ivan");
     const results = [];
-    for (let i = 0; i < 5; i++) results.push(await gql(limited, CREATE, { input: { items: ITEMS } }, bearer(token)));
+    for (let i = 0; i < 5; i++) results.push(await gql(limited, CREATE_ORDER, { input: { items: ITEMS } }, bearer(token)));
     expect(results.slice(0, 3).every((r) => !r.errors)).toBe(true);
     const refused = results[3]!;
     expect(codeOf(refused)).toBe("RATE_LIMITED");
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect((refused.errors![0]!.extensions as any).retryAfterMs).toBeGreaterThan(0);
+    expect(firstError(refused).extensions?.retryAfterMs).toBeGreaterThan(0);
     // Queries are not limited, and other clients have their own budget.
     expect((await gql(limited, `{ products { sku } }`, undefined, bearer(token))).errors).toBeUndefined();
-    expect((await gql(limited, CREATE, { input: { items: ITEMS } }, bearer(await customerToken("judy")))).errors).toBeUndefined();
+    expect((await gql(limited, CREATE_ORDER, { input: { items: ITEMS } }, bearer(await customerToken("judy")))).errors).toBeUndefined();
   });
 
   it("turns off introspection in production", async () => {
@@ -288,11 +283,11 @@ describe("limits", () => {
     expect((await gql(port, deep)).errors).toBeUndefined();
     const tooDeep = await gql(limited, deep); // GRAPHQL_MAX_DEPTH=4 there
     expect(codeOf(tooDeep)).toBe("BAD_USER_INPUT");
-    expect(tooDeep.errors![0]!.message).toMatch(/depth/i);
+    expect(firstError(tooDeep).message).toMatch(/depth/i);
     const aliases = `{ ${Array.from({ length: 40 }, (_, i) => `p${i}: products { sku }`).join(" ")} }`;
-    expect((await gql(port, aliases)).errors![0]!.message).toMatch(/aliases/i);
+    expect(firstError(await gql(port, aliases)).message).toMatch(/aliases/i);
     const directives = `{ products ${"@include(if: true) ".repeat(20)} { sku } }`;
-    expect((await gql(port, directives)).errors![0]!.message).toMatch(/directives/i);
+    expect(firstError(await gql(port, directives)).message).toMatch(/directives/i);
   });
 });
 

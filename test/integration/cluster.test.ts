@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { collect, gql, wsClient } from "../support/graphql-clients.ts";
+import { collect, gql, gqlOk, wsClient } from "../support/graphql-clients.ts";
+import { DEAD_LETTERS, DISCARD_DEAD_LETTER, ORDER_EVENTS, ORDER_HISTORY, REPLAY_DEAD_LETTER, placeOrder, type DeadLetter } from "../support/documents.ts";
 import { waitFor } from "../support/wait.ts";
 import { spawnRole, type AppProcess } from "../support/processes.ts";
 import { RedisCluster } from "../support/redis-cluster.ts";
@@ -23,10 +24,6 @@ import { keyForAggregate } from "../../src/events/partitions.ts";
 const PARTITIONS = 4;
 const ORDERS = 120;
 const STOCK = 100;
-
-const CREATE = `mutation($input: CreateOrderInput!, $key: String) { createOrder(input: $input, idempotencyKey: $key) { order { id } } }`;
-const EVENTS = `subscription($after: String) { orderEvents(after: $after) { __typename eventId orderId cursor } }`;
-type Data = { orderEvents: { __typename: string; eventId: string; orderId: string; cursor: string } };
 
 let cluster: RedisCluster;
 let env: TestEnv;
@@ -71,21 +68,16 @@ describe("Redis Cluster, partitioned streams, replicas of every role", () => {
 
     // A firehose subscriber on api B, connected throughout; orders go through api A only.
     const clientB = wsClient(portB);
-    const watcher = collect<Data>(clientB, EVENTS, {});
+    const watcher = collect(clientB, ORDER_EVENTS, {});
     // A second subscriber on B that leaves after some events and comes back with its cursor.
     const clientB2 = wsClient(portB);
-    const leaver = collect<Data>(clientB2, EVENTS, {});
+    const leaver = collect(clientB2, ORDER_EVENTS, {});
     await new Promise((r) => setTimeout(r, 300)); // let both subscriptions register before the first order
 
     // On an overloaded machine a transaction may not start in time (INTERNAL error, nothing written):
     // retried with the same idempotency key, as a client would, so an order is never placed twice.
-    const place = async (i: number) => {
-      const variables = { input: { customerId: `cl-${i % 7}`, items: [{ sku: "CLUSTER-1", quantity: 1 }] }, key: `cluster-order-${i}` };
-      let res = await gql(portA, CREATE, variables);
-      for (let attempt = 1; res.errors && attempt < 4; attempt++) res = await gql(portA, CREATE, variables);
-      expect(res.errors).toBeUndefined();
-      return res.data!.createOrder.order.id as string;
-    };
+    const place = async (i: number) =>
+      (await placeOrder(portA, { customerId: `cl-${i % 7}`, items: [{ sku: "CLUSTER-1", quantity: 1 }] }, { idempotencyKey: `cluster-order-${i}`, attempts: 4 })).order.id;
     const ids: string[] = [];
     for (let batch = 0; batch < ORDERS / 10; batch++) {
       ids.push(...(await Promise.all(Array.from({ length: 10 }, (_, i) => place(batch * 10 + i)))));
@@ -155,13 +147,13 @@ describe("Redis Cluster, partitioned streams, replicas of every role", () => {
     // The watcher on api B saw every order event of the orders placed through api A, exactly once.
     const expectedEvents = ORDERS * 2;
     await watcher.until(expectedEvents, 60_000);
-    const watched = watcher.received.map((r) => r.data!.orderEvents);
+    const watched = watcher.values().map((d) => d.orderEvents);
     expect(new Set(watched.map((e) => e.eventId)).size).toBe(watched.length);
     expect(new Set(watched.map((e) => e.orderId))).toEqual(new Set(ids));
     for (const cursor of watched.map((e) => e.cursor)) expect(decodeCursor(cursor, PARTITIONS)).not.toBeNull();
 
     // The leaver resumes (on the other api) after its last cursor: exactly what it missed.
-    const left = leaver.received.map((r) => r.data!.orderEvents);
+    const left = leaver.values().map((d) => d.orderEvents);
     const resumeAt = left.at(-1)!.cursor;
     const position = decodeCursor(resumeAt, PARTITIONS)!;
     const missed: string[] = [];
@@ -172,11 +164,11 @@ describe("Redis Cluster, partitioned streams, replicas of every role", () => {
     const clientA = wsClient(portA);
     // New orders race the replay: the handover from history to live must neither drop nor repeat any.
     const placing = Promise.all(Array.from({ length: 10 }, (_, i) => place(1_000 + i)));
-    const resumed = collect<Data>(clientA, EVENTS, { after: resumeAt });
+    const resumed = collect(clientA, ORDER_EVENTS, { after: resumeAt });
     const late = await placing;
     await resumed.until(missed.length + late.length * 2, 60_000);
     await new Promise((r) => setTimeout(r, 500)); // anything extra (a duplicate) would show up now
-    const got = resumed.received.map((r) => r.data!.orderEvents);
+    const got = resumed.values().map((d) => d.orderEvents);
     expect(got.filter((e) => !late.includes(e.orderId)).map((e) => e.eventId).sort()).toEqual([...missed].sort());
     expect(got.filter((e) => late.includes(e.orderId))).toHaveLength(late.length * 2);
     expect(new Set(got.map((e) => e.eventId)).size).toBe(got.length);
@@ -283,8 +275,6 @@ describe("live hub on the cluster: resuming at composite cursors while events ke
 });
 
 describe("dead letters across partitions (cluster)", () => {
-  const DEAD_LETTERS = `query($after: String) { deadLetters(stream: ORDERS, first: 2, after: $after) { edges { node { id reason aggregateId } } hasNextPage endCursor } }`;
-
   it("poison on two partitions lands in each partition's DLQ; the admin list pages across partitions; discard removes one", { timeout: 60_000 }, async () => {
     // The fleet was stopped by the saga test: one api and one inventory worker in this process.
     const app = await env.start(["api", "inventory"], { REDIS_CLUSTER_NODES: cluster.nodes, STREAM_PARTITIONS: String(PARTITIONS) });
@@ -296,14 +286,14 @@ describe("dead letters across partitions (cluster)", () => {
     for (const aggregateId of poisoned) {
       await redis.xadd(keyForAggregate(layout, "orders", aggregateId), "*", "type", "OrderCreated", "agg", aggregateId, "keys", "", "env", "{not json");
     }
-    const list = async (after?: string) => (await gql(app.port!, DEAD_LETTERS, { after })).data!.deadLetters;
-    const pages: any[] = [];
+    const list = async (after?: string | null) => (await gqlOk(app.port!, DEAD_LETTERS, { stream: "ORDERS", first: 2, after })).deadLetters;
+    const pages: DeadLetter[] = [];
     await waitFor(async () => {
       pages.length = 0;
-      let after: string | undefined;
+      let after: string | null | undefined;
       for (;;) {
         const page = await list(after);
-        pages.push(...page.edges.map((e: any) => e.node));
+        pages.push(...page.edges.map((e) => e.node));
         if (!page.hasNextPage) return pages.length === 3;
         after = page.endCursor;
       }
@@ -313,20 +303,21 @@ describe("dead letters across partitions (cluster)", () => {
       expect(l.reason).toBe("invalid-envelope");
       expect(l.id).toMatch(new RegExp(`^orders:${partitionOf(l.aggregateId, PARTITIONS)}:\\d+-\\d+$`));
     }
-    const discard = await gql(app.port!, `mutation($id: ID!) { discardDeadLetter(id: $id) { id } }`, { id: pages[0].id });
+    const [discarded, replayed] = pages as [DeadLetter, DeadLetter, DeadLetter]; // three, as just checked
+    const discard = await gql(app.port!, DISCARD_DEAD_LETTER, { id: discarded.id });
     expect(discard.errors).toBeUndefined();
     expect((await list()).edges).toHaveLength(2);
-    const bad = await gql(app.port!, `mutation($id: ID!) { discardDeadLetter(id: $id) { id } }`, { id: pages[0].id.replace(/^orders:\d+:/, "orders:") });
+    const bad = await gql(app.port!, DISCARD_DEAD_LETTER, { id: discarded.id.replace(/^orders:\d+:/, "orders:") });
     expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     // Replay (a script: XDEL on the partition's DLQ + XADD on its stream, one slot): back on its
     // partition, the poison is dead-lettered again there under a new id.
-    const replay = await gql(app.port!, `mutation($id: ID!) { replayDeadLetter(id: $id) { id } }`, { id: pages[1].id });
+    const replay = await gql(app.port!, REPLAY_DEAD_LETTER, { id: replayed.id });
     expect(replay.errors).toBeUndefined();
-    const again = await waitFor(async () => (await list()).edges.map((e: any) => e.node).find((l: any) => l.aggregateId === pages[1].aggregateId && l.id !== pages[1].id), {
+    const again = await waitFor(async () => (await list()).edges.map((e) => e.node).find((l) => l.aggregateId === replayed.aggregateId && l.id !== replayed.id), {
       what: "the replayed poison dead-lettered again",
       timeoutMs: 30_000,
     });
-    expect(again.id.split(":")[1]).toBe(pages[1].id.split(":")[1]);
+    expect(again.id.split(":")[1]).toBe(replayed.id.split(":")[1]);
   });
 });
 
@@ -338,13 +329,11 @@ describe("partitions on a single Redis (one XREAD/XREADGROUP covers them all)", 
     const singleLayout: StreamLayout = { prefix: single.config.STREAM_PREFIX, partitions: 3, cluster: false };
     await single.db.prisma.product.create({ data: { sku: "PART-1", name: "p", priceCents: 10, currency: "EUR", stock: { create: { onHand: 20 } } } });
     const client = wsClient(port);
-    const watcher = collect<Data>(client, EVENTS, {});
+    const watcher = collect(client, ORDER_EVENTS, {});
     await new Promise((r) => setTimeout(r, 200));
     const ids: string[] = [];
     for (let i = 0; i < 24; i++) {
-      const res = await gql(port, CREATE, { input: { customerId: `single-${i % 3}`, items: [{ sku: "PART-1", quantity: 1 }] }, key: `single-${i}` });
-      expect(res.errors).toBeUndefined();
-      ids.push(res.data!.createOrder.order.id);
+      ids.push((await placeOrder(port, { customerId: `single-${i % 3}`, items: [{ sku: "PART-1", quantity: 1 }] }, { idempotencyKey: `single-${i}` })).order.id);
     }
     await waitFor(async () => (await single.db.prisma.order.count({ where: { id: { in: ids }, status: "PENDING" } })) === 0, { what: "24 orders to settle", timeoutMs: 60_000 });
     expect(await single.db.prisma.order.count({ where: { id: { in: ids }, status: "CONFIRMED" } })).toBe(20);
@@ -358,25 +347,25 @@ describe("partitions on a single Redis (one XREAD/XREADGROUP covers them all)", 
     );
     expect(lengths.every((n) => n > 0)).toBe(true);
 
-    const history = await gql(port, `query($id: ID!) { orderHistory(orderId: $id) { __typename orderId cursor } }`, { id: ids[0] });
-    expect(history.data!.orderHistory.map((e: { __typename: string }) => e.__typename)).toEqual(["OrderCreated", "OrderConfirmed"]);
-    const stockHistory = await gql(port, `{ inventoryHistory(sku: "PART-1") { __typename } }`);
-    expect(stockHistory.data!.inventoryHistory).toHaveLength(24);
+    const { orderHistory } = await gqlOk(port, ORDER_HISTORY, { orderId: ids[0]! });
+    expect(orderHistory.map((e) => e.__typename)).toEqual(["OrderCreated", "OrderConfirmed"]);
+    const stockHistory = await gqlOk(port, `{ inventoryHistory(sku: "PART-1") { __typename } }`);
+    expect(stockHistory.inventoryHistory).toHaveLength(24);
 
     await watcher.until(48, 30_000);
-    const events = watcher.received.map((r) => r.data!.orderEvents);
+    const events = watcher.values().map((d) => d.orderEvents);
     const resumeAt = events[20]!.cursor;
-    const resumed = collect<Data>(client, EVENTS, { after: resumeAt });
+    const resumed = collect(client, ORDER_EVENTS, { after: resumeAt });
     await resumed.until(27, 30_000);
     await new Promise((r) => setTimeout(r, 300));
-    expect(resumed.received.map((r) => r.data!.orderEvents.eventId).sort()).toEqual(events.slice(21).map((e) => e.eventId).sort());
+    expect(resumed.values().map((d) => d.orderEvents.eventId).sort()).toEqual(events.slice(21).map((e) => e.eventId).sort());
     // A history cursor resumes too: everything of that order after its creation.
-    const fromHistory = collect<Data>(client, `subscription($after: String, $orderId: ID) { orderEvents(after: $after, orderId: $orderId) { __typename eventId orderId cursor } }`, {
-      after: history.data!.orderHistory[0].cursor,
+    const fromHistory = collect(client, ORDER_EVENTS, {
+      after: orderHistory[0]!.cursor,
       orderId: ids[0],
     });
     await fromHistory.until(1, 30_000);
-    expect(fromHistory.received.map((r) => r.data!.orderEvents.__typename)).toEqual(["OrderConfirmed"]);
+    expect(fromHistory.values().map((d) => d.orderEvents.__typename)).toEqual(["OrderConfirmed"]);
     await client.dispose();
   });
 });

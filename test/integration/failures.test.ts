@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { collect, gql, wsClient } from "../support/graphql-clients.ts";
+import { codeOf, collect, firstError, gql, gqlOk, wsClient } from "../support/graphql-clients.ts";
+import { CREATE_ORDER, DEAD_LETTERS, DISCARD_DEAD_LETTER, ORDER_EVENTS, REPLAY_DEAD_LETTER, placeOrder, type EventStream } from "../support/documents.ts";
 import { waitFor } from "../support/wait.ts";
 import { spawnRole } from "../support/processes.ts";
 import { PrivateRedis } from "../support/private-redis.ts";
@@ -11,10 +12,6 @@ import { continueTrace } from "../../src/observability/trace.ts";
 import { createOrder } from "../../src/orders/create-order.ts";
 import type { RunningApp } from "../../src/app.ts";
 
-const CREATE = `mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }`;
-const DEAD_LETTERS = `query($stream: EventStream!, $after: String) {
-  deadLetters(stream: $stream, first: 50, after: $after) { edges { cursor node { id originalEntryId group consumer deliveries reason error eventType aggregateId envelope failedAt } } hasNextPage endCursor }
-}`;
 
 async function addProduct(env: TestEnv, sku: string, onHand: number) {
   await env.db.prisma.product.create({ data: { sku, name: sku, priceCents: 100, currency: "EUR", stock: { create: { onHand } } } });
@@ -24,11 +21,7 @@ const statusOf = async (env: TestEnv, id: string) => (await env.db.prisma.order.
 describe("poison events and dead letters", () => {
   let env: TestEnv;
   let port: number;
-  const place = async (customerId: string, sku: string) => {
-    const res = await gql(port, CREATE, { input: { customerId, items: [{ sku, quantity: 1 }] } });
-    return res.data!.createOrder.order.id as string;
-  };
-  const deadLetters = async (stream: "ORDERS" | "INVENTORY") => (await gql(port, DEAD_LETTERS, { stream })).data!.deadLetters.edges.map((e: any) => e.node);
+  const deadLetters = async (stream: EventStream) => (await gqlOk(port, DEAD_LETTERS, { stream, first: 50 })).deadLetters.edges.map((e) => e.node);
 
   beforeAll(async () => {
     env = await createTestEnv("poison");
@@ -54,7 +47,7 @@ describe("poison events and dead letters", () => {
     const orphan = newEvent("StockReserved", "01a21254-e1f1-7133-a952-00000000dead", { orderId: "01a21254-e1f1-7133-a952-00000000dead", items: [{ sku: "SKU-001", quantity: 1 }] }, { trace });
     const orphanId = await env.redis.xadd(inventory, "*", ...encodeEntryFields(orphan));
 
-    const after = await place("after-poison", "SKU-002");
+    const after = (await placeOrder(port, { customerId: "after-poison", items: [{ sku: "SKU-002", quantity: 1 }] })).order.id;
     await waitFor(async () => (await statusOf(env, after)) === "CONFIRMED", { what: "the good order behind the poison" });
 
     const letters = await waitFor(async () => {
@@ -62,12 +55,9 @@ describe("poison events and dead letters", () => {
       return l.length >= poison.length ? l : null;
     });
     for (const [what, , reason] of poison) {
-      expect(letters.find((l: any) => l.originalEntryId === ids[what]), what).toMatchObject({ reason, group: "inventory", deliveries: 1 });
+      expect(letters.find((l) => l.originalEntryId === ids[what]), what).toMatchObject({ reason, group: "inventory", deliveries: 1 });
     }
-    const [orphanLetter] = await waitFor(async () => {
-      const l = await deadLetters("INVENTORY");
-      return l.length ? l : null;
-    });
+    const orphanLetter = await waitFor(async () => (await deadLetters("INVENTORY"))[0]);
     expect(orphanLetter).toMatchObject({ originalEntryId: orphanId, reason: "permanent-error", group: "orders", eventType: "StockReserved" });
     expect(orphanLetter.error).toContain("does not exist");
     expect(JSON.parse(orphanLetter.envelope).eventId).toBe(orphan.eventId);
@@ -80,37 +70,36 @@ describe("poison events and dead letters", () => {
     await env.db.pool.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
       IF NEW.sku = 'POISON-1' THEN RAISE EXCEPTION 'warehouse system rejected POISON-1'; END IF; RETURN NEW; END $$`);
     await env.db.pool.query(`CREATE TRIGGER refuse_poison BEFORE INSERT ON reservation_items FOR EACH ROW EXECUTE FUNCTION refuse_poison()`);
-    const poisoned = await place("retry", "POISON-1");
-    const fine = await place("retry", "SKU-003");
+    const poisoned = (await placeOrder(port, { customerId: "retry", items: [{ sku: "POISON-1", quantity: 1 }] })).order.id;
+    const fine = (await placeOrder(port, { customerId: "retry", items: [{ sku: "SKU-003", quantity: 1 }] })).order.id;
     await waitFor(async () => (await statusOf(env, fine)) === "CONFIRMED", { what: "the order behind the failing one" });
 
-    const letter = await waitFor(async () => (await deadLetters("ORDERS")).find((l: any) => l.aggregateId === poisoned), { what: "the dead letter" });
+    const letter = await waitFor(async () => (await deadLetters("ORDERS")).find((l) => l.aggregateId === poisoned), { what: "the dead letter" });
     expect(letter).toMatchObject({ reason: "max-deliveries-exceeded", deliveries: 5, group: "inventory", eventType: "OrderCreated" });
     expect(letter.error).toContain("warehouse system rejected POISON-1");
     expect(await statusOf(env, poisoned)).toBe("PENDING");
 
     // The bug is fixed; replay puts the event back, once.
     await env.db.pool.query(`DROP TRIGGER refuse_poison ON reservation_items; DROP FUNCTION refuse_poison()`);
-    const REPLAY = `mutation($id: ID!) { replayDeadLetter(id: $id) { id eventType } }`;
-    const [first, second] = await Promise.all([gql(port, REPLAY, { id: letter.id }), gql(port, REPLAY, { id: letter.id })]);
-    const outcomes = [first, second].map((r) => (r.errors ? r.errors[0]!.extensions!.code : "replayed")).sort();
+    const [first, second] = await Promise.all([gql(port, REPLAY_DEAD_LETTER, { id: letter.id }), gql(port, REPLAY_DEAD_LETTER, { id: letter.id })]);
+    const outcomes = [first, second].map((r) => (r.errors ? codeOf(r) : "replayed")).sort();
     expect(outcomes).toEqual(["NOT_FOUND", "replayed"]);
     await waitFor(async () => (await statusOf(env, poisoned)) === "CONFIRMED", { what: "the replayed order" });
     expect((await env.db.prisma.stockLevel.findUniqueOrThrow({ where: { sku: "POISON-1" } })).reserved).toBe(1);
-    expect((await deadLetters("ORDERS")).some((l: any) => l.id === letter.id)).toBe(false);
+    expect((await deadLetters("ORDERS")).some((l) => l.id === letter.id)).toBe(false);
   });
 
   it("discards a dead letter and pages through the rest", async () => {
     const before = await deadLetters("ORDERS");
-    const page1 = (await gql(port, `query { deadLetters(stream: ORDERS, first: 2) { edges { cursor } hasNextPage endCursor } }`)).data!.deadLetters;
+    const page1 = (await gqlOk(port, DEAD_LETTERS, { stream: "ORDERS", first: 2 })).deadLetters;
     expect(page1.edges).toHaveLength(2);
     expect(page1.hasNextPage).toBe(true);
-    const page2 = (await gql(port, DEAD_LETTERS, { stream: "ORDERS", after: page1.endCursor })).data!.deadLetters;
+    const page2 = (await gqlOk(port, DEAD_LETTERS, { stream: "ORDERS", first: 50, after: page1.endCursor })).deadLetters;
     expect(page2.edges.length).toBe(before.length - 2);
-    const DISCARD = `mutation($id: ID!) { discardDeadLetter(id: $id) { id reason } }`;
-    expect((await gql(port, DISCARD, { id: before[0].id })).data!.discardDeadLetter.id).toBe(before[0].id);
-    expect((await gql(port, DISCARD, { id: before[0].id })).errors![0]!.extensions!.code).toBe("NOT_FOUND");
-    expect((await gql(port, DISCARD, { id: "nonsense" })).errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
+    const oldest = before[0]!.id;
+    expect((await gqlOk(port, DISCARD_DEAD_LETTER, { id: oldest })).discardDeadLetter.id).toBe(oldest);
+    expect(codeOf(await gql(port, DISCARD_DEAD_LETTER, { id: oldest }))).toBe("NOT_FOUND");
+    expect(firstError(await gql(port, DISCARD_DEAD_LETTER, { id: "nonsense" })).extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
     expect(await deadLetters("ORDERS")).toHaveLength(before.length - 1);
   });
 });
@@ -125,8 +114,7 @@ describe("crash recovery", () => {
     // Hold the stock row so the worker's reservation blocks mid-transaction, then kill it.
     const holder = await env.db.pool.connect();
     await holder.query("BEGIN; SELECT * FROM stock_levels WHERE sku = 'HELD-1' FOR UPDATE");
-    const res = await gql(app.port!, CREATE, { input: { customerId: "crash", items: [{ sku: "HELD-1", quantity: 2 }] } });
-    const id = res.data!.createOrder.order.id;
+    const { id } = (await placeOrder(app.port!, { customerId: "crash", items: [{ sku: "HELD-1", quantity: 2 }] })).order;
     const key = streamKey(env.config.STREAM_PREFIX, "orders");
     const [pendingBefore] = await waitFor(async () => {
       const p = (await env.redis.xpending(key, "inventory", "-", "+", 10)) as [string, string, number, number][];
@@ -157,16 +145,16 @@ describe("outages", () => {
     const app = await env.start(["api", "relay", "inventory", "orders"], { DATABASE_URL: url.toString() });
     const port = app.port!;
     try {
-      const first = await gql(port, CREATE, { input: { customerId: "pg", items: [{ sku: "SKU-001", quantity: 1 }] } });
-      await waitFor(async () => (await statusOf(env, first.data!.createOrder.order.id)) === "CONFIRMED");
+      const first = (await placeOrder(port, { customerId: "pg", items: [{ sku: "SKU-001", quantity: 1 }] })).order.id;
+      await waitFor(async () => (await statusOf(env, first)) === "CONFIRMED");
 
       await proxy.cut();
       const orders = await env.db.prisma.order.count();
       let started = Date.now();
-      const res = await gql(port, CREATE, { input: { customerId: "pg", items: [{ sku: "SKU-001", quantity: 1 }] } });
+      const res = await gql(port, CREATE_ORDER, { input: { customerId: "pg", items: [{ sku: "SKU-001", quantity: 1 }] } });
       expect(Date.now() - started).toBeLessThan(6_000);
-      expect(res.errors![0]!.extensions!.code).toBe("SERVICE_UNAVAILABLE");
-      expect(res.errors![0]!.message).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/); // no internals leak
+      expect(codeOf(res)).toBe("SERVICE_UNAVAILABLE");
+      expect(firstError(res).message).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/); // no internals leak
       expect(await env.db.prisma.order.count()).toBe(orders);
       expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(503);
 
@@ -180,7 +168,7 @@ describe("outages", () => {
       await waitFor(async () => (await statusOf(env, during.orderId)) === "CONFIRMED", { timeoutMs: 30_000, what: "the saga to resume" });
       console.log(`pg outage: saga resumed ${Date.now() - started} ms after the database came back`);
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200, { what: "readiness" });
-      const again = await gql(port, CREATE, { input: { customerId: "pg", items: [{ sku: "SKU-001", quantity: 1 }] } });
+      const again = await gql(port, CREATE_ORDER, { input: { customerId: "pg", items: [{ sku: "SKU-001", quantity: 1 }] } });
       expect(again.errors).toBeUndefined();
     } finally {
       await proxy.restore();
@@ -195,22 +183,20 @@ describe("outages", () => {
     const port = app.port!;
     const client = wsClient(port);
     try {
-      const sub = collect<any>(client, `subscription { orderEvents(customerId: "rr") { __typename orderId } }`);
+      const sub = collect(client, ORDER_EVENTS, { customerId: "rr" });
       await new Promise((r) => setTimeout(r, 300));
-      const a = (await gql(port, CREATE, { input: { customerId: "rr", items: [{ sku: "SKU-001", quantity: 1 }] } })).data!.createOrder.order.id;
+      const a = (await placeOrder(port, { customerId: "rr", items: [{ sku: "SKU-001", quantity: 1 }] })).order.id;
       await sub.until(2);
 
       await redis.stop(); // kill -9
-      const b = await gql(port, CREATE, { input: { customerId: "rr", items: [{ sku: "SKU-002", quantity: 1 }] } });
-      expect(b.errors).toBeUndefined(); // writes need only Postgres: the event waits in the outbox
+      const bId = (await placeOrder(port, { customerId: "rr", items: [{ sku: "SKU-002", quantity: 1 }] })).order.id; // writes need only Postgres: the event waits in the outbox
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 503, { what: "not ready" });
       expect(await env.db.prisma.outboxEvent.count()).toBe(1);
 
       await redis.start();
-      const bId = b.data!.createOrder.order.id;
       await waitFor(async () => (await statusOf(env, bId)) === "CONFIRMED", { timeoutMs: 20_000, what: "the saga after the restart" });
       await sub.until(4, 15_000);
-      expect(sub.received.map((e) => [e.data!.orderEvents.__typename, e.data!.orderEvents.orderId])).toEqual([
+      expect(sub.values().map((e) => [e.orderEvents.__typename, e.orderEvents.orderId])).toEqual([
         ["OrderCreated", a], ["OrderConfirmed", a], ["OrderCreated", bId], ["OrderConfirmed", bId],
       ]);
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200, { what: "ready again" });

@@ -1,14 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { collect, gql, wsClient } from "../support/graphql-clients.ts";
+import { collect, dataOf, gql, wsClient } from "../support/graphql-clients.ts";
+import { CREATE_ORDER, ORDER_EVENTS } from "../support/documents.ts";
 import { spawnRole, type AppProcess } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
 import { parseTraceparent } from "../../src/observability/trace.ts";
 import { ADMIN_TOKEN, bearer } from "../support/auth.ts";
 
-const CREATE = `mutation PlaceOrder($input: CreateOrderInput!) { createOrder(input: $input) { traceId order { id } } }`;
-const WATCH = `subscription WatchOrder($customerId: ID) { orderEvents(customerId: $customerId) { __typename orderId traceId cursor } }`;
 
 /**
  * One order crosses four processes (api, relay, inventory worker, order saga worker). The trace id
@@ -38,22 +37,22 @@ describe("one trace from request to subscriber across every role", () => {
     const customerId = `trace-${traceId.slice(0, 8)}`;
 
     const client = wsClient(port);
-    const sub = collect<any>(client, WATCH, { customerId });
+    const sub = collect(client, ORDER_EVENTS, { customerId });
     // The subscription is registered once the api has logged it; only then place the order.
     await waitFor(() => procs.api!.logs.some((l) => l.msg === "subscription started"), { what: "subscription registered" });
 
-    const res = await gql(port, CREATE, { input: { customerId, items: [{ sku: "SKU-004", quantity: 1 }] } }, { traceparent: `00-${traceId}-${callerSpan}-01` });
-    expect(res.errors).toBeUndefined();
-    const orderId = res.data!.createOrder.order.id as string;
-    expect(res.data!.createOrder.traceId).toBe(traceId);
+    const res = await gql(port, CREATE_ORDER, { input: { customerId, items: [{ sku: "SKU-004", quantity: 1 }] } }, { traceparent: `00-${traceId}-${callerSpan}-01` });
+    const { createOrder } = dataOf(res); // throws if it carries errors
+    const orderId = createOrder.order.id;
+    expect(createOrder.traceId).toBe(traceId);
     // The response names the api's own span: same trace, a new span id.
     const echoed = parseTraceparent(res.headers.get("traceparent"));
     expect(echoed?.traceId).toBe(traceId);
     expect(echoed?.spanId).not.toBe(callerSpan);
 
-    const events = await sub.until(2, 20_000);
+    await sub.until(2, 20_000);
     client.dispose();
-    const got = events.map((e) => e.data!.orderEvents);
+    const got = sub.values().map((e) => e.orderEvents);
     expect(got.map((e) => e.__typename)).toEqual(["OrderCreated", "OrderConfirmed"]);
     for (const e of got) expect(e).toMatchObject({ orderId, traceId });
 
@@ -93,11 +92,12 @@ describe("one trace from request to subscriber across every role", () => {
   it("continues the traceparent of a graphql-ws connection (connection_init payload) for operations on it", async () => {
     const traceId = randomBytes(16).toString("hex");
     const client = wsClient(port, { ...bearer(ADMIN_TOKEN), traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` });
-    const [result] = await collect<any>(client, CREATE, { input: { customerId: "trace-ws", items: [{ sku: "SKU-004", quantity: 1 }] } }).until(1);
+    const mutation = collect(client, CREATE_ORDER, { input: { customerId: "trace-ws", items: [{ sku: "SKU-004", quantity: 1 }] } });
+    await mutation.until(1);
     client.dispose();
-    expect(result!.errors).toBeUndefined();
-    expect(result!.data!.createOrder.traceId).toBe(traceId);
-    const orderId = result!.data!.createOrder.order.id as string;
+    const { createOrder } = mutation.value(0); // throws if it carried errors
+    expect(createOrder.traceId).toBe(traceId);
+    const orderId = createOrder.order.id;
     await waitFor(() => procs.orders!.logs.some((l) => l.traceId === traceId && l.msg === "event handled" && l.aggregateId === orderId), { what: "the saga to log the websocket trace id" });
   }, 30_000);
 });
