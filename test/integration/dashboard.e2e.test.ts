@@ -8,8 +8,10 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
 import { spawnRole, type AppProcess } from "../support/processes.ts";
 import { freePort } from "../support/private-redis.ts";
-import { ADMIN_TOKEN, bearer } from "../support/auth.ts";
+import { ADMIN_TOKEN } from "../support/auth.ts";
 import { waitFor } from "../support/wait.ts";
+import { gqlOk } from "../support/graphql-clients.ts";
+import { RESTOCK } from "../support/documents.ts";
 import { createOrder } from "../../src/orders/create-order.ts";
 import { continueTrace } from "../../src/observability/trace.ts";
 
@@ -27,13 +29,6 @@ async function startRole(roles: string, extra: Record<string, string> = {}): Pro
   await waitFor(() => p.count("started") > 0 || p.child.exitCode !== null, { timeoutMs: 20_000, what: `${roles} to start` });
   if (p.child.exitCode !== null) throw new Error(`${roles} exited with ${p.child.exitCode}`);
   return p;
-}
-
-async function gql<T>(port: number, query: string, variables?: Record<string, unknown>): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...bearer(ADMIN_TOKEN) }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data: T; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
 }
 
 /** Records every request the page makes: it must never leave this api. */
@@ -90,7 +85,7 @@ describe("dashboard in Chromium", () => {
     await shot(page, "01-order-confirmed");
 
     // 2. A restock through the API changes the number on the page.
-    await gql(port, `mutation { restock(sku: "SKU-019", quantity: 20) { product { available } } }`);
+    await gqlOk(port, RESTOCK, { sku: "SKU-019", quantity: 20 });
     await page.waitForSelector("tr[data-sku=SKU-019]:not(.low) td.available[data-available='27']");
     await shot(page, "02-restocked");
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
 import { gql, wsClient, collect } from "../support/graphql-clients.ts";
+import { ORDER_EVENTS, placeOrder } from "../support/documents.ts";
 import { spawnRole, type AppProcess } from "../support/processes.ts";
 import { ADMIN_TOKEN, TEST_JWT_SECRET } from "../support/auth.ts";
 import { waitFor } from "../support/wait.ts";
@@ -34,12 +35,11 @@ describe("logs: real processes", () => {
 
   it("never writes tokens or connection-string passwords, even at debug level", async () => {
     const port = json.logs.find((l) => l.msg === "started")!.port as number;
-    const order = await gql(port, `mutation { createOrder(input: { customerId: "logs", items: [{ sku: "SKU-002", quantity: 1 }] }) { order { id } } }`);
-    expect(order.errors).toBeUndefined();
+    await placeOrder(port, { customerId: "logs", items: [{ sku: "SKU-002", quantity: 1 }] });
     const refused = await gql(port, `{ products(first: 1) { edges { node { sku } } } }`, undefined, { authorization: "Bearer not.a-valid.token-xyz" });
     expect(refused.errors?.length ?? 0).toBeGreaterThan(0);
     const client = wsClient(port);
-    const sub = collect(client, `subscription { orderEvents(customerId: "logs") { __typename } }`);
+    const sub = collect(client, ORDER_EVENTS, { customerId: "logs" });
     await waitFor(() => json.logs.some((l) => l.msg === "subscription started"), { what: "the subscription" });
     sub.dispose();
     client.dispose();

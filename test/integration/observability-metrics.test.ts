@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
 import { collect, gql, wsClient } from "../support/graphql-clients.ts";
+import { CREATE_ORDER, placeOrder } from "../support/documents.ts";
 import { waitFor } from "../support/wait.ts";
 import { metric, parseMetrics } from "../support/metrics.ts";
 import { streamKey } from "../../src/events/stream-entry.ts";
 import type { RunningApp } from "../../src/app.ts";
 import { MAX_OPERATION_NAMES } from "../../src/observability/yoga.ts";
 
-const CREATE = `mutation PlaceOrder($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }`;
 const WATCH = `subscription WatchCustomer($customerId: ID) { orderEvents(customerId: $customerId) { __typename orderId } }`;
 
 async function scrape(port: number): Promise<Map<string, number>> {
@@ -22,11 +22,6 @@ describe("metrics", () => {
   let app: RunningApp;
   let port: number;
   const statusOf = async (id: string) => (await env.db.prisma.order.findUniqueOrThrow({ where: { id } })).status;
-  const place = async (customerId: string, sku: string, quantity = 1) => {
-    const res = await gql(port, CREATE, { input: { customerId, items: [{ sku, quantity }] } });
-    expect(res.errors).toBeUndefined();
-    return res.data!.createOrder.order.id as string;
-  };
 
   beforeAll(async () => {
     env = await createTestEnv("obs-metrics");
@@ -44,12 +39,13 @@ describe("metrics", () => {
     expect(metric(before, "websocket_connections")).toBe(0);
 
     const client = wsClient(port);
-    const sub = collect<any>(client, WATCH, { customerId: "metrics-1" });
+    const sub = collect(client, WATCH, { customerId: "metrics-1" });
     await waitFor(async () => metric(await scrape(port), "live_subscriptions", { stream: "orders" }) === 1, { what: "the subscription to register" });
     expect(metric(await scrape(port), "websocket_connections")).toBe(1);
 
-    const confirmed = await place("metrics-1", "SKU-005");
-    const rejected = await place("metrics-1", "METRICS-SHORT", 5);
+    // CREATE_ORDER, the operation placeOrder sends, is named PlaceOrder.
+    const confirmed = (await placeOrder(port, { customerId: "metrics-1", items: [{ sku: "SKU-005", quantity: 1 }] })).order.id;
+    const rejected = (await placeOrder(port, { customerId: "metrics-1", items: [{ sku: "METRICS-SHORT", quantity: 5 }] })).order.id;
     await waitFor(async () => (await statusOf(confirmed)) === "CONFIRMED" && (await statusOf(rejected)) === "REJECTED", { what: "both orders to settle" });
     await sub.until(4); // OrderCreated ×2, OrderConfirmed, OrderRejected
 
@@ -96,7 +92,7 @@ describe("metrics", () => {
 
   it("counts GraphQL errors by operation", async () => {
     const before = await scrape(port);
-    const res = await gql(port, CREATE.replace("PlaceOrder", "BadOrder"), { input: { customerId: "metrics-2", items: [{ sku: "NO-SUCH-SKU", quantity: 1 }] } });
+    const res = await gql(port, CREATE_ORDER.replace("PlaceOrder", "BadOrder"), { input: { customerId: "metrics-2", items: [{ sku: "NO-SUCH-SKU", quantity: 1 }] } });
     expect(res.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     const after = await scrape(port);
     expect(metric(after, "graphql_envelop_error_result", { operationName: "BadOrder" }) - metric(before, "graphql_envelop_error_result", { operationName: "BadOrder" })).toBe(1);
@@ -119,7 +115,7 @@ describe("metrics", () => {
     await env.db.pool.query(`CREATE FUNCTION refuse_metrics_bad() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
       IF NEW.sku = 'METRICS-BAD' THEN RAISE EXCEPTION 'warehouse refused METRICS-BAD'; END IF; RETURN NEW; END $$`);
     await env.db.pool.query(`CREATE TRIGGER refuse_metrics_bad BEFORE INSERT ON reservation_items FOR EACH ROW EXECUTE FUNCTION refuse_metrics_bad()`);
-    const failing = await place("metrics-3", "METRICS-BAD");
+    const failing = (await placeOrder(port, { customerId: "metrics-3", items: [{ sku: "METRICS-BAD", quantity: 1 }] })).order.id;
     // And poison: an entry that is not even JSON.
     await env.redis.xadd(streamKey(env.config.STREAM_PREFIX, "orders"), "*", "type", "OrderCreated", "agg", "x", "keys", "", "env", "{not json");
 

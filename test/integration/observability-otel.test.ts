@@ -2,7 +2,8 @@ import { createServer, type Server } from "node:http";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { collect, gql, wsClient } from "../support/graphql-clients.ts";
+import { collect, wsClient } from "../support/graphql-clients.ts";
+import { ORDER_EVENTS, placeOrder } from "../support/documents.ts";
 import { spawnRole, type AppProcess } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -62,10 +63,9 @@ describe("span export over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set", () => 
     const traceId = randomBytes(16).toString("hex");
     const callerSpan = randomBytes(8).toString("hex");
     const client = wsClient(port);
-    const sub = collect<any>(client, `subscription { orderEvents(customerId: "otel") { __typename traceId } }`);
+    const sub = collect(client, ORDER_EVENTS, { customerId: "otel" });
     await waitFor(() => app.logs.some((l) => l.msg === "subscription started"), { what: "subscription" });
-    const res = await gql(port, `mutation { createOrder(input: { customerId: "otel", items: [{ sku: "SKU-003", quantity: 1 }] }) { order { id } } }`, undefined, { traceparent: `00-${traceId}-${callerSpan}-01` });
-    expect(res.errors).toBeUndefined();
+    await placeOrder(port, { customerId: "otel", items: [{ sku: "SKU-003", quantity: 1 }] }, { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } });
     await sub.until(2);
     client.dispose();
     // Graceful stop flushes the batch span processor.

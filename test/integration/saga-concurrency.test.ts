@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { gql } from "../support/graphql-clients.ts";
+import { placeOrder } from "../support/documents.ts";
 import { waitFor } from "../support/wait.ts";
 import { spawnRole, type AppProcess } from "../support/processes.ts";
 import { streamKey } from "../../src/events/stream-entry.ts";
@@ -11,12 +11,6 @@ let app: RunningApp;
 let secondInventory: RunningApp;
 let port: number;
 
-const CREATE = `mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }`;
-const place = async (customerId: string, sku: string, quantity = 1) => {
-  const res = await gql(port, CREATE, { input: { customerId, items: [{ sku, quantity }] } });
-  expect(res.errors).toBeUndefined();
-  return res.data!.createOrder.order.id as string;
-};
 async function addProduct(sku: string, onHand: number) {
   await env.db.prisma.product.create({ data: { sku, name: sku, priceCents: 100, currency: "EUR", stock: { create: { onHand } } } });
 }
@@ -46,7 +40,7 @@ beforeAll(async () => {
 describe("inventory under concurrency", () => {
   it("200 orders racing for 50 units: exactly 50 confirmed, 150 rejected, never oversold", async () => {
     await addProduct("RACE-1", 50);
-    const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => place(`racer-${i}`, "RACE-1")));
+    const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => placeOrder(port, { customerId: `racer-${i}`, items: [{ sku: "RACE-1", quantity: 1 }] }).then((p) => p.order.id)));
     await waitFor(async () => (await pendingCount(ids)) === 0, { timeoutMs: 60_000, what: "all 200 orders to settle" });
     const counts = Object.fromEntries(
       (await env.db.prisma.order.groupBy({ by: ["status"], where: { id: { in: ids } }, _count: true })).map((g) => [g.status, g._count]),
@@ -62,7 +56,7 @@ describe("inventory under concurrency", () => {
 
   it("an event delivered twice, or the whole stream replayed, changes nothing the second time", async () => {
     await addProduct("DUP-1", 10);
-    const id = await place("dup", "DUP-1", 3);
+    const { id } = (await placeOrder(port, { customerId: "dup", items: [{ sku: "DUP-1", quantity: 3 }] })).order;
     await waitFor(async () => (await pendingCount([id])) === 0);
     const snapshot = async () => ({
       stock: await env.db.prisma.stockLevel.findUniqueOrThrow({ where: { sku: "DUP-1" } }),
@@ -107,7 +101,7 @@ describe("scale-out", () => {
     await waitFor(() => workers.every((w) => w.count("consumer started") === 1), { what: "workers to start", timeoutMs: 30_000 });
     await addProduct("SCALE-1", 1_000);
     const ids: string[] = [];
-    for (let batch = 0; batch < 6; batch++) ids.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => place(`scale-${batch}-${i}`, "SCALE-1", 2)))));
+    for (let batch = 0; batch < 6; batch++) ids.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => placeOrder(port, { customerId: `scale-${batch}-${i}`, items: [{ sku: "SCALE-1", quantity: 2 }] }).then((p) => p.order.id)))));
     await waitFor(async () => (await pendingCount(ids)) === 0, { timeoutMs: 60_000, what: "120 orders to settle" });
     expect(await env.db.prisma.order.count({ where: { id: { in: ids }, status: "CONFIRMED" } })).toBe(120);
     expect((await env.db.prisma.stockLevel.findUniqueOrThrow({ where: { sku: "SCALE-1" } })).reserved).toBe(240);
