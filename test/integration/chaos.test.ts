@@ -5,11 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { gql } from "../support/graphql-clients.ts";
+import { codeOf, gql } from "../support/graphql-clients.ts";
+import { CANCEL_ORDER, placeOrder } from "../support/documents.ts";
 import { delay, waitFor } from "../support/wait.ts";
 import { spawnRole, type AppProcess } from "../support/processes.ts";
 import { PrivateRedis } from "../support/private-redis.ts";
-import { dlqKey, streamKey } from "../../src/events/stream-entry.ts";
+import { streamKey } from "../../src/events/stream-entry.ts";
+import { dlqOf } from "../../src/events/partitions.ts";
 
 const ORDERS = Number(process.env.CHAOS_ORDERS ?? 2000);
 const CONCURRENCY = 16;
@@ -69,14 +71,12 @@ describe("chaos", () => {
       const n = next++;
       const lines = SKUS.filter(() => random() < 0.35).slice(0, 2);
       const items = (lines.length ? lines : [SKUS[n % SKUS.length]!]).map((sku) => ({ sku, quantity: 1 + Math.floor(random() * 3) }));
-      const res = await gql(port, `mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }`, { input: { customerId: `chaos-${n % 50}`, items } });
-      expect(res.errors).toBeUndefined();
-      const id = res.data!.createOrder.order.id as string;
+      const { id } = (await placeOrder(port, { customerId: `chaos-${n % 50}`, items })).order;
       ids.push(id);
       if (random() < 0.1) {
-        const c = await gql(port, `mutation($id: ID!) { cancelOrder(id: $id, reason: "chaos") { order { status } } }`, { id });
+        const c = await gql(port, CANCEL_ORDER, { id, reason: "chaos" });
         if (c.errors) {
-          expect(c.errors[0]!.extensions!.code).toBe("CONFLICT");
+          expect(codeOf(c)).toBe("CONFLICT");
           cancelConflicts++;
         } else cancelled++;
       }
@@ -148,7 +148,7 @@ describe("chaos", () => {
     expect([...outcomesPerOrder.values()].every((s) => s.size === 1)).toBe(true);
 
     // 4. No poison was injected, so no dead letters.
-    for (const stream of ["orders", "inventory"] as const) expect(await env.redis.xlen(dlqKey(env.config.STREAM_PREFIX, stream))).toBe(0);
+    for (const stream of ["orders", "inventory"] as const) expect(await env.redis.xlen(dlqOf(streamKey(env.config.STREAM_PREFIX, stream)))).toBe(0);
 
     const duplicates = orderSide.entries - orderSide.ids.size + (stockSide.entries - stockSide.ids.size);
     console.log(
