@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { decideOrder, type OrderStatus } from "../../src/orders/decide.ts";
+import { decideOrder, type OrderCommand, type OrderStatus } from "../../src/orders/decide.ts";
 import { decideAdjust, decideRelease, decideReserve } from "../../src/inventory/decide.ts";
 
 const statuses: OrderStatus[] = ["PENDING", "CONFIRMED", "REJECTED", "CANCELLED"];
+
+/** Given an order in `status`, when `command` arrives: the decision (then …). */
+const given = (status: OrderStatus) => ({ when: (command: OrderCommand) => decideOrder(status, command) });
 
 describe("order state machine", () => {
   it.each([
@@ -18,21 +21,21 @@ describe("order state machine", () => {
     ["REJECTED", { type: "confirm" }, "refused", undefined],
     ["REJECTED", { type: "cancel", reason: "r" }, "refused", undefined],
     ["CONFIRMED", { type: "reject", reason: "r" }, "refused", undefined],
-  ] as const)("%s + %o → %s %s", (status, command, outcome, to) => {
-    const d = decideOrder(status, command);
+  ] as const)("given %s, when %o, then %s %s", (status, command, outcome, to) => {
+    const d = given(status).when(command);
     expect(d.outcome).toBe(outcome);
     if (d.outcome === "transition") expect(d.to).toBe(to);
   });
 
-  it("emits the event that names the transition, with the reason", () => {
-    expect(decideOrder("PENDING", { type: "reject", reason: "out of stock" })).toEqual({ outcome: "transition", to: "REJECTED", event: "OrderRejected", reason: "out of stock" });
-    expect(decideOrder("CONFIRMED", { type: "cancel", reason: "changed my mind" })).toMatchObject({ event: "OrderCancelled", reason: "changed my mind" });
+  it("given a transition, then emits the event that names it, with the reason", () => {
+    expect(given("PENDING").when({ type: "reject", reason: "out of stock" })).toEqual({ outcome: "transition", to: "REJECTED", event: "OrderRejected", reason: "out of stock" });
+    expect(given("CONFIRMED").when({ type: "cancel", reason: "changed my mind" })).toMatchObject({ event: "OrderCancelled", reason: "changed my mind" });
   });
 
-  it("never leaves a terminal state", () => {
+  it("given a terminal state, whatever arrives, never leaves it", () => {
     for (const status of ["REJECTED", "CANCELLED"] as const)
       for (const command of [{ type: "confirm" }, { type: "reject", reason: "x" }, { type: "cancel", reason: "x" }] as const)
-        expect(decideOrder(status, command).outcome).not.toBe("transition");
+        expect(given(status).when(command).outcome).not.toBe("transition");
     expect(statuses).toHaveLength(4);
   });
 });
