@@ -36,7 +36,6 @@ import os from "node:os";
 import path from "node:path";
 import type { Redis } from "ioredis";
 import { createRedis } from "../src/platform/infra/redis.ts";
-import { eventCatalog } from "../src/contracts/index.ts";
 import { encodeEntryFields } from "../src/platform/events/stream-entry.ts";
 import { streamKey } from "../test/support/streams.ts";
 import { continueTrace } from "../src/platform/observability/trace.ts";
@@ -50,6 +49,7 @@ import { adminToken } from "./lib/auth.ts";
 import { readArgs } from "./lib/args.ts";
 import { printProfileSummary, summarizeProfile } from "./cpuprofile-summary.ts";
 import type { ClientArgs, ClientCommand, ClientMessage, ClientReport, ServerKind } from "./fanout-client.ts";
+import { eventCatalog } from "../src/contracts/index.ts";
 
 const SOCKETS_PER_CLIENT = 5_000;
 const MAX_SOCKETS = 19_000;

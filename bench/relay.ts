@@ -1,5 +1,4 @@
 import { singleLayout } from "../test/support/streams.ts";
-import { eventRegistry } from "../src/modules.ts";
 /**
  * relay — OutboxRelay draining an outbox backlog, against raw XADD and DELETE rates.
  *
@@ -45,6 +44,7 @@ import { machineInfo, printMachine } from "./lib/machine.ts";
 import { CpuWindow, settle } from "./lib/cpu.ts";
 import { fmt, ratio, table } from "./lib/table.ts";
 import { readArgs } from "./lib/args.ts";
+import { eventRegistry } from "../src/modules.ts";
 
 interface Options {
   events: number;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The browser tests (test/dashboard.e2e.test.ts) drive Debian's Chromium through playwright-core.
+# The browser tests (test/integration/dashboard.e2e.test.ts) drive Debian's Chromium through playwright-core.
 # `npm test` runs this first: on a machine without it, install it when we can (root with apt-get),
 # otherwise say exactly what is missing. Idempotent and quick when Chromium is already there.
 set -eu

@@ -12,37 +12,86 @@ const withAuth = (headers: Record<string, string>) => {
   return merged;
 };
 
-export interface GraphQLResponse<T = Record<string, any>> {
-  data?: T | null;
-  errors?: { message: string; path?: string[]; extensions?: { code?: string; field?: string; issues?: unknown[] } }[];
+declare const types: unique symbol;
+
+/**
+ * A GraphQL document: the query text, carrying the types of its result data and of its variables
+ * (phantom types, nothing at run time). Made with `typed()`; `gql`, `gqlOk`, `collect` and `sse`
+ * type their results and variables from it. A plain string works too: data is then untyped.
+ */
+export type TypedDocument<TData, TVariables = Record<string, never>> = string & { readonly [types]: { data: TData; variables: TVariables } };
+
+export const typed = <TData, TVariables = Record<string, never>>(source: string) => source as TypedDocument<TData, TVariables>;
+
+type UntypedData = Record<string, any>;
+export type DataOf<D extends string> = D extends TypedDocument<infer TData, any> ? TData : UntypedData;
+export type VariablesOf<D extends string> = D extends TypedDocument<any, infer TVariables> ? TVariables : Record<string, unknown>;
+
+export interface GraphQLErrorShape {
+  message: string;
+  path?: (string | number)[];
+  extensions?: { code?: string; field?: string; issues?: unknown[]; [key: string]: unknown };
 }
 
-export async function gql<T = Record<string, any>>(
+export interface GraphQLResponse<T = UntypedData> {
+  data?: T | null;
+  errors?: GraphQLErrorShape[];
+}
+
+export type HttpResponse<T> = GraphQLResponse<T> & { status: number; headers: Headers };
+
+/** POSTs one operation (as the admin unless `headers` says otherwise); the response may carry errors. */
+export async function gql<D extends string>(
   port: number,
-  query: string,
-  variables?: Record<string, unknown>,
+  document: D,
+  variables?: VariablesOf<D>,
   headers: Record<string, string> = {},
-): Promise<GraphQLResponse<T> & { status: number; headers: Headers }> {
+): Promise<HttpResponse<DataOf<D>>> {
   const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
     method: "POST",
     headers: withAuth({ "content-type": "application/json", accept: "application/graphql-response+json", ...headers }),
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query: document, variables }),
   });
-  return { ...((await res.json()) as GraphQLResponse<T>), status: res.status, headers: res.headers };
+  return { ...((await res.json()) as GraphQLResponse<DataOf<D>>), status: res.status, headers: res.headers };
 }
+
+/** `gql` for an operation that must succeed: its data, or an error naming the response's errors. */
+export async function gqlOk<D extends string>(port: number, document: D, variables?: VariablesOf<D>, headers: Record<string, string> = {}): Promise<DataOf<D>> {
+  return dataOf(await gql(port, document, variables, headers));
+}
+
+/** The data of a response that must have succeeded; throws with the errors' messages (and codes) if it has errors or no data. */
+export function dataOf<T>(res: GraphQLResponse<T>): T {
+  if (res.errors?.length) {
+    throw new Error(`GraphQL errors: ${res.errors.map((e) => `${e.message}${e.extensions?.code ? ` [${e.extensions.code}]` : ""}`).join("; ")}`);
+  }
+  if (res.data === undefined || res.data === null) throw new Error("GraphQL response without data");
+  return res.data;
+}
+
+/** The first error of a response that must have failed; throws (showing the data) if it has none. */
+export function firstError(res: GraphQLResponse<unknown>): GraphQLErrorShape {
+  const error = res.errors?.[0];
+  if (!error) throw new Error(`expected a GraphQL error, got data ${JSON.stringify(res.data)}`);
+  return error;
+}
+
+/** The code of a response's first error, if any. */
+export const codeOf = (res: GraphQLResponse<unknown> | undefined) => res?.errors?.[0]?.extensions?.code;
 
 export function wsClient(port: number, connectionParams: Record<string, unknown> = { authorization: `Bearer ${ADMIN_TOKEN}` }): Client {
   return createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, connectionParams, retryAttempts: 0, lazy: false });
 }
 
 /** Collects the events of one graphql-ws subscription; `next(n)` waits until n have arrived. */
-export function collect<T>(client: Client, query: string, variables?: Record<string, unknown>) {
+export function collect<D extends string>(client: Client, query: D, variables?: VariablesOf<D>) {
+  type T = DataOf<D>;
   const received: GraphQLResponse<T>[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   let error: unknown;
   let completed = false;
   const dispose = client.subscribe<T>(
-    { query, variables },
+    { query, variables: variables as Record<string, unknown> | undefined },
     {
       next: (value) => {
         received.push(value as GraphQLResponse<T>);
@@ -61,6 +110,16 @@ export function collect<T>(client: Client, query: string, variables?: Record<str
       return completed;
     },
     dispose,
+    /** The data of every event so far; throws if one of them carried errors. */
+    values(): T[] {
+      return received.map((r) => dataOf(r));
+    },
+    /** The data of event number `i` (from 0); throws if it has not arrived or carried errors. */
+    value(i: number): T {
+      const r = received[i];
+      if (!r) throw new Error(`event #${i} has not arrived (${received.length} so far)`);
+      return dataOf(r);
+    },
     until(n: number, timeoutMs = 10_000): Promise<GraphQLResponse<T>[]> {
       if (received.length >= n) return Promise.resolve(received);
       return new Promise((resolve, reject) => {
@@ -72,7 +131,8 @@ export function collect<T>(client: Client, query: string, variables?: Record<str
 }
 
 /** A GraphQL subscription over SSE (Yoga's "distinct connections" mode), parsed event by event. */
-export async function sse<T>(port: number, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
+export async function sse<D extends string>(port: number, query: D, variables?: VariablesOf<D>, headers: Record<string, string> = {}) {
+  type T = DataOf<D>;
   const controller = new AbortController();
   const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
     method: "POST",

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
-import { eventCatalog } from "../../src/contracts/index.ts";
 import { encodeEntryFields } from "../../src/platform/events/stream-entry.ts";
 import { continueTrace } from "../../src/platform/observability/trace.ts";
+import { eventCatalog } from "../../src/contracts/index.ts";
 
 /** Writes valid OrderCreated entries straight onto a stream (what the relay would), returns their cursors. */
 export async function publishOrders(redis: Redis, key: string, count: number, customerId = "pub", sku = "SKU-001"): Promise<string[]> {

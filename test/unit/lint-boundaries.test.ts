@@ -83,11 +83,17 @@ describe("import walls", () => {
       expect(messages).toContainEqual(expect.objectContaining({ ruleId: "no-restricted-syntax", severity: 2 }));
     });
 
-    it("may import other platform features, shared and config", async () => {
+    it("never imports the root's config, schema or module list: the root hands the platform its settings", async () => {
+      await expectWall("src/platform/infra/database.ts", importing("../../config.ts"), WALL.platform);
+      await expectWall("src/platform/observability/logger.ts", importing("../../config.ts"), WALL.platform);
+      await expectWall("src/platform/graphql/server.ts", importing("../../schema.ts"), WALL.platform);
+      await expectWall("src/platform/graphql/server.ts", importing("../../graphiql-examples.ts"), WALL.platform);
+    });
+
+    it("may import other platform features and shared", async () => {
       await expectClean("src/platform/outbox/relay.ts", importing("../events/envelope.ts"));
       await expectClean("src/platform/outbox/relay.ts", importing("../observability/logger.ts"));
       await expectClean("src/platform/graphql/admin/system-status.ts", importing("../../consumers/dead-letters.ts"));
-      await expectClean("src/platform/infra/database.ts", importing("../../config.ts"));
       await expectClean("src/platform/roles.ts", importing("./shared/backoff.ts"));
       await expectClean("src/platform/graphql/server.ts", importing("graphql-yoga"));
     });
@@ -110,10 +116,9 @@ describe("import walls", () => {
       await expectWall("src/platform/observability/health-server.ts", importing("../roles.ts"), WALL.observability);
     });
 
-    it("may import ../shared/, its own folder, ../../config.ts and packages", async () => {
+    it("may import ../shared/, its own folder and packages", async () => {
       await expectClean("src/platform/observability/metrics.ts", importing("../shared/deadline.ts"));
       await expectClean("src/platform/observability/yoga.ts", importing("./tracing.ts"));
-      await expectClean("src/platform/observability/logger.ts", importing("../../config.ts"));
       await expectClean("src/platform/observability/yoga.ts", importing("graphql"));
       await expectClean("src/platform/observability/tracing.ts", importing("@opentelemetry/api"));
     });

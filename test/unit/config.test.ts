@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.ts";
+
+describe("config", () => {
+  it("has working defaults for local development", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ PORT: 4000, STREAM_PREFIX: "events", ROLES: ["api", "relay", "inventory", "orders"], REDIS_URL: "redis://127.0.0.1:6379" });
+  });
+
+  it("names every bad variable", () => {
+    expect(() => loadConfig({ PORT: "http", ROLES: "api,chef", DATABASE_URL: "mysql://x" })).toThrow(ConfigError);
+    try {
+      loadConfig({ PORT: "http", ROLES: "api,chef", DATABASE_URL: "mysql://x" });
+    } catch (err) {
+      expect((err as Error).message).toMatch(/PORT/);
+      expect((err as Error).message).toMatch(/ROLES/);
+      expect((err as Error).message).toMatch(/DATABASE_URL/);
+    }
+  });
+
+  it("requires a secret or JWKS in production and refuses weak secrets", () => {
+    expect(() => loadConfig({ NODE_ENV: "production", ROLES: "api" })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: "production", ROLES: "relay" })).not.toThrow(); // workers verify no tokens
+    expect(() => loadConfig({ AUTH_JWT_SECRET: "short" })).toThrow(/at least 32/);
+    expect(loadConfig({ NODE_ENV: "development" }).authUsesDevSecret).toBe(true);
+    expect(loadConfig({ NODE_ENV: "production", AUTH_JWKS_URL: "https://id.example.com/.well-known/jwks.json" }).auth.secret).toBeUndefined();
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { decideOrder, type OrderCommand, type OrderStatus } from "../../src/modules/orders/decide.ts";
+import { decideAdjust, decideRelease, decideReserve } from "../../src/modules/inventory/decide.ts";
+
+const statuses: OrderStatus[] = ["PENDING", "CONFIRMED", "REJECTED", "CANCELLED"];
+
+/** Given an order in `status`, when `command` arrives: the decision (then …). */
+const given = (status: OrderStatus) => ({ when: (command: OrderCommand) => decideOrder(status, command) });
+
+describe("order state machine", () => {
+  it.each([
+    ["PENDING", { type: "confirm" }, "transition", "CONFIRMED"],
+    ["PENDING", { type: "reject", reason: "r" }, "transition", "REJECTED"],
+    ["PENDING", { type: "cancel", reason: "r" }, "transition", "CANCELLED"],
+    ["CONFIRMED", { type: "cancel", reason: "r" }, "transition", "CANCELLED"],
+    ["CONFIRMED", { type: "confirm" }, "unchanged", undefined],
+    ["REJECTED", { type: "reject", reason: "r" }, "unchanged", undefined],
+    ["CANCELLED", { type: "confirm" }, "refused", undefined],
+    ["CANCELLED", { type: "reject", reason: "r" }, "refused", undefined],
+    ["CANCELLED", { type: "cancel", reason: "r" }, "refused", undefined],
+    ["REJECTED", { type: "confirm" }, "refused", undefined],
+    ["REJECTED", { type: "cancel", reason: "r" }, "refused", undefined],
+    ["CONFIRMED", { type: "reject", reason: "r" }, "refused", undefined],
+  ] as const)("given %s, when %o, then %s %s", (status, command, outcome, to) => {
+    const d = given(status).when(command);
+    expect(d.outcome).toBe(outcome);
+    if (d.outcome === "transition") expect(d.to).toBe(to);
+  });
+
+  it("given a transition, then emits the event that names it, with the reason", () => {
+    expect(given("PENDING").when({ type: "reject", reason: "out of stock" })).toEqual({ outcome: "transition", to: "REJECTED", event: "OrderRejected", reason: "out of stock" });
+    expect(given("CONFIRMED").when({ type: "cancel", reason: "changed my mind" })).toMatchObject({ event: "OrderCancelled", reason: "changed my mind" });
+  });
+
+  it("given a terminal state, whatever arrives, never leaves it", () => {
+    for (const status of ["REJECTED", "CANCELLED"] as const)
+      for (const command of [{ type: "confirm" }, { type: "reject", reason: "x" }, { type: "cancel", reason: "x" }] as const)
+        expect(given(status).when(command).outcome).not.toBe("transition");
+    expect(statuses).toHaveLength(4);
+  });
+});
+
+describe("inventory decisions", () => {
+  const stock = new Map([
+    ["A", { onHand: 10, reserved: 8 }],
+    ["B", { onHand: 5, reserved: 0 }],
+  ]);
+
+  it("reserves every line when all are available", () => {
+    expect(decideReserve("PENDING", [{ sku: "A", quantity: 2 }, { sku: "B", quantity: 5 }], stock)).toEqual({
+      outcome: "reserve",
+      items: [{ sku: "A", quantity: 2 }, { sku: "B", quantity: 5 }],
+    });
+  });
+
+  it("reserves nothing when any line is short, naming each short sku", () => {
+    const d = decideReserve("PENDING", [{ sku: "A", quantity: 3 }, { sku: "B", quantity: 1 }, { sku: "Z", quantity: 1 }], stock);
+    expect(d).toMatchObject({ outcome: "reject", shortSkus: [{ sku: "A", requested: 3, available: 2 }, { sku: "Z", requested: 1, available: 0 }] });
+    expect(d.outcome === "reject" && d.reason).toContain("A (requested 3, available 2)");
+  });
+
+  it.each(["RESERVED", "REJECTED", "RELEASED"] as const)("does not reserve again when %s", (status) => {
+    expect(decideReserve(status, [{ sku: "B", quantity: 1 }], stock).outcome).toBe("unchanged");
+  });
+
+  it("releases exactly what was reserved; a cancel before the reservation leaves a tombstone", () => {
+    expect(decideRelease("RESERVED", [{ sku: "A", quantity: 2 }])).toEqual({ outcome: "release", items: [{ sku: "A", quantity: 2 }] });
+    expect(decideRelease("PENDING", [])).toEqual({ outcome: "tombstone" });
+    expect(decideRelease("RELEASED", []).outcome).toBe("unchanged");
+    expect(decideRelease("REJECTED", []).outcome).toBe("unchanged");
+  });
+
+  it("adjusts on hand but never below what is reserved", () => {
+    expect(decideAdjust({ onHand: 10, reserved: 8 }, 5)).toEqual({ outcome: "adjust", onHand: 15 });
+    expect(decideAdjust({ onHand: 10, reserved: 8 }, -2)).toEqual({ outcome: "adjust", onHand: 8 });
+    expect(decideAdjust({ onHand: 10, reserved: 8 }, -3).outcome).toBe("refused");
+  });
+});
