@@ -163,7 +163,10 @@ describe("WebSocket and SSE authentication", () => {
       ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() }));
       ws.once("error", reject);
       ws.on("message", (m) => {
-        if (JSON.parse(m.toString()).type === "connection_ack") resolve({ code: 0, reason: "ack" }), ws.close();
+        if (JSON.parse(m.toString()).type === "connection_ack") {
+          resolve({ code: 0, reason: "ack" });
+          ws.close();
+        }
       });
     });
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
 import { codeOf, collect, firstError, gql, gqlOk, wsClient } from "../support/graphql-clients.ts";
 import { CREATE_ORDER, DEAD_LETTERS, DISCARD_DEAD_LETTER, ORDER_EVENTS, REPLAY_DEAD_LETTER, placeOrder, type EventStream } from "../support/documents.ts";
@@ -9,7 +9,6 @@ import { TcpProxy } from "../support/tcp-proxy.ts";
 import { encodeEntryFields } from "../../src/platform/events/stream-entry.ts";
 import { continueTrace } from "../../src/platform/observability/trace.ts";
 import { createOrder } from "../../src/modules/orders/create-order.ts";
-import type { RunningApp } from "../../src/app.ts";
 import { eventCatalog } from "../../src/contracts/index.ts";
 import { streamKey } from "../support/streams.ts";
 

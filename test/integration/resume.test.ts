@@ -99,6 +99,7 @@ describe("slow subscribers", () => {
     class PausableWebSocket extends WebSocket {
       constructor(...args: ConstructorParameters<typeof WebSocket>) {
         super(...args);
+        // eslint-disable-next-line @typescript-eslint/no-this-alias -- the test pauses this very socket later
         slowSocket = this;
       }
     }

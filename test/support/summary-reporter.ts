@@ -14,7 +14,10 @@ export default class SummaryReporter implements Reporter {
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === "passed") passed++;
-        else if (state === "failed") (failed++, (testFailed = true));
+        else if (state === "failed") {
+          failed++;
+          testFailed = true;
+        }
         else skipped++;
       }
       // A failed file none of whose tests failed: it did not load, or a hook failed.

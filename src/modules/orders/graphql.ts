@@ -4,7 +4,7 @@ import type { Order as OrderRow } from "../../generated/prisma/client.ts";
 import { createOrder } from "./create-order.ts";
 import { cancelOrder } from "./cancel-order.ts";
 import { subscribeSnapshots, unwrapLive } from "../../platform/live/graphql-fields.ts";
-import { eventCatalog, orderIdSchema, routingKeysFor } from "../../contracts/index.ts";
+import { orderIdSchema, routingKeysFor } from "../../contracts/index.ts";
 import { AppError, badInput } from "../../platform/shared/errors.ts";
 import { isAdmin, mayActFor, type Viewer } from "../../platform/auth/principal.ts";
 import { parseIdempotencyKey } from "../../platform/idempotency/keys.ts";
@@ -38,7 +38,7 @@ export function registerOrderSchema(builder: Builder): void {
     description: "PENDING until inventory answers; CONFIRMED or REJECTED then; CANCELLED on request.",
   });
 
-  const OrderItem = builder.prismaObject("OrderItem", {
+  builder.prismaObject("OrderItem", {
     fields: (t) => ({
       sku: t.exposeString("sku"),
       quantity: t.exposeInt("quantity"),

@@ -8,7 +8,7 @@ import type { GraphQLSchema } from "graphql";
 import { maskError } from "./errors.ts";
 import { useOperationLog, useTraceHeader } from "./plugins.ts";
 import { hubOf, type Context, type SharedContext } from "./context.ts";
-import { continueTrace, type TraceContext } from "../observability/trace.ts";
+import type { TraceContext } from "../observability/trace.ts";
 import type { Logger } from "../observability/logger.ts";
 import { entryTrace, useMetrics, useRequestSpans } from "../observability/yoga.ts";
 import { readyBody, type CheckResults } from "../observability/readiness.ts";

@@ -1,4 +1,5 @@
-import { AppError, badInput } from "../shared/errors.ts";
+import { AppError } from "../shared/errors.ts";
+import type { Builder } from "../graphql/builder.ts";
 import type { LiveEvent, LiveFilter, StreamHub } from "./hub.ts";
 import type { SubscriptionQueue } from "./subscription-queue.ts";
 import { isExpired, type Viewer } from "../auth/principal.ts";
@@ -14,8 +15,10 @@ export interface LiveAudience {
   mayReceive?: (event: LiveEvent) => boolean;
 }
 
+type SchemaTypesOf<B> = B extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
 /** Fields every event type exposes, whatever its stream (used by OrderEvent and InventoryEvent). */
-export function commonEventFields(t: PothosSchemaTypes.InterfaceFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<{}>, LiveEvent> | any) {
+export function commonEventFields<P extends LiveEvent>(t: PothosSchemaTypes.InterfaceFieldBuilder<SchemaTypesOf<Builder>, P>) {
   return {
     eventId: t.id({ resolve: (e: LiveEvent) => e.envelope.eventId }),
     eventType: t.string({ resolve: (e: LiveEvent) => e.envelope.eventType }),
