@@ -8,7 +8,7 @@ import { StreamHub } from "./platform/live/hub.ts";
 import { createApi } from "./platform/graphql/server.ts";
 import type { SharedContext } from "./platform/graphql/context.ts";
 import { partitionKeys, type StreamLayout } from "./platform/events/partitions.ts";
-import { ConsumerPipeline } from "./platform/consumers/pipeline.ts";
+import { ConsumerRouter } from "./platform/consumers/router.ts";
 import { StreamTrimmer } from "./platform/retention/trimmer.ts";
 import { IdempotencyKeyPurger } from "./platform/idempotency/purger.ts";
 import { startHealthServer } from "./platform/observability/health-server.ts";
@@ -28,7 +28,7 @@ export interface RunningApp {
   /** The health port of a process without the api role. */
   healthPort: number | undefined;
   relay: OutboxRelay | undefined;
-  consumers: ConsumerPipeline[];
+  consumers: ConsumerRouter[];
   stop(): Promise<void>;
 }
 
@@ -69,9 +69,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     roles.push(relay, ...retentionRoles(infra));
     infra.metrics.watchOutbox(infra.db.pool);
   }
-  const pipelines = consumers.filter((c) => has(c.group as RoleName)).map((c) => new ConsumerPipeline(c, pipelineOptions(infra, c.group)));
-  roles.push(...pipelines);
-  if (pipelines.length) infra.metrics.watchConsumerGroups(infra.redis, pipelines.map((p) => groupStreams(infra.layout, p.group, p.streams)));
+  const routers = consumers.filter((c) => has(c.group as RoleName)).map((c) => new ConsumerRouter(c, routerOptions(infra, c.group)));
+  roles.push(...routers);
+  if (routers.length) infra.metrics.watchConsumerGroups(infra.redis, routers.map((r) => groupStreams(infra.layout, r.group, r.streams)));
 
   // /ready: Postgres, Redis, migrations applied, and every role of this process running.
   const readiness = createReadiness({ pool: infra.db.pool, redis: infra.redis, loops: () => roles });
@@ -92,7 +92,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     port: api?.port,
     healthPort: health?.port,
     relay,
-    consumers: pipelines,
+    consumers: routers,
     async stop() {
       const work = (async () => {
         for (const role of started.reverse()) await role.stop().catch((err) => log.error({ err, role: role.name }, "error while stopping"));
@@ -143,7 +143,7 @@ function retentionRoles({ config, log, db, redis, layout }: Infrastructure): Rol
   return roles;
 }
 
-function pipelineOptions({ config, log, db, redisTarget, layout, metrics }: Infrastructure, group: string) {
+function routerOptions({ config, log, db, redisTarget, layout, metrics }: Infrastructure, group: string) {
   return {
     pool: db.pool,
     // A connection of its own: XREADGROUP BLOCK holds it while waiting.

@@ -2,7 +2,7 @@ import { repeatEvery } from "./shared/backoff.ts";
 import type { Logger } from "./observability/logger.ts";
 
 /**
- * The one shape of everything a process runs: relay, trimmer, purger, consumer pipelines, live
+ * The one shape of everything a process runs: relay, trimmer, purger, consumer routers, live
  * hubs, the api. The composition root starts them in order and stops them in reverse; readiness
  * reports every role that should be running and is not.
  */

@@ -126,9 +126,9 @@ describe("crash recovery", () => {
 
     const rescuer = await env.start(["inventory"]);
     await waitFor(async () => (await statusOf(env, id)) === "CONFIRMED", { what: "the claimed order to complete" });
-    const [pipeline] = rescuer.consumers;
-    expect(pipeline!.stats.claimed).toBeGreaterThanOrEqual(1);
-    expect(pendingBefore![1]).not.toBe(pipeline!.consumer); // it was the dead worker's
+    const [router] = rescuer.consumers;
+    expect(router!.stats.claimed).toBeGreaterThanOrEqual(1);
+    expect(pendingBefore![1]).not.toBe(router!.consumer); // it was the dead worker's
     expect((await env.db.prisma.stockLevel.findUniqueOrThrow({ where: { sku: "HELD-1" } })).reserved).toBe(2);
     // Nothing left pending: the inventory group also reads the OrderConfirmed that just followed (and
     // skips it), so allow that one its moment in flight.

@@ -31,7 +31,7 @@ async function groupsCaughtUp(): Promise<boolean> {
 
 beforeAll(async () => {
   env = await createTestEnv("saga-concurrency");
-  // Two inventory pipelines in this process plus the saga: handlers really do race on the stock rows.
+  // Two inventory consumers in this process plus the saga: handlers really do race on the stock rows.
   app = await env.start(["api", "relay", "inventory", "orders"], { CONSUMER_CONCURRENCY: "16", DATABASE_POOL_SIZE: "20" });
   secondInventory = await env.start(["inventory"], { CONSUMER_CONCURRENCY: "16" });
   port = app.port!;
@@ -94,7 +94,7 @@ describe("scale-out", () => {
   });
 
   it("three inventory worker processes share the work, and every order settles exactly once", async () => {
-    // Stop this file's in-process inventory pipelines: the three processes do all the work.
+    // Stop this file's in-process inventory consumers: the three processes do all the work.
     const inProcessInventory = [...app.consumers, ...secondInventory.consumers].filter((c) => c.group === "inventory");
     await Promise.all(inProcessInventory.map((c) => c.stop()));
     workers = [spawnRole(env, "inventory"), spawnRole(env, "inventory"), spawnRole(env, "inventory")];

@@ -31,3 +31,17 @@ export function decideFailure(err: unknown, deliveries: number, limits: RetryLim
   if (deliveries >= limits.maxDeliveries) return { action: "dead-letter", reason: "max-deliveries-exceeded" };
   return { action: "retry", delayMs: backoffDelay(deliveries, limits.retryBaseMs, limits.retryMaxMs) };
 }
+
+/**
+ * A failure the policy sends to the dead-letter stream: thrown by the retry middleware, caught by
+ * the poison middleware (Watermill's PoisonQueue, whose filter is "was this decided poison").
+ */
+export class Poisoned extends Error {
+  override name = "Poisoned";
+  constructor(
+    readonly reason: DeadLetterReason,
+    readonly error: unknown,
+  ) {
+    super(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}

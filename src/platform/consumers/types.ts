@@ -10,8 +10,8 @@ export interface HandlerContext {
 }
 
 /**
- * Applies one event inside the pipeline's transaction and returns the events it causes; the
- * pipeline writes those to the outbox and the inbox row in the same transaction.
+ * Applies one event inside the router's transaction and returns the events it causes; the
+ * router's middlewares write those to the outbox and the inbox row in the same transaction.
  */
 export type Handler<E extends Envelope = Envelope> = (tx: SqlTx, event: E, ctx: HandlerContext) => Promise<Envelope[]>;
 
@@ -23,10 +23,15 @@ export interface ConsumerDefinition<S extends EventSpecs = EventSpecs> {
   group: string;
   streams: StreamName[];
   handlers: Handlers<S>;
+  /** The event specs the handlers are typed over; the router validates what it hands them against these. */
+  contract: S;
 }
 
 /** Declares a consumer over the event contract `S`: its handlers' envelopes are typed from it. */
-export const defineConsumer = <S extends EventSpecs>(_contract: S, definition: ConsumerDefinition<S>): ConsumerDefinition<S> => definition;
+export const defineConsumer = <S extends EventSpecs>(contract: S, definition: Omit<ConsumerDefinition<S>, "contract">): ConsumerDefinition<S> => ({
+  ...definition,
+  contract,
+});
 
 /** A failure that retrying cannot fix (e.g. an event referring to an order that does not exist). */
 export class PermanentError extends Error {

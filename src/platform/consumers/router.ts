@@ -1,25 +1,28 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { duplicateRedis, type RedisClient } from "../infra/redis.ts";
 import type pg from "pg";
-import { inTransaction } from "../infra/sql-transaction.ts";
+import { duplicateRedis, type RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Envelope } from "../events/envelope.ts";
-import type { EventRegistry, StreamName } from "../events/registry.ts";
-import { decodeEntry, type StreamEntry } from "../events/stream-entry.ts";
+import { EventRegistry, type EventSpecs } from "../events/registry.ts";
+import { decodeEntry } from "../events/stream-entry.ts";
 import { partitionKeys, readGroups, type StreamLayout } from "../events/partitions.ts";
-import { continueTrace } from "../observability/trace.ts";
-import { runInSpan, startSpan, SpanKind } from "../observability/tracing.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Role } from "../roles.ts";
-import { appendToOutbox } from "../outbox/enqueue.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
-import { isInfrastructureError } from "../shared/infrastructure-errors.ts";
-import { decideFailure, type RetryLimits } from "./failure-policy.ts";
-import { deadLetter } from "./dead-letters.ts";
-import type { ConsumerDefinition, Handler } from "./types.ts";
+import type { RetryLimits } from "./failure-policy.ts";
+import { chain, type Message, type Middleware, type Next, type Source } from "./message.ts";
+import { handleWith } from "./dispatch.ts";
+import type { ConsumerDefinition } from "./types.ts";
+import { metrics, type ConsumerStats } from "./middlewares/metrics.ts";
+import { poison } from "./middlewares/poison.ts";
+import { retry } from "./middlewares/retry.ts";
+import { decode } from "./middlewares/decode.ts";
+import { tracing } from "./middlewares/tracing.ts";
+import { transaction } from "./middlewares/transaction.ts";
+import { inbox } from "./middlewares/inbox.ts";
+import { outbox } from "./middlewares/outbox.ts";
 
-export interface PipelineOptions extends RetryLimits {
+export interface RouterOptions extends RetryLimits {
   /** The process's Postgres pool: each event is handled in one transaction on it (inTransaction). */
   pool: pg.Pool;
   /** A connection of its own: XREADGROUP BLOCK holds it while waiting. */
@@ -37,18 +40,6 @@ export interface PipelineOptions extends RetryLimits {
   metrics?: Metrics;
 }
 
-/** One partition of a stream this group reads. */
-interface Source {
-  stream: StreamName;
-  key: string;
-}
-
-interface Delivery {
-  source: Source;
-  entry: StreamEntry;
-  deliveries: number;
-}
-
 /**
  * A read loop over the sources one XREADGROUP may cover (all of them on a single Redis; one
  * partition on a cluster, where a command spans one slot), on a connection of its own because
@@ -60,40 +51,48 @@ interface Reader {
   blocked: boolean;
   nextClaimAt: number;
   /** Our failed entries waiting out their backoff, by entry id (ids are unique per source key). */
-  retries: Map<string, Delivery & { dueAt: number }>;
+  retries: Map<string, Pick<Message, "source" | "entry" | "deliveries"> & { dueAt: number }>;
 }
 
 type XReadGroupReply = [string, [string, string[] | null][]][] | null;
 
 /**
- * The one consumer pipeline every worker runs (like a Watermill router with its middlewares):
- * XREADGROUP (blocking, batched) → decode/validate → inbox dedupe + handler + outbox in one
- * transaction → XACK. Failures are retried with backoff via XCLAIM; entries stuck on a dead
- * consumer are taken over with XAUTOCLAIM; what can never succeed goes to the dead-letter stream.
+ * The consumer router every worker runs, after Watermill's: it owns the stream mechanics —
+ * XREADGROUP (blocking, batched) on a connection per reader, XAUTOCLAIM of entries stuck on a dead
+ * consumer, XCLAIM of failed entries when their backoff is due, a bounded number of aggregates in
+ * flight, XACK — and hands each delivery to a chain of middlewares (middlewares/, outermost first):
+ *
+ *   metrics → poison → retry → acknowledge → decode → tracing → transaction → inbox → outbox → handler
+ *
+ * The handler is the consumer's, for the envelope's type, typed by its contract (dispatch.ts).
  */
-export class ConsumerPipeline implements Role {
+export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  readonly stats: ConsumerStats = { handled: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0, claimed: 0 };
   private readonly stopping = new AbortController();
-  private readonly sources: Source[];
   private readonly readers: Reader[];
+  private readonly handle: Next<Message>;
   private loops: Promise<void>[] = [];
+  private looping = false;
   private freeSlots: number;
   private readonly slotWaiters: (() => void)[] = [];
-  readonly stats = { handled: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0, claimed: 0 };
 
-  private looping = false;
+  constructor(
+    private readonly def: ConsumerDefinition<S>,
+    private readonly o: RouterOptions,
+  ) {
+    this.freeSlots = o.concurrency;
+    const keys = def.streams.flatMap((stream) => partitionKeys(o.layout, stream).map((key) => ({ stream, key })));
+    this.readers = readGroups(keys, o.layout.cluster).map((group, i) => {
+      const redis = i === 0 ? o.redis : duplicateRedis(o.redis);
+      return { sources: group.map((s) => ({ ...s, redis })), redis, blocked: false, nextClaimAt: 0, retries: new Map() };
+    });
+    this.handle = this.middlewares();
+  }
 
   /** True from start() until stop(): the read loops catch every error and back off, they only end on stop (readiness). */
   get running(): boolean {
     return this.looping && !this.stopping.signal.aborted;
-  }
-
-  /** Records the processing time of an entry (since `started`) with its outcome. */
-  private observe(type: string, outcome: "handled" | "duplicate" | "skipped" | "retry" | "dead-letter", started: number): void {
-    if (!this.o.metrics) return;
-    // Poison may carry any type: unknown ones share one label value.
-    const eventType = this.o.events.has(type) ? type : "invalid";
-    this.o.metrics.consumerDuration.observe({ group: this.def.group, event_type: eventType, outcome }, (performance.now() - started) / 1000);
   }
 
   get group(): string {
@@ -108,23 +107,36 @@ export class ConsumerPipeline implements Role {
     return this.def.streams;
   }
 
-  constructor(
-    private readonly def: ConsumerDefinition,
-    private readonly o: PipelineOptions,
-  ) {
-    this.freeSlots = o.concurrency;
-    const layout = o.layout;
-    this.sources = def.streams.flatMap((stream) => partitionKeys(layout, stream).map((key) => ({ stream, key })));
-    this.readers = readGroups(this.sources, layout.cluster).map((sources, i) => ({
-      sources,
-      redis: i === 0 ? o.redis : duplicateRedis(o.redis),
-      blocked: false,
-      nextClaimAt: 0,
-      retries: new Map(),
-    }));
-  }
   private get log() {
     return this.o.log;
+  }
+
+  /** The chain every delivery goes through; see the class comment for what each step does. */
+  private middlewares(): Next<Message> {
+    const { def, o } = this;
+    const { group, handlers } = def;
+    const handled = new Set(Object.keys(handlers).filter((type) => handlers[type] !== undefined));
+    for (const type of handled) {
+      // What the handlers are given is validated against their own contract: it must be what the registry runs.
+      if (o.events.specs[type] !== def.contract[type]) throw new Error(`consumer ${group} handles ${type}, which the running modules declare differently or not at all`);
+    }
+    // Acknowledges what the rest of the chain is done with; inside retry, so a failed XACK is retried.
+    const acknowledge: Middleware<Message> = (next) => async (msg) => {
+      const outcome = await next(msg);
+      await msg.source.redis.xack(msg.source.key, group, msg.entry.id);
+      return outcome;
+    };
+    return chain<Message>()
+      .use(metrics({ group, stats: this.stats, metrics: o.metrics, known: (type) => o.events.has(type) }))
+      .use(poison({ group, consumer: this.consumer, log: o.log }))
+      .use(retry({ group, log: o.log, maxDeliveries: o.maxDeliveries, retryBaseMs: o.retryBaseMs, retryMaxMs: o.retryMaxMs }))
+      .use(acknowledge)
+      .use(decode({ registry: o.events, contract: new EventRegistry(def.contract), handles: (type) => handled.has(type) }))
+      .use(tracing({ group, log: o.log }))
+      .use(transaction(o.pool))
+      .use(inbox(group))
+      .use(outbox(o.events))
+      .handle(handleWith(handlers));
   }
 
   async start(): Promise<void> {
@@ -145,11 +157,13 @@ export class ConsumerPipeline implements Role {
 
   /** Creates each group at the start of its stream (so events written before the first deploy count). */
   private async ensureGroups(): Promise<void> {
-    for (const { key } of this.sources) {
-      try {
-        await this.o.redis.xgroup("CREATE", key, this.def.group, "0", "MKSTREAM");
-      } catch (err) {
-        if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
+    for (const r of this.readers) {
+      for (const { key } of r.sources) {
+        try {
+          await this.o.redis.xgroup("CREATE", key, this.def.group, "0", "MKSTREAM");
+        } catch (err) {
+          if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
+        }
       }
     }
   }
@@ -186,7 +200,7 @@ export class ConsumerPipeline implements Role {
     return until;
   }
 
-  private async read(r: Reader, blockMs: number): Promise<Delivery[]> {
+  private async read(r: Reader, blockMs: number): Promise<Message[]> {
     const args = r.sources.map((s) => s.key);
     r.blocked = blockMs > 0;
     try {
@@ -202,8 +216,8 @@ export class ConsumerPipeline implements Role {
     }
   }
 
-  private toDeliveries(r: Reader, reply: XReadGroupReply): Delivery[] {
-    const out: Delivery[] = [];
+  private toDeliveries(r: Reader, reply: XReadGroupReply): Message[] {
+    const out: Message[] = [];
     for (const [key, entries] of reply ?? []) {
       const source = r.sources.find((s) => s.key === key)!;
       for (const [id, fields] of entries) if (fields) out.push({ source, entry: decodeEntry(id, fields), deliveries: 1 });
@@ -212,9 +226,9 @@ export class ConsumerPipeline implements Role {
   }
 
   /** Our own failed entries whose backoff has elapsed, re-taken with XCLAIM (which counts a delivery). */
-  private async takeDueRetries(r: Reader): Promise<Delivery[]> {
+  private async takeDueRetries(r: Reader): Promise<Message[]> {
     const now = Date.now();
-    const out: Delivery[] = [];
+    const out: Message[] = [];
     for (const [id, retry] of r.retries) {
       if (retry.dueAt > now) continue;
       r.retries.delete(id);
@@ -227,9 +241,9 @@ export class ConsumerPipeline implements Role {
   }
 
   /** Takes over entries left pending by consumers that stopped answering (crashed, killed, partitioned). */
-  private async claimStale(r: Reader): Promise<Delivery[]> {
+  private async claimStale(r: Reader): Promise<Message[]> {
     r.nextClaimAt = Date.now() + Math.max(100, Math.floor(this.o.claimIdleMs / 2));
-    const out: Delivery[] = [];
+    const out: Message[] = [];
     for (const source of r.sources) {
       const { key, stream } = source;
       const [, entries] = (await r.redis.xautoclaim(key, this.def.group, this.consumer, this.o.claimIdleMs, "0-0", "COUNT", this.o.readCount)) as [string, [string, string[] | null][], string[]?];
@@ -246,9 +260,9 @@ export class ConsumerPipeline implements Role {
   }
 
   /** Aggregates in parallel (bounded), each aggregate's entries in stream order. */
-  private async processBatch(r: Reader, batch: Delivery[]): Promise<void> {
+  private async processBatch(r: Reader, batch: Message[]): Promise<void> {
     if (batch.length === 0) return;
-    const byAggregate = new Map<string, Delivery[]>();
+    const byAggregate = new Map<string, Message[]>();
     for (const d of batch) {
       const list = byAggregate.get(d.entry.aggregateId) ?? [];
       list.push(d);
@@ -284,80 +298,12 @@ export class ConsumerPipeline implements Role {
     else this.freeSlots++;
   }
 
-  private async process(r: Reader, d: Delivery): Promise<void> {
-    const { entry, source } = d;
-    const handler = (this.def.handlers as Record<string, Handler | undefined>)[entry.type];
-    const started = performance.now();
-    if (!handler && this.o.events.has(entry.type)) {
-      // Someone else's event on a stream we read: acknowledge without parsing.
-      await r.redis.xack(source.key, this.def.group, entry.id);
-      this.stats.skipped++;
-      this.observe(entry.type, "skipped", started);
-      return;
-    }
-    let envelope: Envelope | undefined;
-    try {
-      envelope = this.o.events.parseJson(entry.json);
-      await this.handle(handler!, envelope, started);
-      await r.redis.xack(source.key, this.def.group, entry.id);
-    } catch (err) {
-      await this.onFailure(r, d, envelope, err, started);
-    }
-  }
-
-  /** `receivedAt`: when processing of the entry began (the duration metric); the log line times the transaction. */
-  private async handle(handler: Handler, event: Envelope, receivedAt: number): Promise<void> {
-    // A consumer span, child of the span that emitted the event: the events this handler emits carry it as their parent.
-    const span = startSpan(`${this.def.group} process ${event.eventType}`, event.traceparent, {
-      kind: SpanKind.CONSUMER,
-      attributes: { "messaging.system": "redis", "messaging.consumer.group.name": this.def.group, "messaging.message.id": event.eventId },
-    });
-    const trace = span.trace;
-    const log = this.log.child({ traceId: trace.traceId, eventId: event.eventId, eventType: event.eventType, aggregateId: event.aggregateId, group: this.def.group });
-    const started = performance.now();
-    const outcome = await runInSpan(span, () => inTransaction(this.o.pool, async (tx) => {
-      // Inbox first: a concurrent duplicate waits here on the key, then sees the conflict.
-      const fresh = await tx.$executeRaw`INSERT INTO processed_events (consumer, event_id) VALUES (${this.def.group}, ${event.eventId}::uuid) ON CONFLICT DO NOTHING`;
-      if (fresh === 0) return "duplicate" as const;
-      const emitted = await handler(tx, event, {
-        log,
-        cause: { trace, correlationId: event.correlationId, causationId: event.eventId },
-      });
-      await appendToOutbox(tx, this.o.events, emitted);
-      return emitted.map((e) => e.eventType);
-    }));
-    if (outcome === "duplicate") {
-      this.stats.duplicates++;
-      this.observe(event.eventType, "duplicate", receivedAt);
-      log.info("event already processed; skipped");
-    } else {
-      this.stats.handled++;
-      this.observe(event.eventType, "handled", receivedAt);
-      log.info({ emitted: outcome, ms: Math.round(performance.now() - started) }, "event handled");
-    }
-  }
-
-  private async onFailure(r: Reader, d: Delivery, envelope: Envelope | undefined, err: unknown, startedAt: number): Promise<void> {
-    const infrastructure = isInfrastructureError(err);
-    const decision = decideFailure(err, d.deliveries, this.o, isInfrastructureError);
-    const traceId = envelope ? continueTrace(envelope.traceparent).traceId : undefined;
-    const context = { err, traceId, group: this.def.group, stream: d.source.stream, key: d.source.key, entryId: d.entry.id, eventType: d.entry.type, deliveries: d.deliveries };
-    if (decision.action === "retry") {
-      this.stats.retried++;
-      this.o.metrics?.consumerRetries.inc({ group: this.def.group, reason: infrastructure ? "infrastructure" : "handler-error" });
-      this.observe(d.entry.type, "retry", startedAt);
-      r.retries.set(d.entry.id, { ...d, dueAt: Date.now() + decision.delayMs });
-      this.log.warn({ ...context, retryInMs: decision.delayMs }, "event failed; will retry");
-      if (infrastructure) await sleep(decision.delayMs, this.stopping.signal); // don't pull more work into an outage
-      return;
-    }
-    const error = err instanceof Error ? err.message : String(err);
-    const id = await deadLetter(r.redis, d.source.key, d.entry, {
-      group: this.def.group, consumer: this.consumer, deliveries: d.deliveries, reason: decision.reason, error,
-    });
-    this.stats.deadLettered++;
-    this.o.metrics?.deadLetters.inc({ group: this.def.group, reason: decision.reason });
-    this.observe(d.entry.type, "dead-letter", startedAt);
-    this.log.error({ ...context, reason: decision.reason, deadLetterId: id }, "event dead-lettered");
+  /** One delivery through the chain; a retry it asks for is scheduled here (and, on an outage, waited out). */
+  private async process(r: Reader, msg: Message): Promise<void> {
+    await this.handle(msg);
+    if (!msg.retry) return;
+    const { delayMs, reason } = msg.retry;
+    r.retries.set(msg.entry.id, { source: msg.source, entry: msg.entry, deliveries: msg.deliveries, dueAt: Date.now() + delayMs });
+    if (reason === "infrastructure") await sleep(delayMs, this.stopping.signal); // don't pull more work into an outage
   }
 }
