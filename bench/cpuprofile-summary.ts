@@ -85,7 +85,9 @@ export function summarizeProfile(profile: CpuProfile, window: { fromUs?: number;
 export function printProfileSummary(s: ProfileSummary, top = 30): void {
   const busy = s.totalMs - s.idleMs;
   const pct = (ms: number) => `${((100 * ms) / busy).toFixed(1)}%`;
-  console.log(`profile window: ${(s.totalMs / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s busy (${((100 * busy) / s.totalMs).toFixed(0)}% of one core), ${(s.idleMs / 1000).toFixed(1)} s idle\n`);
+  console.log(
+    `profile window: ${(s.totalMs / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s busy (${((100 * busy) / s.totalMs).toFixed(0)}% of one core), ${(s.idleMs / 1000).toFixed(1)} s idle\n`,
+  );
   console.log("self time by package (share of busy time)");
   for (const p of s.packages.slice(0, 20)) console.log(`  ${pct(p.selfMs).padStart(6)}  ${p.pkg}`);
   console.log(`\ntop ${top} functions by self time (share of busy time)`);
@@ -121,5 +123,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error("usage: tsx bench/cpuprofile-summary.ts <file.cpuprofile> [top]");
     process.exit(2);
   }
-  printProfileSummary(summarizeProfile(JSON.parse(readFileSync(file, "utf8")) as CpuProfile), Number(process.argv[3] ?? 30));
+  printProfileSummary(
+    summarizeProfile(JSON.parse(readFileSync(file, "utf8")) as CpuProfile),
+    Number(process.argv[3] ?? 30),
+  );
 }

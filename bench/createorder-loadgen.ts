@@ -52,7 +52,10 @@ export const MUTATION = `mutation PlaceOrder($input: CreateOrderInput!) {
 }`;
 
 async function main(args: LoadgenArgs): Promise<LoadgenResult> {
-  const targets = args.urls.map((u) => ({ url: new URL(u), agent: new http.Agent({ keepAlive: true, maxSockets: args.concurrency, maxFreeSockets: args.concurrency }) }));
+  const targets = args.urls.map((u) => ({
+    url: new URL(u),
+    agent: new http.Agent({ keepAlive: true, maxSockets: args.concurrency, maxFreeSockets: args.concurrency }),
+  }));
   const latencies = new Float64Array(args.maxRequests);
   let measuring = false;
   let stop = false;
@@ -100,7 +103,12 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
           path: url.pathname,
           method: "POST",
           agent,
-          headers: { "content-type": "application/json", accept: "application/json", authorization: args.authorization, "content-length": Buffer.byteLength(payload) },
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json",
+            authorization: args.authorization,
+            "content-length": Buffer.byteLength(payload),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -139,7 +147,14 @@ async function main(args: LoadgenArgs): Promise<LoadgenResult> {
   };
 
   const progress = (phase: "warmup" | "measure", second: number) =>
-    process.send?.({ kind: "progress", phase, second, ok, errors, total: totalOk + totalErrors } satisfies LoadgenMessage);
+    process.send?.({
+      kind: "progress",
+      phase,
+      second,
+      ok,
+      errors,
+      total: totalOk + totalErrors,
+    } satisfies LoadgenMessage);
 
   const workers = Array.from({ length: args.concurrency }, (_, i) => worker(i));
   let second = 0;

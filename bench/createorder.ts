@@ -97,12 +97,23 @@ export async function createorderBench(argv: string[]): Promise<void> {
     let appErrors = 0;
     for (const c of o.concurrency) {
       log(`── concurrency ${c} ──`);
-      results.push(await retried("pgbench", c, () => pgbenchRun("pgbench", "createorder.pgbench.sql", c, o, scratch, admin)));
-      if (o.mirror) results.push(await retried("pgbench mirror", c, () => pgbenchRun("pgbench mirror", "createorder-mirror.pgbench.sql", c, o, scratch, admin)));
+      results.push(
+        await retried("pgbench", c, () => pgbenchRun("pgbench", "createorder.pgbench.sql", c, o, scratch, admin)),
+      );
+      if (o.mirror)
+        results.push(
+          await retried("pgbench mirror", c, () =>
+            pgbenchRun("pgbench mirror", "createorder-mirror.pgbench.sql", c, o, scratch, admin),
+          ),
+        );
       if (o.notifyBaseline) {
         await admin.query(`ALTER TABLE outbox DISABLE TRIGGER outbox_notify_after_insert`);
         try {
-          results.push(await retried("pgbench, no NOTIFY", c, () => pgbenchRun("pgbench, no NOTIFY", "createorder.pgbench.sql", c, o, scratch, admin)));
+          results.push(
+            await retried("pgbench, no NOTIFY", c, () =>
+              pgbenchRun("pgbench, no NOTIFY", "createorder.pgbench.sql", c, o, scratch, admin),
+            ),
+          );
         } finally {
           await admin.query(`ALTER TABLE outbox ENABLE TRIGGER outbox_notify_after_insert`);
         }
@@ -124,7 +135,9 @@ export async function createorderBench(argv: string[]): Promise<void> {
       results.push({ ...run, label: `app (api,relay), outbox left ${backlog}` });
     }
 
-    console.log(`\ncreateorder — ${o.seconds} s measured per run after ${o.warmup} s warm-up, DATABASE_POOL_SIZE=${o.pool}${o.replicas > 1 ? ` split over ${o.replicas} api processes` : ""}, ROLES=${o.roles}\n`);
+    console.log(
+      `\ncreateorder — ${o.seconds} s measured per run after ${o.warmup} s warm-up, DATABASE_POOL_SIZE=${o.pool}${o.replicas > 1 ? ` split over ${o.replicas} api processes` : ""}, ROLES=${o.roles}\n`,
+    );
     console.log(createorderTable(results));
     console.log();
   } finally {
@@ -137,7 +150,19 @@ export async function createorderBench(argv: string[]): Promise<void> {
 export function createorderTable(results: RunResult[]): string {
   const base = (c: number) => results.find((r) => r.label === "pgbench" && r.concurrency === c);
   return table(
-    ["run", "conc.", "tx/s", "ratio", "p50 ms", "p99 ms", "errors", "cores: app·loadgen / pgbench", "cores: postgres", "cores: machine", "cores: other"],
+    [
+      "run",
+      "conc.",
+      "tx/s",
+      "ratio",
+      "p50 ms",
+      "p99 ms",
+      "errors",
+      "cores: app·loadgen / pgbench",
+      "cores: postgres",
+      "cores: machine",
+      "cores: other",
+    ],
     results.map((r) => [
       r.label,
       r.concurrency,
@@ -156,7 +181,9 @@ export function createorderTable(results: RunResult[]): string {
 
 /** Machine CPU not used by the processes we watch: Postgres' own background work, and anything else running. */
 function other(cpu: Record<string, number>): number {
-  const ours = Object.entries(cpu).filter(([k]) => k !== "machine").reduce((sum, [, v]) => sum + v, 0);
+  const ours = Object.entries(cpu)
+    .filter(([k]) => k !== "machine")
+    .reduce((sum, [, v]) => sum + v, 0);
   return (cpu.machine ?? NaN) - ours;
 }
 
@@ -164,7 +191,9 @@ function other(cpu: Record<string, number>): number {
 
 /** `--replicas` app processes sharing the connection budget: each gets its share of `--pool`. */
 function startReplicas(scratch: Scratch, roles: string, o: Options): Promise<AppChild[]> {
-  return Promise.all(Array.from({ length: o.replicas }, () => startApp(scratch, roles, Math.ceil(o.pool / o.replicas))));
+  return Promise.all(
+    Array.from({ length: o.replicas }, () => startApp(scratch, roles, Math.ceil(o.pool / o.replicas))),
+  );
 }
 
 async function appRun(label: string, apps: AppChild[], c: number, o: Options, scratch: Scratch, admin: pg.Client) {
@@ -187,20 +216,29 @@ async function appRun(label: string, apps: AppChild[], c: number, o: Options, sc
   };
   let cpu: CpuWindow | undefined;
   const result = await new Promise<LoadgenResult>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      loadgen.kill("SIGKILL");
-      reject(new Error("load generator did not finish in time"));
-    }, (o.warmup + o.seconds + 30) * 1000);
+    const timer = setTimeout(
+      () => {
+        loadgen.kill("SIGKILL");
+        reject(new Error("load generator did not finish in time"));
+      },
+      (o.warmup + o.seconds + 30) * 1000,
+    );
     loadgen.on("message", (m: LoadgenMessage) => {
       if (m.kind === "progress") {
         if (m.phase === "measure" && m.second === 1 && !cpu) {
           // The window starts ~1 s into measuring (the pool has opened its connections by then);
           // close enough for "cores used", and never in warm-up.
           void backendPids(admin, scratch.database).then((backends) => {
-            cpu = new CpuWindow(() => ({ app: apps.map((a) => a.child.pid!), loadgen: [loadgen.pid!], postgres: backends }));
+            cpu = new CpuWindow(() => ({
+              app: apps.map((a) => a.child.pid!),
+              loadgen: [loadgen.pid!],
+              postgres: backends,
+            }));
           });
         }
-        log(`  ${label} c=${c} ${m.phase} ${m.second}s: ${m.phase === "measure" ? `${m.ok} ok, ${m.errors} errors` : `${m.total} done`}`);
+        log(
+          `  ${label} c=${c} ${m.phase} ${m.second}s: ${m.phase === "measure" ? `${m.ok} ok, ${m.errors} errors` : `${m.total} done`}`,
+        );
       } else {
         clearTimeout(timer);
         resolve(m.result);
@@ -214,9 +252,20 @@ async function appRun(label: string, apps: AppChild[], c: number, o: Options, sc
   });
   const used = cpu?.finish() ?? { machine: NaN };
   if (result.errors) log(`  ${label}: ${result.errors} errors, e.g. ${result.errorSamples.join(" | ")}`);
-  log(`  ${label} c=${c}: ${fmt(result.rps)} orders/s, p50 ${fmt(result.p50, 1)} ms, p99 ${fmt(result.p99, 1)} ms, ${result.errors} errors`);
+  log(
+    `  ${label} c=${c}: ${fmt(result.rps)} orders/s, p50 ${fmt(result.p50, 1)} ms, p99 ${fmt(result.p99, 1)} ms, ${result.errors} errors`,
+  );
   return {
-    run: { label, concurrency: c, tps: result.rps, p50: result.p50, p99: result.p99, mean: result.mean, errors: result.errors, cpu: used } satisfies RunResult,
+    run: {
+      label,
+      concurrency: c,
+      tps: result.rps,
+      p50: result.p50,
+      p99: result.p99,
+      mean: result.mean,
+      errors: result.errors,
+      cpu: used,
+    } satisfies RunResult,
     totalOk: result.totalOk,
     totalErrors: result.totalErrors,
   };
@@ -224,7 +273,14 @@ async function appRun(label: string, apps: AppChild[], c: number, o: Options, sc
 
 // ── pgbench ─────────────────────────────────────────────────────────────────────────────────────
 
-async function pgbenchRun(label: string, script: string, c: number, o: Options, scratch: Scratch, admin: pg.Client): Promise<RunResult> {
+async function pgbenchRun(
+  label: string,
+  script: string,
+  c: number,
+  o: Options,
+  scratch: Scratch,
+  admin: pg.Client,
+): Promise<RunResult> {
   await admin.query("CHECKPOINT");
   await settle(`${label} c=${c}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "bench-pgbench-"));
@@ -234,10 +290,28 @@ async function pgbenchRun(label: string, script: string, c: number, o: Options, 
     const child = spawn(
       pgbenchBinary(),
       [
-        "-h", url.hostname, "-p", url.port || "5432", "-U", decodeURIComponent(url.username || "postgres"),
-        "-n", "-M", "extended", "-f", path.join(ROOT, "bench", script),
-        "-c", String(c), "-j", String(Math.min(c, os.cpus().length)), "-T", String(total),
-        "--progress", "1", "--log", "--log-prefix", path.join(dir, "tx"),
+        "-h",
+        url.hostname,
+        "-p",
+        url.port || "5432",
+        "-U",
+        decodeURIComponent(url.username || "postgres"),
+        "-n",
+        "-M",
+        "extended",
+        "-f",
+        path.join(ROOT, "bench", script),
+        "-c",
+        String(c),
+        "-j",
+        String(Math.min(c, os.cpus().length)),
+        "-T",
+        String(total),
+        "--progress",
+        "1",
+        "--log",
+        "--log-prefix",
+        path.join(dir, "tx"),
         scratch.database,
       ],
       { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
@@ -295,7 +369,9 @@ async function pgbenchRun(label: string, script: string, c: number, o: Options, 
       errors: failed,
       cpu: used ?? { machine: NaN },
     };
-    log(`  ${label} c=${c}: ${fmt(run.tps)} tx/s, p50 ${fmt(run.p50, 1)} ms, p99 ${fmt(run.p99, 1)} ms, ${failed} failed`);
+    log(
+      `  ${label} c=${c}: ${fmt(run.tps)} tx/s, p50 ${fmt(run.p50, 1)} ms, p99 ${fmt(run.p99, 1)} ms, ${failed} failed`,
+    );
     return run;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -328,7 +404,9 @@ async function profileRun(o: Options, scratch: Scratch, admin: pg.Client): Promi
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   const profilePath = path.join(dir, file);
-  console.log(`\ncreateorder under --cpu-prof: ${fmt(run.tps)} orders/s at concurrency ${c} (p50 ${fmt(run.p50, 1)} ms, p99 ${fmt(run.p99, 1)} ms)`);
+  console.log(
+    `\ncreateorder under --cpu-prof: ${fmt(run.tps)} orders/s at concurrency ${c} (p50 ${fmt(run.p50, 1)} ms, p99 ${fmt(run.p99, 1)} ms)`,
+  );
   console.log(`profile: ${profilePath} (not in the repo; open it in Chrome DevTools or VS Code)\n`);
   printProfileSummary(summarizeProfile(JSON.parse(readFileSync(profilePath, "utf8")), { fromUs, toUs }), 30);
 }
@@ -342,10 +420,22 @@ async function retried(label: string, c: number, run: () => Promise<RunResult>):
     try {
       return await run();
     } catch (err) {
-      const why = String((err as Error).message).split("\n").find((l) => /error/i.test(l)) ?? String(err);
+      const why =
+        String((err as Error).message)
+          .split("\n")
+          .find((l) => /error/i.test(l)) ?? String(err);
       if (attempt >= 2) {
         log(`  ${label} c=${c} failed twice, recorded as failed: ${why.slice(0, 200)}`);
-        return { label: `${label} (failed: ${why.slice(0, 60)})`, concurrency: c, tps: NaN, p50: NaN, p99: NaN, mean: NaN, errors: NaN, cpu: { machine: NaN } };
+        return {
+          label: `${label} (failed: ${why.slice(0, 60)})`,
+          concurrency: c,
+          tps: NaN,
+          p50: NaN,
+          p99: NaN,
+          mean: NaN,
+          errors: NaN,
+          cpu: { machine: NaN },
+        };
       }
       log(`  ${label} c=${c} failed (${why.slice(0, 200)}); retrying in 10 s`);
       await sleep(10_000);
@@ -378,7 +468,8 @@ async function verifyOrders(admin: pg.Client, answered: number, failed: number):
   const r = rows[0]!;
   const orders = Number(r.orders);
   const app = Number(r.app);
-  const ok = orders === Number(r.events) && Number(r.items) === 2 * orders && app >= answered && app <= answered + failed;
+  const ok =
+    orders === Number(r.events) && Number(r.items) === 2 * orders && app >= answered && app <= answered + failed;
   log(
     `check: ${orders} orders (${app} from the app, which answered ${answered} with 200 and ${failed} otherwise), ` +
       `${r.events} OrderCreated outbox rows, ${r.items} items — ${ok ? "consistent" : "INCONSISTENT"}`,
@@ -394,7 +485,6 @@ async function waitOutboxDrained(admin: pg.Client, timeoutMs: number): Promise<n
     await sleep(250);
   }
 }
-
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {

@@ -54,7 +54,15 @@ export interface ClientReport {
 }
 
 export type ClientMessage =
-  | { kind: "progress"; connected: number; open: number; primed: number; received: number; errors: number; closes: number }
+  | {
+      kind: "progress";
+      connected: number;
+      open: number;
+      primed: number;
+      received: number;
+      errors: number;
+      closes: number;
+    }
   | { kind: "report"; report: ClientReport };
 
 const HIST_MAX = 60_000;
@@ -89,7 +97,8 @@ function main(args: ClientArgs): void {
   const describe = (what: unknown): string => {
     if (what instanceof Error) return what.message;
     const w = what as { code?: number; reason?: string; type?: string; message?: string } | undefined;
-    if (w && typeof w === "object" && ("code" in w || "type" in w)) return `${w.type ?? "event"} ${w.code ?? ""} ${w.reason ?? w.message ?? ""}`.trim();
+    if (w && typeof w === "object" && ("code" in w || "type" in w))
+      return `${w.type ?? "event"} ${w.code ?? ""} ${w.reason ?? w.message ?? ""}`.trim();
     return JSON.stringify(what);
   };
   const errorKinds = new Map<string, number>();
@@ -179,7 +188,15 @@ function main(args: ClientArgs): void {
   };
 
   const progress = () =>
-    process.send?.({ kind: "progress", connected: connects, open, primed: primedCount, received, errors, closes } satisfies ClientMessage);
+    process.send?.({
+      kind: "progress",
+      connected: connects,
+      open,
+      primed: primedCount,
+      received,
+      errors,
+      closes,
+    } satisfies ClientMessage);
   const tick = setInterval(progress, 1000);
 
   // Open sockets in steps, at most ~400 handshakes outstanding, so the server's accept queue holds.
@@ -211,8 +228,20 @@ function main(args: ClientArgs): void {
     } else if (m.cmd === "report") {
       let distinct = 0;
       for (const set of seqs) for (const s of set) if (s >= m.seqFrom && s <= m.seqTo) distinct++;
-      const errorSamples = [...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([text, n]) => `${n}× ${text}`);
-      const report: ClientReport = { hist: Array.from(hist), delivered, distinctInWindow: distinct, duplicates, errors, errorSamples, connects, closes };
+      const errorSamples = [...errorKinds]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([text, n]) => `${n}× ${text}`);
+      const report: ClientReport = {
+        hist: Array.from(hist),
+        delivered,
+        distinctInWindow: distinct,
+        duplicates,
+        errors,
+        errorSamples,
+        connects,
+        closes,
+      };
       process.send?.({ kind: "report", report } satisfies ClientMessage);
     } else if (m.cmd === "stop") void stop();
   });

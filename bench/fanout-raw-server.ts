@@ -55,7 +55,8 @@ async function read(): Promise<void> {
   let lastId = last?.[0] ?? "0-0";
   ready = true;
   for (;;) {
-    const reply = (await redis.xread("COUNT", 500, "BLOCK", 5000, "STREAMS", key, lastId)) as [string, [string, string[]][]][] | null;
+    const reply = (await redis.xread("COUNT", 500, "BLOCK", 5000, "STREAMS", key, lastId)) as
+      [string, [string, string[]][]][] | null;
     for (const [id, fields] of reply?.[0]?.[1] ?? []) {
       lastId = id;
       let keys = "";
@@ -68,7 +69,9 @@ async function read(): Promise<void> {
       const subs = customer ? byCustomer.get(customer) : undefined;
       if (!subs?.size) continue;
       const e = JSON.parse(env) as { eventId: string; occurredAt: string; payload: { totalCents: number } };
-      const payload = JSON.stringify({ data: { orderEvents: { eventId: e.eventId, occurredAt: e.occurredAt, totalCents: e.payload.totalCents } } });
+      const payload = JSON.stringify({
+        data: { orderEvents: { eventId: e.eventId, occurredAt: e.occurredAt, totalCents: e.payload.totalCents } },
+      });
       for (const s of subs) s.ws.send(`{"id":${JSON.stringify(s.id)},"type":"next","payload":${payload}}`);
     }
   }

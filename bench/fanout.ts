@@ -102,7 +102,9 @@ export async function fanoutBench(argv: string[]): Promise<void> {
         if (o.raw) results.push(await fanoutRun("raw", n, rate, o, scratch, redis));
       }
     }
-    console.log(`\nfanout — ${o.seconds} s measured per run, each event reaches ${o.perCustomer} subscribers, one server process\n`);
+    console.log(
+      `\nfanout — ${o.seconds} s measured per run, each event reaches ${o.perCustomer} subscribers, one server process\n`,
+    );
     console.log(fanoutTable(results, "raw"));
     console.log();
   });
@@ -119,13 +121,35 @@ export async function peerBench(argv: string[]): Promise<void> {
       }
     }
     const restarts = [await restartRun("ours", o, scratch, redis), await restartRun("peer", o, scratch, redis)];
-    console.log(`\npeer — ${o.seconds} s measured per run, each event reaches ${o.perCustomer} subscribers, one server process\n`);
+    console.log(
+      `\npeer — ${o.seconds} s measured per run, each event reaches ${o.perCustomer} subscribers, one server process\n`,
+    );
     console.log(fanoutTable(results, "peer"));
-    console.log(`\npeer — server SIGKILLed and restarted mid-stream: ${o.restartSubscribers} subscribers, ${o.rates[0]} events/s for ${o.restartSeconds} s\n`);
+    console.log(
+      `\npeer — server SIGKILLed and restarted mid-stream: ${o.restartSubscribers} subscribers, ${o.rates[0]} events/s for ${o.restartSeconds} s\n`,
+    );
     console.log(
       table(
-        ["server", "events published", "deliveries expected", "delivered (distinct)", "lost", "duplicates", "down for", "note"],
-        restarts.map((r) => [r.server, fmt(r.published), fmt(r.expected), fmt(r.distinct), fmt(r.lost), fmt(r.duplicates), `${fmt(r.downMs)} ms`, r.note]),
+        [
+          "server",
+          "events published",
+          "deliveries expected",
+          "delivered (distinct)",
+          "lost",
+          "duplicates",
+          "down for",
+          "note",
+        ],
+        restarts.map((r) => [
+          r.server,
+          fmt(r.published),
+          fmt(r.expected),
+          fmt(r.distinct),
+          fmt(r.lost),
+          fmt(r.duplicates),
+          `${fmt(r.downMs)} ms`,
+          r.note,
+        ]),
       ),
     );
     console.log();
@@ -145,9 +169,28 @@ async function withScratch(name: string, fn: (scratch: Scratch, redis: Redis) =>
 }
 
 export function fanoutTable(results: FanoutResult[], baseline: string): string {
-  const base = (r: FanoutResult) => results.find((b) => b.server === baseline && b.subscribers === r.subscribers && b.rate === r.rate);
+  const base = (r: FanoutResult) =>
+    results.find((b) => b.server === baseline && b.subscribers === r.subscribers && b.rate === r.rate);
   return table(
-    ["server", "subscribers", "sockets", "events/s", "delivered/s", "delivered", "p50 ms", "p99 ms", "max ms", `p99 ÷ ${baseline}`, `delivered/s ÷ ${baseline}`, "cores: server", `server cores ÷ ${baseline}`, "RSS MiB (idle → max)", "cores: clients", "cores: machine", "errors"],
+    [
+      "server",
+      "subscribers",
+      "sockets",
+      "events/s",
+      "delivered/s",
+      "delivered",
+      "p50 ms",
+      "p99 ms",
+      "max ms",
+      `p99 ÷ ${baseline}`,
+      `delivered/s ÷ ${baseline}`,
+      "cores: server",
+      `server cores ÷ ${baseline}`,
+      "RSS MiB (idle → max)",
+      "cores: clients",
+      "cores: machine",
+      "errors",
+    ],
     results.map((r) => {
       const b = base(r);
       const isBase = r.server === baseline;
@@ -186,7 +229,11 @@ async function startServer(kind: ServerKind, scratch: Scratch, o: Options, port?
     readyPath: kind === "raw" ? "/ready" : "/health",
     nodeArgs: o.serverNodeArgs,
     port,
-    env: { REDIS_URL: scratch.redisUrl, STREAM_KEY: streamKey(scratch.streamPrefix, "orders"), CHANNEL_PREFIX: scratch.streamPrefix },
+    env: {
+      REDIS_URL: scratch.redisUrl,
+      STREAM_KEY: streamKey(scratch.streamPrefix, "orders"),
+      CHANNEL_PREFIX: scratch.streamPrefix,
+    },
   });
   log(`${kind} server started (pid ${server.child.pid}) at ${server.url}`);
   return server;
@@ -218,7 +265,18 @@ class Publisher {
         const event = { eventId: uuidv7(), orderId, customerId, occurredAt: now.toISOString(), totalCents: seq };
         pipeline.publish(`${this.scratch.streamPrefix}:orderEvents:${customerId}`, JSON.stringify(event));
       } else {
-        const e = eventCatalog.create("OrderCreated", orderId, { customerId, currency: "EUR", totalCents: seq, items: [{ sku: "SKU-001", quantity: 1, unitPriceCents: seq }] }, { trace: continueTrace() }, now);
+        const e = eventCatalog.create(
+          "OrderCreated",
+          orderId,
+          {
+            customerId,
+            currency: "EUR",
+            totalCents: seq,
+            items: [{ sku: "SKU-001", quantity: 1, unitPriceCents: seq }],
+          },
+          { trace: continueTrace() },
+          now,
+        );
         pipeline.xadd(this.key, "*", ...encodeEntryFields(e, eventCatalog.routingKeys(e)));
       }
     }
@@ -227,7 +285,12 @@ class Publisher {
   }
 
   /** Publishes at `rate` events/s for `seconds` (10 ms ticks), or until `stop()` returns true. */
-  async run(rate: number, seconds: number, onSecond: (second: number) => void, stop: () => boolean = () => false): Promise<number> {
+  async run(
+    rate: number,
+    seconds: number,
+    onSecond: (second: number) => void,
+    stop: () => boolean = () => false,
+  ): Promise<number> {
     const t0 = performance.now();
     const first = this.seq;
     let second = 0;
@@ -252,13 +315,26 @@ interface ClientProc {
   report?: (r: ClientReport) => void;
 }
 
-function startClients(kind: ServerKind, url: string, subscribers: number, customers: number, perSocket: number, trackSeqs: boolean, maxSeconds: number, authorization: string): ClientProc[] {
+function startClients(
+  kind: ServerKind,
+  url: string,
+  subscribers: number,
+  customers: number,
+  perSocket: number,
+  trackSeqs: boolean,
+  maxSeconds: number,
+  authorization: string,
+): ClientProc[] {
   const sockets = Math.ceil(subscribers / perSocket);
   const procs: ClientProc[] = [];
   for (let p = 0, first = 0; first < sockets; p++, first += SOCKETS_PER_CLIENT) {
     const child = forkScript("bench/fanout-client.ts");
     const mySockets = Math.min(SOCKETS_PER_CLIENT, sockets - first);
-    const proc: ClientProc = { child, subscribers: mySockets * perSocket, last: { kind: "progress", connected: 0, open: 0, primed: 0, received: 0, errors: 0, closes: 0 } };
+    const proc: ClientProc = {
+      child,
+      subscribers: mySockets * perSocket,
+      last: { kind: "progress", connected: 0, open: 0, primed: 0, received: 0, errors: 0, closes: 0 },
+    };
     child.on("message", (m: ClientMessage) => {
       if (m.kind === "progress") proc.last = m;
       else proc.report?.(m.report);
@@ -325,20 +401,35 @@ async function connectAll(label: string, procs: ClientProc[], sockets: number, s
     const connected = sum(procs, (p) => p.connected);
     if (connected >= sockets) break;
     if (server.child.exitCode !== null) throw new Error(`${label}: server exited`);
-    if (Date.now() > deadline) throw new Error(`${label}: only ${connected} of ${sockets} sockets connected in 180 s (errors ${sum(procs, (p) => p.errors)})`);
-    log(`  ${label}: ${fmt(connected)} / ${fmt(sockets)} sockets connected, server RSS ${fmt(rssBytes(server.child.pid!) / 2 ** 20)} MiB`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${label}: only ${connected} of ${sockets} sockets connected in 180 s (errors ${sum(procs, (p) => p.errors)})`,
+      );
+    log(
+      `  ${label}: ${fmt(connected)} / ${fmt(sockets)} sockets connected, server RSS ${fmt(rssBytes(server.child.pid!) / 2 ** 20)} MiB`,
+    );
     await sleep(2_000);
   }
 }
 
 /** One event per watched customer, repeated until every subscriber has received one (bounded). */
-async function prime(label: string, procs: ClientProc[], publisher: Publisher, subscribers: number, customers: number, rate: number): Promise<void> {
+async function prime(
+  label: string,
+  procs: ClientProc[],
+  publisher: Publisher,
+  subscribers: number,
+  customers: number,
+  rate: number,
+): Promise<void> {
   const deadline = Date.now() + 90_000;
   let round = 0;
   for (;;) {
     const primed = sum(procs, (p) => p.primed);
     if (primed >= subscribers) break;
-    if (Date.now() > deadline) throw new Error(`${label}: only ${primed} of ${subscribers} subscribers received an event within 90 s (errors ${sum(procs, (p) => p.errors)})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${label}: only ${primed} of ${subscribers} subscribers received an event within 90 s (errors ${sum(procs, (p) => p.errors)})`,
+      );
     log(`  ${label}: priming round ${++round}: ${fmt(primed)} / ${fmt(subscribers)} subscribers live`);
     for (let sent = 0; sent < customers; sent += 500) {
       await publisher.publish(Math.min(500, customers - sent));
@@ -359,7 +450,14 @@ async function prime(label: string, procs: ClientProc[], publisher: Publisher, s
 
 // ── one fan-out run ─────────────────────────────────────────────────────────────────────────────
 
-async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o: Options, scratch: Scratch, redis: Redis): Promise<FanoutResult> {
+async function fanoutRun(
+  kind: ServerKind,
+  subscribers: number,
+  rate: number,
+  o: Options,
+  scratch: Scratch,
+  redis: Redis,
+): Promise<FanoutResult> {
   const label = `${kind} n=${subscribers} rate=${rate}`;
   log(`── ${label} ──`);
   const perSocket = subscribers > MAX_SOCKETS ? Math.ceil(subscribers / MAX_SOCKETS) : 1;
@@ -368,11 +466,24 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
   await deleteKeys(scratch.redisUrl, `${scratch.streamPrefix}:*`);
   await settle(label);
   const profileDir = o.profile && kind === "ours" ? mkdtempSync(path.join(os.tmpdir(), "bench-cpuprof-")) : undefined;
-  const server = await startServer(kind, scratch, profileDir ? { ...o, serverNodeArgs: [...o.serverNodeArgs, "--cpu-prof", "--cpu-prof-dir", profileDir] } : o);
+  const server = await startServer(
+    kind,
+    scratch,
+    profileDir ? { ...o, serverNodeArgs: [...o.serverNodeArgs, "--cpu-prof", "--cpu-prof-dir", profileDir] } : o,
+  );
   const pid = server.child.pid!;
   let window: { fromUs: number; toUs: number } | undefined;
   const publisher = new Publisher(kind, redis, scratch, customers);
-  const procs = startClients(kind, server.url, subscribers, customers, perSocket, false, 600, `Bearer ${await adminToken()}`);
+  const procs = startClients(
+    kind,
+    server.url,
+    subscribers,
+    customers,
+    perSocket,
+    false,
+    600,
+    `Bearer ${await adminToken()}`,
+  );
   try {
     const t0 = performance.now();
     await connectAll(label, procs, sockets, server);
@@ -391,7 +502,10 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const events = await publisher.run(rate, o.seconds, (s) => {
       rssMax = Math.max(rssMax, rssBytes(pid));
-      if (s % 5 === 0 || s === 1) log(`  ${label} ${s}s: ${fmt(publisher.seq - seq0)} events, ${fmt(sum(procs, (p) => p.received) - startReceived)} deliveries, server ${fmt(rssBytes(pid) / 2 ** 20)} MiB`);
+      if (s % 5 === 0 || s === 1)
+        log(
+          `  ${label} ${s}s: ${fmt(publisher.seq - seq0)} events, ${fmt(sum(procs, (p) => p.received) - startReceived)} deliveries, server ${fmt(rssBytes(pid) / 2 ** 20)} MiB`,
+        );
     });
     const expected = events * o.perCustomer;
     // Stragglers: wait until everything arrived or nothing moves for 2 s (bounded 10 s).
@@ -417,7 +531,13 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
     for (const r of reports) r.hist.forEach((c, i) => (hist[i]! += c));
     const delivered = reports.reduce((s, r) => s + r.delivered, 0);
     const errors = reports.reduce((s, r) => s + r.errors, 0);
-    if (errors) log(`  ${label}: ${errors} client errors, e.g. ${reports.flatMap((r) => r.errorSamples).slice(0, 3).join(" | ")}`);
+    if (errors)
+      log(
+        `  ${label}: ${errors} client errors, e.g. ${reports
+          .flatMap((r) => r.errorSamples)
+          .slice(0, 3)
+          .join(" | ")}`,
+      );
     const pct = percentile(hist);
     const result: FanoutResult = {
       server: kind,
@@ -451,7 +571,10 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
       const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
       if (file) {
         console.log(`\n${label} under --cpu-prof (measured window only): ${path.join(profileDir, file)}\n`);
-        printProfileSummary(summarizeProfile(JSON.parse(readFileSync(path.join(profileDir, file), "utf8")), window), 30);
+        printProfileSummary(
+          summarizeProfile(JSON.parse(readFileSync(path.join(profileDir, file), "utf8")), window),
+          30,
+        );
       } else log(`  no .cpuprofile written in ${profileDir}`);
     }
   }
@@ -461,7 +584,9 @@ async function fanoutRun(kind: ServerKind, subscribers: number, rate: number, o:
 async function eventLoopLag(kind: ServerKind, server: AppChild): Promise<{ p99: number; max: number } | undefined> {
   if (kind !== "ours") return undefined;
   try {
-    const text = await (await fetch(server.url.replace(/\/graphql$/, "/metrics"), { signal: AbortSignal.timeout(5_000) })).text();
+    const text = await (
+      await fetch(server.url.replace(/\/graphql$/, "/metrics"), { signal: AbortSignal.timeout(5_000) })
+    ).text();
     const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, "m").exec(text)?.[1]) * 1000;
     return { p99: value("nodejs_eventloop_lag_p99_seconds"), max: value("nodejs_eventloop_lag_max_seconds") };
   } catch {
@@ -516,7 +641,9 @@ async function restartRun(kind: ServerKind, o: Options, scratch: Scratch, redis:
     let downMs = 0;
     let restarting: Promise<void> | undefined;
     const published = await publisher.run(rate, o.restartSeconds, (s) => {
-      log(`  ${label} ${s}s: ${fmt(publisher.seq - seqFrom)} events published, ${fmt(sum(procs, (p) => p.received))} received in all, ${sum(procs, (p) => p.connected)} connects`);
+      log(
+        `  ${label} ${s}s: ${fmt(publisher.seq - seqFrom)} events published, ${fmt(sum(procs, (p) => p.received))} received in all, ${sum(procs, (p) => p.connected)} connects`,
+      );
       if (s === Math.round(killAt) && !restarting) {
         restarting = (async () => {
           const t = performance.now();
@@ -551,7 +678,13 @@ async function restartRun(kind: ServerKind, o: Options, scratch: Scratch, redis:
     const duplicates = reports.reduce((s, r) => s + r.duplicates, 0);
     const connects = reports.reduce((s, r) => s + r.connects, 0);
     const errors = reports.reduce((s, r) => s + r.errors, 0);
-    if (errors) log(`  ${label}: ${errors} client errors (connection errors while the server is down count here), e.g. ${reports.flatMap((r) => r.errorSamples).slice(0, 3).join(" | ")}`);
+    if (errors)
+      log(
+        `  ${label}: ${errors} client errors (connection errors while the server is down count here), e.g. ${reports
+          .flatMap((r) => r.errorSamples)
+          .slice(0, 3)
+          .join(" | ")}`,
+      );
     const result: RestartResult = {
       server: kind,
       published,
@@ -562,7 +695,9 @@ async function restartRun(kind: ServerKind, o: Options, scratch: Scratch, redis:
       downMs,
       note: `${connects} connects for ${subscribers} sockets, ${errors} client errors; ${kind === "ours" ? "clients resume with after" : "clients resubscribe"}; waited ${fmt((performance.now() - catchUpFrom) / 1000)} s after the last event for stragglers`,
     };
-    log(`  ${label}: ${fmt(distinct)} of ${fmt(expected)} deliveries, lost ${fmt(result.lost)}, duplicates ${duplicates}, down ${fmt(downMs)} ms`);
+    log(
+      `  ${label}: ${fmt(distinct)} of ${fmt(expected)} deliveries, lost ${fmt(result.lost)}, duplicates ${duplicates}, down ${fmt(downMs)} ms`,
+    );
     return result;
   } finally {
     await stopClients(procs);
@@ -603,7 +738,8 @@ function parseOptions(argv: string[], defaults: { subscribers: number[]; rates: 
     } else return false;
     return true;
   });
-  if (o.subscribers.some((n) => n / o.perCustomer < 1)) throw new Error("--per-customer must not exceed the subscriber count");
+  if (o.subscribers.some((n) => n / o.perCustomer < 1))
+    throw new Error("--per-customer must not exceed the subscriber count");
   if (o.profile) o.raw = false;
   if (os.cpus().length < 2) log("warning: fewer than 2 cores; the server and the clients share one");
   return o;

@@ -35,9 +35,19 @@ const yoga = createYoga({
   graphiql: false,
   schema: createSchema({
     typeDefs: /* GraphQL */ `
-      type OrderEvent { eventId: ID! orderId: ID! customerId: ID! occurredAt: String! totalCents: Int! }
-      type Query { ok: Boolean! }
-      type Subscription { orderEvents(customerId: ID!): OrderEvent! }
+      type OrderEvent {
+        eventId: ID!
+        orderId: ID!
+        customerId: ID!
+        occurredAt: String!
+        totalCents: Int!
+      }
+      type Query {
+        ok: Boolean!
+      }
+      type Subscription {
+        orderEvents(customerId: ID!): OrderEvent!
+      }
     `,
     resolvers: {
       Query: { ok: () => true },
@@ -59,7 +69,12 @@ useServer(
     execute: (args) => (args.rootValue as Enveloped).execute(args),
     subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
     onSubscribe: async (ctx, _id, params) => {
-      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        ...ctx,
+        req: ctx.extra.request,
+        socket: ctx.extra.socket,
+        params,
+      });
       const args: ExecutionArgs = {
         schema,
         operationName: params.operationName,

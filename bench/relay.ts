@@ -95,7 +95,10 @@ export async function relayBench(argv: string[]): Promise<void> {
     }
     if (o.infoLog) {
       log("── relay with LOG_LEVEL=info (the default), logs to /dev/null ──");
-      const info = pino({ level: "info", base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: "/dev/null", sync: false }));
+      const info = pino(
+        { level: "info", base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+        pino.destination({ dest: "/dev/null", sync: false }),
+      );
       const batch = o.batches[0]!;
       rates.push(await relayRun("relay, LOG_LEVEL=info", batch, info, redis, rows, pool, scratch, redisPid, o));
     }
@@ -112,9 +115,21 @@ export async function relayBench(argv: string[]): Promise<void> {
 }
 
 export function relayTable(rates: Rate[]): string {
-  const find = (label: string, batch: number | "") => rates.find((r) => r.label === label && r.batch === batch)?.perSecond ?? NaN;
+  const find = (label: string, batch: number | "") =>
+    rates.find((r) => r.label === label && r.batch === batch)?.perSecond ?? NaN;
   return table(
-    ["run", "batch", "events/s", "time", "relay ÷ this", "cores: node", "cores: postgres", "cores: redis", "cores: machine", "note"],
+    [
+      "run",
+      "batch",
+      "events/s",
+      "time",
+      "relay ÷ this",
+      "cores: node",
+      "cores: postgres",
+      "cores: redis",
+      "cores: machine",
+      "note",
+    ],
     rates.map((r) => {
       const relay = find("relay", r.batch);
       const isRelay = r.label === "relay";
@@ -149,17 +164,43 @@ function buildBacklog(events: number): Row[] {
       { sku: skus[(i + 7) % 20]!, quantity: 1, unitPriceCents: 1190 },
     ];
     const trace = continueTrace();
-    const created = eventCatalog.create("OrderCreated", orderId, { customerId, currency: "EUR", totalCents: items.reduce((s, l) => s + l.quantity * l.unitPriceCents, 0), items }, { trace });
-    const reserved = eventCatalog.create("StockReserved", orderId, { orderId, items: items.map(({ sku, quantity }) => ({ sku, quantity })) }, { trace: continueTrace(trace), causationId: created.eventId });
-    const confirmed = eventCatalog.create("OrderConfirmed", orderId, { customerId }, { trace: continueTrace(trace), causationId: reserved.eventId });
+    const created = eventCatalog.create(
+      "OrderCreated",
+      orderId,
+      { customerId, currency: "EUR", totalCents: items.reduce((s, l) => s + l.quantity * l.unitPriceCents, 0), items },
+      { trace },
+    );
+    const reserved = eventCatalog.create(
+      "StockReserved",
+      orderId,
+      { orderId, items: items.map(({ sku, quantity }) => ({ sku, quantity })) },
+      { trace: continueTrace(trace), causationId: created.eventId },
+    );
+    const confirmed = eventCatalog.create(
+      "OrderConfirmed",
+      orderId,
+      { customerId },
+      { trace: continueTrace(trace), causationId: reserved.eventId },
+    );
     for (const e of [created, reserved, confirmed] as EventOf[]) {
       if (rows.length === events) break;
       const json = JSON.stringify(e);
-      rows.push({ eventId: e.eventId, stream: eventCatalog.streamOf(e.eventType), lane: laneOf(e.aggregateId), aggregateType: e.aggregateType, aggregateId: e.aggregateId, eventType: e.eventType, json, fields: encodeEntryFields(e, eventCatalog.routingKeys(e), json) });
+      rows.push({
+        eventId: e.eventId,
+        stream: eventCatalog.streamOf(e.eventType),
+        lane: laneOf(e.aggregateId),
+        aggregateType: e.aggregateType,
+        aggregateId: e.aggregateId,
+        eventType: e.eventType,
+        json,
+        fields: encodeEntryFields(e, eventCatalog.routingKeys(e), json),
+      });
     }
   }
   const bytes = rows.reduce((s, r) => s + r.json.length, 0);
-  log(`built ${fmt(rows.length)} envelopes with newEvent in ${ms(performance.now() - t0)} (mean envelope ${Math.round(bytes / rows.length)} bytes)`);
+  log(
+    `built ${fmt(rows.length)} envelopes with newEvent in ${ms(performance.now() - t0)} (mean envelope ${Math.round(bytes / rows.length)} bytes)`,
+  );
   return rows;
 }
 
@@ -172,7 +213,15 @@ async function fill(pool: pg.Pool, rows: Row[]): Promise<void> {
     await pool.query(
       `INSERT INTO outbox (event_id, stream, lane, aggregate_type, aggregate_id, event_type, envelope)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
-      [part.map((r) => r.eventId), part.map((r) => r.stream), part.map((r) => r.lane), part.map((r) => r.aggregateType), part.map((r) => r.aggregateId), part.map((r) => r.eventType), part.map((r) => r.json)],
+      [
+        part.map((r) => r.eventId),
+        part.map((r) => r.stream),
+        part.map((r) => r.lane),
+        part.map((r) => r.aggregateType),
+        part.map((r) => r.aggregateId),
+        part.map((r) => r.eventType),
+        part.map((r) => r.json),
+      ],
     );
   }
   await pool.query("ANALYZE outbox");
@@ -183,10 +232,29 @@ async function fill(pool: pg.Pool, rows: Row[]): Promise<void> {
 
 // ── runs ────────────────────────────────────────────────────────────────────────────────────────
 
-async function relayRun(label: string, batch: number, logger: Logger, redis: Redis, rows: Row[], pool: pg.Pool, scratch: Scratch, redisPid: number, o: Options): Promise<Rate> {
+async function relayRun(
+  label: string,
+  batch: number,
+  logger: Logger,
+  redis: Redis,
+  rows: Row[],
+  pool: pg.Pool,
+  scratch: Scratch,
+  redisPid: number,
+  o: Options,
+): Promise<Rate> {
   await fill(pool, rows);
   await deleteKeys(scratch.redisUrl, `${scratch.streamPrefix}:*`);
-  const relay = new OutboxRelay({ pool, databaseUrl: scratch.databaseUrl, redis, events: eventRegistry, layout: singleLayout(scratch.streamPrefix), log: logger, batchSize: batch, pollMs: 1000 });
+  const relay = new OutboxRelay({
+    pool,
+    databaseUrl: scratch.databaseUrl,
+    redis,
+    events: eventRegistry,
+    layout: singleLayout(scratch.streamPrefix),
+    log: logger,
+    batchSize: batch,
+    pollMs: 1000,
+  });
   const backends = await poolBackends(pool);
   const cpu = new CpuWindow(() => ({ node: [process.pid], postgres: backends, redis: redisPid ? [redisPid] : [] }));
   const t0 = performance.now();
@@ -219,7 +287,8 @@ async function relayRun(label: string, batch: number, logger: Logger, redis: Red
     const total = lengths.reduce((a, b) => a + b, 0);
     const ok = total === rows.length && left === 0;
     note += `, ${ok ? "check ok" : "CHECK FAILED"}: ${eventCatalog.streams.map((s, i) => `${s} ${fmt(lengths[i]!)}`).join(", ")}, outbox ${left}`;
-    if (!ok) log(`  ${label} b=${batch}: streams hold ${total} entries for ${rows.length} events, ${left} outbox rows left`);
+    if (!ok)
+      log(`  ${label} b=${batch}: streams hold ${total} entries for ${rows.length} events, ${left} outbox rows left`);
   }
   await deleteKeys(scratch.redisUrl, `${scratch.streamPrefix}:*`);
   log(`  ${label} b=${batch}: ${fmt(moved / seconds)} events/s (${seconds.toFixed(2)} s)`);
@@ -248,16 +317,25 @@ async function xaddRun(batch: number, redis: Redis, rows: Row[], scratch: Scratc
   const t0 = performance.now();
   for (let i = 0; i < rows.length; i += batch) {
     const multi = redis.multi();
-    for (const r of rows.slice(i, i + batch)) multi.xadd(keys.get(r.stream as (typeof eventCatalog.streams)[number])!, "*", ...r.fields);
+    for (const r of rows.slice(i, i + batch))
+      multi.xadd(keys.get(r.stream as (typeof eventCatalog.streams)[number])!, "*", ...r.fields);
     const results = await multi.exec();
     if (!results || results.some(([err]) => err)) throw new Error("XADD failed");
-    if ((i + batch) % 50_000 < batch) log(`  ioredis MULTI/XADD b=${batch}: ${fmt(Math.min(i + batch, rows.length))} entries`);
+    if ((i + batch) % 50_000 < batch)
+      log(`  ioredis MULTI/XADD b=${batch}: ${fmt(Math.min(i + batch, rows.length))} entries`);
   }
   const seconds = (performance.now() - t0) / 1000;
   const used = cpu.finish();
   await deleteKeys(scratch.redisUrl, `${scratch.streamPrefix}:*`);
   log(`  ioredis MULTI/XADD b=${batch}: ${fmt(rows.length / seconds)} entries/s`);
-  return { label: "ioredis MULTI/XADD", batch, perSecond: rows.length / seconds, seconds, cpu: used, note: "pre-encoded entries, one connection" };
+  return {
+    label: "ioredis MULTI/XADD",
+    batch,
+    perSecond: rows.length / seconds,
+    seconds,
+    cpu: used,
+    note: "pre-encoded entries, one connection",
+  };
 }
 
 async function deleteRun(batch: number, rows: Row[], pool: pg.Pool, _scratch: Scratch): Promise<Rate> {
@@ -268,14 +346,22 @@ async function deleteRun(batch: number, rows: Row[], pool: pg.Pool, _scratch: Sc
   const t0 = performance.now();
   let deleted = 0;
   for (let i = 0; i < ids.length; i += batch) {
-    deleted += (await pool.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [ids.slice(i, i + batch)])).rowCount ?? 0;
+    deleted +=
+      (await pool.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [ids.slice(i, i + batch)])).rowCount ?? 0;
     if ((i + batch) % 50_000 < batch) log(`  Postgres DELETE b=${batch}: ${fmt(deleted)} rows`);
   }
   const seconds = (performance.now() - t0) / 1000;
   const used = cpu.finish();
   if (deleted !== rows.length) throw new Error(`deleted ${deleted} of ${rows.length}`);
   log(`  Postgres DELETE b=${batch}: ${fmt(deleted / seconds)} rows/s`);
-  return { label: "Postgres DELETE", batch, perSecond: deleted / seconds, seconds, cpu: used, note: "DELETE … WHERE id = ANY($1), autocommit" };
+  return {
+    label: "Postgres DELETE",
+    batch,
+    perSecond: deleted / seconds,
+    seconds,
+    cpu: used,
+    note: "DELETE … WHERE id = ANY($1), autocommit",
+  };
 }
 
 async function redisBenchmarkRun(batch: number, rows: Row[], scratch: Scratch): Promise<Rate> {
@@ -283,7 +369,23 @@ async function redisBenchmarkRun(batch: number, rows: Row[], scratch: Scratch): 
   const sample = rows.find((r) => r.eventType === "OrderCreated")!;
   const key = `${scratch.streamPrefix}:redis-benchmark`;
   const url = new URL(scratch.redisUrl);
-  const args = ["-h", url.hostname, "-p", url.port || "6379", "-n", String(rows.length), "-P", String(batch), "-c", "1", "--csv", "XADD", key, "*", ...sample.fields];
+  const args = [
+    "-h",
+    url.hostname,
+    "-p",
+    url.port || "6379",
+    "-n",
+    String(rows.length),
+    "-P",
+    String(batch),
+    "-c",
+    "1",
+    "--csv",
+    "XADD",
+    key,
+    "*",
+    ...sample.fields,
+  ];
   await settle("redis-benchmark");
   const t0 = performance.now();
   const out = await new Promise<string>((resolve, reject) => {
@@ -306,7 +408,14 @@ async function redisBenchmarkRun(batch: number, rows: Row[], scratch: Scratch): 
   const line = out.trim().split("\n").at(-1)!;
   const rps = Number(/"([\d.]+)"(?:,"[\d.]+"){6}$/.exec(line)?.[1]);
   log(`  redis-benchmark XADD -P ${batch}: ${fmt(rps)} requests/s`);
-  return { label: "redis-benchmark XADD", batch, perSecond: rps, seconds, cpu: {}, note: `-P ${batch} -c 1, ${sample.json.length}-byte envelope` };
+  return {
+    label: "redis-benchmark XADD",
+    batch,
+    perSecond: rps,
+    seconds,
+    cpu: {},
+    note: `-P ${batch} -c 1, ${sample.json.length}-byte envelope`,
+  };
 }
 
 /** JSON.parse + parseEnvelope (zod) + encodeEntryFields per row: the relay's per-event JS work. */
@@ -315,18 +424,32 @@ async function validationRun(rows: Row[]): Promise<Rate> {
   const cpu = new CpuWindow(() => ({ node: [process.pid] }));
   const t0 = performance.now();
   let fields = 0;
-  for (const r of rows) fields += encodeEntryFields(eventCatalog.parse(JSON.parse(r.json)), eventCatalog.routingKeys(eventCatalog.parse(JSON.parse(r.json))), r.json).length;
+  for (const r of rows)
+    fields += encodeEntryFields(
+      eventCatalog.parse(JSON.parse(r.json)),
+      eventCatalog.routingKeys(eventCatalog.parse(JSON.parse(r.json))),
+      r.json,
+    ).length;
   const seconds = (performance.now() - t0) / 1000;
   if (fields !== rows.length * 8) throw new Error("unexpected field count");
   log(`  envelope validation: ${fmt(rows.length / seconds)} events/s`);
-  return { label: "envelope validation only", batch: "", perSecond: rows.length / seconds, seconds, cpu: cpu.finish(), note: "JSON.parse + parseEnvelope + encodeEntryFields, one core" };
+  return {
+    label: "envelope validation only",
+    batch: "",
+    perSecond: rows.length / seconds,
+    seconds,
+    cpu: cpu.finish(),
+    note: "JSON.parse + parseEnvelope + encodeEntryFields, one core",
+  };
 }
 
 async function poolBackends(pool: pg.Pool): Promise<number[]> {
   // Open both pool connections and learn their backend pids.
   const clients = await Promise.all([pool.connect(), pool.connect()]);
   try {
-    return await Promise.all(clients.map(async (c) => (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid));
+    return await Promise.all(
+      clients.map(async (c) => (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid),
+    );
   } finally {
     clients.forEach((c) => c.release());
   }

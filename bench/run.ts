@@ -37,7 +37,9 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
 const [name, ...rest] = process.argv.slice(2);
 const bench = name ? benches[name] : undefined;
 if (!bench) {
-  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}> [options]  (see the top of bench/<name>.ts)`);
+  console.error(
+    `usage: npm run bench -- <${Object.keys(benches).join("|")}> [options]  (see the top of bench/<name>.ts)`,
+  );
   process.exit(2);
 }
 const started = performance.now();

@@ -62,11 +62,26 @@ export async function sagaBench(argv: string[]): Promise<void> {
     printMachine(await machineInfo(scratch.databaseUrl, scratch.redisUrl));
     await seed(scratch.databaseUrl);
     const results = [await oursRun(o, scratch, false), await oursRun(o, scratch, true), await rawRun(o, scratch)];
-    console.log(`\nsaga — createOrder → OrderConfirmed at the subscriber, one order at a time (${o.gapMs} ms apart), idle system\n`);
+    console.log(
+      `\nsaga — createOrder → OrderConfirmed at the subscriber, one order at a time (${o.gapMs} ms apart), idle system\n`,
+    );
     const raw = results[2]!;
     console.log(
       table(
-        ["run", "orders", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 ÷ raw", "p99 ÷ raw", "createOrder p50 ms", "timeouts", "cores: app / this", "cores: machine"],
+        [
+          "run",
+          "orders",
+          "p50 ms",
+          "p90 ms",
+          "p99 ms",
+          "max ms",
+          "p50 ÷ raw",
+          "p99 ÷ raw",
+          "createOrder p50 ms",
+          "timeouts",
+          "cores: app / this",
+          "cores: machine",
+        ],
         results.map((r) => [
           r.label,
           r.n,
@@ -103,14 +118,25 @@ async function startWorker(scratch: Scratch, role: string, pool: number) {
  */
 async function oursRun(o: Options, scratch: Scratch, split: boolean): Promise<SagaResult> {
   const apps = split
-    ? await Promise.all([startApp(scratch, "api", 4), startWorker(scratch, "relay", 2), startWorker(scratch, "inventory", 3), startWorker(scratch, "orders", 3)])
+    ? await Promise.all([
+        startApp(scratch, "api", 4),
+        startWorker(scratch, "relay", 2),
+        startWorker(scratch, "inventory", 3),
+        startWorker(scratch, "orders", 3),
+      ])
     : [await startApp(scratch, "api,relay,inventory,orders", 10)];
   const app = apps[0]!;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const confirmedAt = new Map<string, number>();
   const waiters = new Map<string, () => void>();
   const authorization = `Bearer ${await adminToken()}`;
-  const client = createClient({ url: app.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, lazy: false, keepAlive: 0, connectionParams: { authorization } });
+  const client = createClient({
+    url: app.url.replace(/^http/, "ws"),
+    webSocketImpl: WebSocket,
+    lazy: false,
+    keepAlive: 0,
+    connectionParams: { authorization },
+  });
   let live: () => void;
   const subscribed = new Promise<void>((r) => (live = r));
   const dispose = client.subscribe<{ orderEvents: { orderId: string } }>(
@@ -152,7 +178,10 @@ async function oursRun(o: Options, scratch: Scratch, split: boolean): Promise<Sa
       const id = await createOrder(app.url, agent, authorization);
       mut.push(performance.now() - t0);
       if (!confirmedAt.has(id)) {
-        const ok = await Promise.race([new Promise<boolean>((r) => waiters.set(id, () => r(true))), sleep(5_000).then(() => false)]);
+        const ok = await Promise.race([
+          new Promise<boolean>((r) => waiters.set(id, () => r(true))),
+          sleep(5_000).then(() => false),
+        ]);
         waiters.delete(id);
         if (!ok) {
           timeouts++;
@@ -163,7 +192,13 @@ async function oursRun(o: Options, scratch: Scratch, split: boolean): Promise<Sa
       if ((i + 1) % 50 === 0) log(`  saga ours: ${i + 1} orders, p50 so far ${fmt(pct(lat, 50), 1)} ms`);
       await sleep(o.gapMs);
     }
-    return summary(split ? "ours, one process per role" : "ours, one process (all roles)", lat, mut, timeouts, cpu.finish());
+    return summary(
+      split ? "ours, one process per role" : "ours, one process (all roles)",
+      lat,
+      mut,
+      timeouts,
+      cpu.finish(),
+    );
   } finally {
     dispose();
     await client.dispose();
@@ -173,16 +208,29 @@ async function oursRun(o: Options, scratch: Scratch, split: boolean): Promise<Sa
 }
 
 function createOrder(url: string, agent: http.Agent, authorization: string): Promise<string> {
-  const payload = JSON.stringify({ query: MUTATION, variables: { input: { customerId: CUSTOMER, items: [{ sku: "SKU-020", quantity: 1 }] } } });
+  const payload = JSON.stringify({
+    query: MUTATION,
+    variables: { input: { customerId: CUSTOMER, items: [{ sku: "SKU-020", quantity: 1 }] } },
+  });
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent, headers: { "content-type": "application/json", authorization, "content-length": Buffer.byteLength(payload) } },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", authorization, "content-length": Buffer.byteLength(payload) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
-          const body = JSON.parse(Buffer.concat(chunks).toString()) as { data?: { createOrder?: { order: { id: string } } }; errors?: unknown };
+          const body = JSON.parse(Buffer.concat(chunks).toString()) as {
+            data?: { createOrder?: { order: { id: string } } };
+            errors?: unknown;
+          };
           const id = body.data?.createOrder?.order.id;
           if (id) resolve(id);
           else reject(new Error(`createOrder failed: ${JSON.stringify(body.errors).slice(0, 300)}`));
@@ -225,7 +273,9 @@ async function rawRun(o: Options, scratch: Scratch): Promise<SagaResult> {
       do {
         again = false;
         await relayDb.query("BEGIN");
-        const { rows } = await relayDb.query<{ id: string; stage: number; ref: string }>("SELECT id, stage, ref FROM raw_outbox ORDER BY id FOR UPDATE SKIP LOCKED");
+        const { rows } = await relayDb.query<{ id: string; stage: number; ref: string }>(
+          "SELECT id, stage, ref FROM raw_outbox ORDER BY id FOR UPDATE SKIP LOCKED",
+        );
         if (rows.length) {
           const multi = relayRedis.multi();
           for (const r of rows) multi.xadd(key(r.stage), "*", "ref", r.ref);
@@ -244,7 +294,8 @@ async function rawRun(o: Options, scratch: Scratch): Promise<SagaResult> {
       const r = redis(`raw-reader-${stage}`);
       let last = "$";
       while (!stopping) {
-        const reply = (await r.xread("BLOCK", 1000, "STREAMS", key(stage), last).catch(() => null)) as [string, [string, string[]][]][] | null;
+        const reply = (await r.xread("BLOCK", 1000, "STREAMS", key(stage), last).catch(() => null)) as
+          [string, [string, string[]][]][] | null;
         for (const [id, fields] of reply?.[0]?.[1] ?? []) {
           last = id;
           await handle(fields[1]!);
@@ -259,7 +310,9 @@ async function rawRun(o: Options, scratch: Scratch): Promise<SagaResult> {
       await workerDb.query("COMMIT");
     };
     const readers = [
-      reader(1, (ref) => tx("UPDATE raw_stock SET reserved = reserved + 1 WHERE sku = 'SKU-020' AND $1::text IS NOT NULL", ref, 2)),
+      reader(1, (ref) =>
+        tx("UPDATE raw_stock SET reserved = reserved + 1 WHERE sku = 'SKU-020' AND $1::text IS NOT NULL", ref, 2),
+      ),
       reader(2, (ref) => tx("UPDATE raw_orders SET status = 'CONFIRMED' WHERE id = $1", ref, 3)),
       reader(3, async (ref) => done.get(ref)?.()),
     ];
@@ -309,8 +362,24 @@ function pct(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-function summary(label: string, lat: number[], mut: number[], timeouts: number, cpu: Record<string, number>): SagaResult {
-  const r: SagaResult = { label, n: lat.length, p50: pct(lat, 50), p90: pct(lat, 90), p99: pct(lat, 99), max: pct(lat, 100), mutationP50: pct(mut, 50), timeouts, cpu };
+function summary(
+  label: string,
+  lat: number[],
+  mut: number[],
+  timeouts: number,
+  cpu: Record<string, number>,
+): SagaResult {
+  const r: SagaResult = {
+    label,
+    n: lat.length,
+    p50: pct(lat, 50),
+    p90: pct(lat, 90),
+    p99: pct(lat, 99),
+    max: pct(lat, 100),
+    mutationP50: pct(mut, 50),
+    timeouts,
+    cpu,
+  };
   log(`saga ${label}: p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms over ${r.n} (timeouts ${timeouts})`);
   return r;
 }

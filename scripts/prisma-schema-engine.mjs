@@ -36,8 +36,17 @@ const PROVIDER_ONLY_SCHEMA = ["schema.prisma", 'datasource db {\n  provider = "p
 
 // Methods the wasm engine implements with the native engine's name and parameters.
 const FORWARDED = new Set([
-  "applyMigrations", "dbExecute", "devDiagnostic", "diagnoseMigrationHistory", "ensureConnectionValidity",
-  "introspect", "introspectSql", "markMigrationApplied", "markMigrationRolledBack", "reset", "schemaPush",
+  "applyMigrations",
+  "dbExecute",
+  "devDiagnostic",
+  "diagnoseMigrationHistory",
+  "ensureConnectionValidity",
+  "introspect",
+  "introspectSql",
+  "markMigrationApplied",
+  "markMigrationRolledBack",
+  "reset",
+  "schemaPush",
 ]);
 
 // ---- PostgreSQL helpers -------------------------------------------------------------------------

@@ -10,10 +10,14 @@ import { loadConfig } from "../src/config.ts";
 import { devToken } from "../src/platform/auth/dev-tokens.ts";
 
 const { values } = parseArgs({
-  options: { customer: { type: "string" }, admin: { type: "boolean" }, ttl: { type: "string", default: String(8 * 3600) } },
+  options: {
+    customer: { type: "string" },
+    admin: { type: "boolean" },
+    ttl: { type: "string", default: String(8 * 3600) },
+  },
 });
 const ttl = Number(values.ttl);
-if ((!values.customer) === (!values.admin) || !Number.isInteger(ttl) || ttl < 1) {
+if (!values.customer === !values.admin || !Number.isInteger(ttl) || ttl < 1) {
   console.error("usage: npm run token -- --customer <id> | --admin  [--ttl <seconds>]");
   process.exit(2);
 }

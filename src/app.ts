@@ -58,7 +58,11 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     redisTarget,
     redis: createRedis(redisTarget, "commands", log),
     // The one stream layout of this process: every role derives its Redis keys from it.
-    layout: { prefix: config.STREAM_PREFIX, partitions: config.STREAM_PARTITIONS, cluster: Boolean(config.REDIS_CLUSTER_NODES?.length) },
+    layout: {
+      prefix: config.STREAM_PREFIX,
+      partitions: config.STREAM_PARTITIONS,
+      cluster: Boolean(config.REDIS_CLUSTER_NODES?.length),
+    },
     // One registry per app (per process in production): every role's metrics, served at /metrics.
     metrics: new Metrics(log),
   };
@@ -69,9 +73,15 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     roles.push(relay, ...retentionRoles(infra));
     infra.metrics.watchOutbox(infra.db.pool);
   }
-  const routers = consumers.filter((c) => has(c.group as RoleName)).map((c) => new ConsumerRouter(c, routerOptions(infra, c.group)));
+  const routers = consumers
+    .filter((c) => has(c.group as RoleName))
+    .map((c) => new ConsumerRouter(c, routerOptions(infra, c.group)));
   roles.push(...routers);
-  if (routers.length) infra.metrics.watchConsumerGroups(infra.redis, routers.map((r) => groupStreams(infra.layout, r.group, r.streams)));
+  if (routers.length)
+    infra.metrics.watchConsumerGroups(
+      infra.redis,
+      routers.map((r) => groupStreams(infra.layout, r.group, r.streams)),
+    );
 
   // /ready: Postgres, Redis, migrations applied, and every role of this process running.
   const readiness = createReadiness({ pool: infra.db.pool, redis: infra.redis, loops: () => roles });
@@ -86,7 +96,10 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     started.push(role);
   }
   const health = api ? undefined : await startHealthServer(config.HEALTH_PORT, config.HOST, readiness, infra.metrics);
-  log.info({ roles: config.ROLES, port: api?.port, healthPort: health?.port, streamPrefix: config.STREAM_PREFIX }, "started");
+  log.info(
+    { roles: config.ROLES, port: api?.port, healthPort: health?.port, streamPrefix: config.STREAM_PREFIX },
+    "started",
+  );
 
   return {
     port: api?.port,
@@ -95,7 +108,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     consumers: routers,
     async stop() {
       const work = (async () => {
-        for (const role of started.reverse()) await role.stop().catch((err) => log.error({ err, role: role.name }, "error while stopping"));
+        for (const role of started.reverse())
+          await role.stop().catch((err) => log.error({ err, role: role.name }, "error while stopping"));
         await health?.close(); // closed last: probes keep answering while the work drains
         infra.redis.disconnect();
         await infra.db.close();
@@ -106,7 +120,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
 }
 
 /** Waits for `p`, but no longer than `ms` (what is still running then goes on in the background). */
-const waitAtMost = (ms: number, p: Promise<unknown>) => Promise.race([p, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+const waitAtMost = (ms: number, p: Promise<unknown>) =>
+  Promise.race([p, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 
 function relayOptions({ config, log, db, redis, layout, metrics }: Infrastructure) {
   return {
@@ -126,7 +141,12 @@ function relayOptions({ config, log, db, redis, layout, metrics }: Infrastructur
 function retentionRoles({ config, log, db, redis, layout }: Infrastructure): Role[] {
   const retentionLog = log.child({ role: "retention" });
   const roles: Role[] = [
-    new IdempotencyKeyPurger({ pool: db.pool, log: retentionLog, ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000, intervalMs: config.STREAM_TRIM_INTERVAL_MS }),
+    new IdempotencyKeyPurger({
+      pool: db.pool,
+      log: retentionLog,
+      ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
+      intervalMs: config.STREAM_TRIM_INTERVAL_MS,
+    }),
   ];
   if (config.STREAM_RETENTION_MS !== undefined || config.STREAM_RETENTION_MAX_LEN !== undefined) {
     roles.push(
@@ -164,7 +184,12 @@ function routerOptions({ config, log, db, redisTarget, layout, metrics }: Infras
 
 /** Lag and pending of a group, labelled per partition like /metrics (XINFO GROUPS on scrape). */
 function groupStreams(layout: StreamLayout, group: string, streams: readonly string[]) {
-  return { group, streams: streams.flatMap((s) => partitionKeys(layout, s).map((key, p) => ({ name: layout.partitions > 1 ? `${s}/${p}` : s, key }))) };
+  return {
+    group,
+    streams: streams.flatMap((s) =>
+      partitionKeys(layout, s).map((key, p) => ({ name: layout.partitions > 1 ? `${s}/${p}` : s, key })),
+    ),
+  };
 }
 
 /** The api: a live hub per stream, then HTTP + WebSocket on PORT. Stopping it drains clients first. */

@@ -15,7 +15,12 @@ const envSchema = z.object({
   ROLES: z
     .string()
     .default(ROLES.join(","))
-    .transform((s) => s.split(",").map((r) => r.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(",")
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(ROLES)).min(1, "name at least one role")),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default("postgresql://postgres@127.0.0.1:5432/orders"),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
@@ -23,8 +28,17 @@ const envSchema = z.object({
   /** Redis Cluster seed nodes (host:port,…); when set, REDIS_URL only lends credentials and TLS. */
   REDIS_CLUSTER_NODES: z
     .string()
-    .transform((s) => s.split(",").map((n) => n.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+:\d{1,5}$/, "each node must be host:port")).min(1, "name at least one node"))
+    .transform((s) =>
+      s
+        .split(",")
+        .map((n) => n.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(/^[A-Za-z0-9_.-]+:\d{1,5}$/, "each node must be host:port"))
+        .min(1, "name at least one node"),
+    )
     .optional(),
   /** Partitions per stream; 1 keeps the plain stream keys and cursors. Fixed for the life of the data. */
   STREAM_PARTITIONS: int(1, 1024).default(1),
@@ -152,10 +166,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 function parseOrigins(raw: string | undefined, production: boolean): string[] | "*" | null {
   if (raw === undefined) return production ? null : "*";
-  const origins = raw.split(",").map((o) => o.trim()).filter(Boolean);
+  const origins = raw
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
   if (origins.includes("*")) return "*";
   for (const origin of origins) {
-    if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new ConfigError(`Invalid configuration:\n  CORS_ORIGINS: "${origin}" is not an origin such as https://shop.example.com`);
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin)
+      throw new ConfigError(
+        `Invalid configuration:\n  CORS_ORIGINS: "${origin}" is not an origin such as https://shop.example.com`,
+      );
   }
   return origins.length ? origins : null;
 }

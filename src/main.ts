@@ -16,7 +16,12 @@ async function main() {
     throw err;
   }
   const log = createLogger(config);
-  const flushSpans = await initTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME, roles: config.ROLES, log });
+  const flushSpans = await initTracing({
+    endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    serviceName: config.OTEL_SERVICE_NAME,
+    roles: config.ROLES,
+    log,
+  });
   const app = await startApp(config, log);
 
   let stopping = false;

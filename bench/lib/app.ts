@@ -56,7 +56,10 @@ export async function startChild(o: StartOptions): Promise<AppChild> {
   const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${o.label} exited with ${child.exitCode}:\n${output.join("")}`);
-    const ready = await fetch(`${base}${o.readyPath}`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${base}${o.readyPath}`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
@@ -76,7 +79,10 @@ export async function startChild(o: StartOptions): Promise<AppChild> {
         await exited;
         clearTimeout(timer);
       }
-      const errors = output.join("").split("\n").filter((l) => /"level":(50|60)/.test(l));
+      const errors = output
+        .join("")
+        .split("\n")
+        .filter((l) => /"level":(50|60)/.test(l));
       if (errors.length) log(`${o.label} logged ${errors.length} error line(s); last: ${errors.at(-1)!.slice(0, 400)}`);
     },
     async kill(signal) {
@@ -87,7 +93,14 @@ export async function startChild(o: StartOptions): Promise<AppChild> {
 }
 
 /** The app with the scratch database and prefix; NODE_ENV=production, LOG_LEVEL=warn, bench auth (bench/lib/auth.ts). */
-export async function startApp(scratch: Scratch, roles: string, pool: number, nodeArgs: string[] = [], env: Record<string, string> = {}, port?: number): Promise<AppChild> {
+export async function startApp(
+  scratch: Scratch,
+  roles: string,
+  pool: number,
+  nodeArgs: string[] = [],
+  env: Record<string, string> = {},
+  port?: number,
+): Promise<AppChild> {
   const app = await startChild({
     script: "src/main.ts",
     label: `app (${roles})`,
@@ -114,7 +127,11 @@ export async function startApp(scratch: Scratch, roles: string, pool: number, no
 
 /** Forks a bench/ script with tsx and an IPC channel. */
 export function forkScript(script: string): ChildProcess {
-  return fork(path.join(ROOT, script), [], { cwd: ROOT, execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  return fork(path.join(ROOT, script), [], {
+    cwd: ROOT,
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
 }
 
 /** Resident set size of a process in bytes (0 if gone). */
@@ -133,7 +150,9 @@ export function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

@@ -23,7 +23,10 @@ export function readArgs(argv: string[], handle: (flag: string, arg: Arg) => boo
     const arg: Arg = {
       value,
       number: (min, max) => bounded(Number(value()), min, max, flag),
-      list: (min, max) => value().split(",").map((v) => bounded(Number(v), min, max, flag)),
+      list: (min, max) =>
+        value()
+          .split(",")
+          .map((v) => bounded(Number(v), min, max, flag)),
     };
     if (!handle(flag, arg)) throw new Error(`unknown option ${flag}`);
   }

@@ -11,5 +11,8 @@ export const BENCH_JWT_SECRET = "bench-only-secret-not-for-anything-else-0123456
 export const BENCH_AUTH_ENV = { AUTH_JWT_SECRET: BENCH_JWT_SECRET, RATE_LIMIT_MUTATIONS: "0" };
 
 export function adminToken(ttlSeconds = 3_600): Promise<string> {
-  return signToken({ secret: BENCH_JWT_SECRET, issuer: "order-gateway", audience: "order-gateway" }, { subject: "bench", roles: ["admin"], ttlSeconds });
+  return signToken(
+    { secret: BENCH_JWT_SECRET, issuer: "order-gateway", audience: "order-gateway" },
+    { subject: "bench", roles: ["admin"], ttlSeconds },
+  );
 }

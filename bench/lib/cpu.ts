@@ -83,6 +83,9 @@ export async function waitQuiet(maxCores: number, maxWaitMs: number, onWait: (bu
 export async function settle(what: string): Promise<void> {
   const maxWait = Number(process.env.BENCH_QUIET_WAIT_S ?? 60) * 1000;
   if (!(maxWait > 0)) return;
-  const busy = await waitQuiet(0.3, maxWait, (b) => log(`  waiting for a quiet machine before ${what}: ${b.toFixed(2)} cores busy elsewhere`));
-  if (busy >= 0.3) log(`  machine still busy (${busy.toFixed(2)} cores) — measuring ${what} anyway; expect lower numbers`);
+  const busy = await waitQuiet(0.3, maxWait, (b) =>
+    log(`  waiting for a quiet machine before ${what}: ${b.toFixed(2)} cores busy elsewhere`),
+  );
+  if (busy >= 0.3)
+    log(`  machine still busy (${busy.toFixed(2)} cores) — measuring ${what} anyway; expect lower numbers`);
 }

@@ -32,13 +32,16 @@ export async function machineInfo(databaseUrl: string, redisUrl: string): Promis
   let postgres = "unknown";
   let postgresSettings = "";
   try {
-    postgres = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? "unknown";
+    postgres =
+      (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? "unknown";
     const { rows } = await client.query<{ name: string; setting: string; unit: string | null }>(
       `SELECT name, setting, unit FROM pg_settings
        WHERE name IN ('fsync','synchronous_commit','shared_buffers','max_connections','wal_level')
        ORDER BY name`,
     );
-    postgresSettings = rows.map((r) => `${r.name}=${r.setting}${r.unit && r.unit !== "" ? ` (${r.unit})` : ""}`).join(", ");
+    postgresSettings = rows
+      .map((r) => `${r.name}=${r.setting}${r.unit && r.unit !== "" ? ` (${r.unit})` : ""}`)
+      .join(", ");
   } finally {
     await client.end();
   }
@@ -68,7 +71,10 @@ export async function machineInfo(databaseUrl: string, redisUrl: string): Promis
     postgresSettings,
     redis: redisVersion,
     redisPersistence,
-    loadAvg: os.loadavg().map((l) => l.toFixed(2)).join(" "),
+    loadAvg: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" "),
   };
 }
 

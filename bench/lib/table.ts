@@ -6,7 +6,8 @@ export function fmt(n: number, digits = 0): string {
   return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-export const ratio = (ours: number, base: number) => (base > 0 && Number.isFinite(ours) ? (ours / base).toFixed(2) : "–");
+export const ratio = (ours: number, base: number) =>
+  base > 0 && Number.isFinite(ours) ? (ours / base).toFixed(2) : "–";
 
 /** A Markdown table (pipes aligned so it also reads well in a terminal). */
 export function table(headers: string[], rows: Cell[][]): string {

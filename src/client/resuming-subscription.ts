@@ -161,8 +161,14 @@ async function* sseResults<T>(body: ReadableStream<Uint8Array>): AsyncGenerator<
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       const lines = block.split("\n");
-      const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim();
-      const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+      const event = lines
+        .find((l) => l.startsWith("event:"))
+        ?.slice(6)
+        .trim();
+      const data = lines
+        .filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).trim())
+        .join("\n");
       if (event === "complete") return;
       if ((event === "next" || event === undefined) && data) yield JSON.parse(data) as GraphQLResult<T>;
     }

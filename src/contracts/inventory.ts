@@ -16,17 +16,28 @@ const rejected = z.object({
   shortSkus: z.array(z.object({ sku, requested: z.number().int(), available: z.number().int() })),
 });
 const released = z.object({ orderId: z.uuid(), items: z.array(skuQuantity) });
-const adjusted = z.object({ sku, delta: z.number().int(), onHand: z.number().int().nonnegative(), reason: z.enum(["restock", "correction"]) });
+const adjusted = z.object({
+  sku,
+  delta: z.number().int(),
+  onHand: z.number().int().nonnegative(),
+  reason: z.enum(["restock", "correction"]),
+});
 
 const forOrder = { stream: "inventory", aggregateType: "Order" } as const;
-const lineKeys = (_id: string, p: { orderId: string; items: { sku: string }[] }) => [orderKey(p.orderId), ...p.items.map((i) => skuKey(i.sku))];
+const lineKeys = (_id: string, p: { orderId: string; items: { sku: string }[] }) => [
+  orderKey(p.orderId),
+  ...p.items.map((i) => skuKey(i.sku)),
+];
 
 export const inventoryEvents = defineEvents({
   StockReserved: { ...forOrder, versions: { 1: reserved }, routingKeys: lineKeys },
   StockRejected: {
     ...forOrder,
     versions: { 1: rejected },
-    routingKeys: (_id: string, p: z.output<typeof rejected>) => [orderKey(p.orderId), ...p.shortSkus.map((s) => skuKey(s.sku))],
+    routingKeys: (_id: string, p: z.output<typeof rejected>) => [
+      orderKey(p.orderId),
+      ...p.shortSkus.map((s) => skuKey(s.sku)),
+    ],
   },
   StockReleased: { ...forOrder, versions: { 1: released }, routingKeys: lineKeys },
   StockAdjusted: {
@@ -37,5 +48,10 @@ export const inventoryEvents = defineEvents({
   },
 });
 
-export const INVENTORY_EVENT_TYPES = ["StockReserved", "StockRejected", "StockReleased", "StockAdjusted"] as const satisfies readonly (keyof typeof inventoryEvents)[];
+export const INVENTORY_EVENT_TYPES = [
+  "StockReserved",
+  "StockRejected",
+  "StockReleased",
+  "StockAdjusted",
+] as const satisfies readonly (keyof typeof inventoryEvents)[];
 export type InventoryEventType = (typeof INVENTORY_EVENT_TYPES)[number];

@@ -21,12 +21,20 @@ export const orderEvents = defineEvents({
   OrderCreated: {
     ...onOrder,
     versions: { 1: created },
-    routingKeys: (orderId: string, p: z.output<typeof created>) => [...customerKeys(orderId, p), ...p.items.map((i) => skuKey(i.sku))],
+    routingKeys: (orderId: string, p: z.output<typeof created>) => [
+      ...customerKeys(orderId, p),
+      ...p.items.map((i) => skuKey(i.sku)),
+    ],
   },
   OrderConfirmed: { ...onOrder, versions: { 1: confirmed }, routingKeys: customerKeys },
   OrderRejected: { ...onOrder, versions: { 1: withReason }, routingKeys: customerKeys },
   OrderCancelled: { ...onOrder, versions: { 1: withReason }, routingKeys: customerKeys },
 });
 
-export const ORDER_EVENT_TYPES = ["OrderCreated", "OrderConfirmed", "OrderRejected", "OrderCancelled"] as const satisfies readonly (keyof typeof orderEvents)[];
+export const ORDER_EVENT_TYPES = [
+  "OrderCreated",
+  "OrderConfirmed",
+  "OrderRejected",
+  "OrderCancelled",
+] as const satisfies readonly (keyof typeof orderEvents)[];
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];

@@ -13,7 +13,11 @@ export const orderIdSchema = uuidSchema("must be an order id (UUID)");
 export const customerIdSchema = subjectIdSchema;
 
 /** Routing keys for subscription arguments, validated: a bad id is a BAD_USER_INPUT error, not "no events". */
-export function routingKeysFor(args: { orderId?: string | number | null; customerId?: string | number | null; sku?: string | null }): string[] {
+export function routingKeysFor(args: {
+  orderId?: string | number | null;
+  customerId?: string | number | null;
+  sku?: string | null;
+}): string[] {
   const keys: string[] = [];
   if (args.orderId != null) {
     const id = orderIdSchema.safeParse(String(args.orderId));

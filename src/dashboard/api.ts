@@ -25,7 +25,8 @@ export class Api {
       retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(300 * 2 ** retries, 2_000))),
       // A rejected token (4401/4403) will not get better by retrying; everything else (restarts,
       // network) is retried, and the subscriptions resume from their cursors.
-      shouldRetry: (event) => !(isCloseEvent(event) && (event.code === 4401 || event.code === 4403 || event.code === 4400)),
+      shouldRetry: (event) =>
+        !(isCloseEvent(event) && (event.code === 4401 || event.code === 4403 || event.code === 4400)),
       onNonLazyError: () => {},
     });
   }
@@ -36,8 +37,12 @@ export class Api {
       headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
       body: JSON.stringify({ query, variables }),
     });
-    const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
-    if (body.errors?.length) throw new GraphQLRequestError(body.errors.map((e) => e.message).join("; "), body.errors[0]!.extensions?.code);
+    const body = (await res.json().catch(() => ({}))) as {
+      data?: T;
+      errors?: { message: string; extensions?: { code?: string } }[];
+    };
+    if (body.errors?.length)
+      throw new GraphQLRequestError(body.errors.map((e) => e.message).join("; "), body.errors[0]!.extensions?.code);
     if (!res.ok || !body.data) throw new GraphQLRequestError(`HTTP ${res.status}`);
     return body.data;
   }

@@ -21,10 +21,16 @@ export function parseToken(token: string): Session | Error {
   const part = raw.split(".")[1];
   if (!part) return new Error("not a JWT (expected three dot-separated parts)");
   try {
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+    const json = atob(
+      part
+        .replace(/-/g, "+")
+        .replace(/_/g, "/")
+        .padEnd(Math.ceil(part.length / 4) * 4, "="),
+    );
     const claims = JSON.parse(json) as { sub?: string; roles?: string[]; exp?: number };
     const expiresAt = (claims.exp ?? 0) * 1000;
-    if (expiresAt && expiresAt < Date.now()) return new Error(`token expired at ${new Date(expiresAt).toLocaleString()}`);
+    if (expiresAt && expiresAt < Date.now())
+      return new Error(`token expired at ${new Date(expiresAt).toLocaleString()}`);
     return { token: raw, subject: claims.sub ?? "?", admin: (claims.roles ?? []).includes("admin"), expiresAt };
   } catch {
     return new Error("not a JWT (payload is not JSON)");

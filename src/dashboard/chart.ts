@@ -37,5 +37,16 @@ export function rateChart(points: RatePoint[], minutes: number): Element {
     add("path", { d, class: `series ${series}` });
   }
   const last = points.at(-1)!;
-  return h("figure", {}, svg as unknown as Node, h("figcaption", {}, h("span", { class: "key orders" }, `orders ${last.orders.toFixed(1)}/s`), " ", h("span", { class: "key inventory" }, `inventory ${last.inventory.toFixed(1)}/s`)));
+  return h(
+    "figure",
+    {},
+    svg as unknown as Node,
+    h(
+      "figcaption",
+      {},
+      h("span", { class: "key orders" }, `orders ${last.orders.toFixed(1)}/s`),
+      " ",
+      h("span", { class: "key inventory" }, `inventory ${last.inventory.toFixed(1)}/s`),
+    ),
+  );
 }

@@ -13,7 +13,11 @@ export interface ConnectionView {
   noteEvent(occurredAt: string): void;
 }
 
-export function connectionIndicator(root: HTMLElement, client: Client, feedCursor: () => string | null): ConnectionView {
+export function connectionIndicator(
+  root: HTMLElement,
+  client: Client,
+  feedCursor: () => string | null,
+): ConnectionView {
   let state: "connecting" | "connected" | "reconnecting" | "rejected" = "connecting";
   let everConnected = false;
   let lostAt = 0;
@@ -23,7 +27,12 @@ export function connectionIndicator(root: HTMLElement, client: Client, feedCurso
   const render = () => {
     root.dataset.state = state;
     root.dataset.caughtUp = resumed ? String(resumed.caughtUp) : "";
-    const label = { connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…", rejected: "Token rejected" }[state];
+    const label = {
+      connecting: "Connecting…",
+      connected: "Live",
+      reconnecting: "Reconnecting…",
+      rejected: "Token rejected",
+    }[state];
     fill(
       root,
       h("span", { class: "dot" }),

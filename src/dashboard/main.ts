@@ -12,7 +12,13 @@ const $ = (id: string) => document.getElementById(id)!;
 const devTokens = document.body.dataset.devTokens === "true";
 
 function loginForm(message?: string): void {
-  const input = h("input", { id: "token", type: "password", placeholder: "eyJhbGciOi… (npm run token -- --admin)", autocomplete: "off", size: 40 });
+  const input = h("input", {
+    id: "token",
+    type: "password",
+    placeholder: "eyJhbGciOi… (npm run token -- --admin)",
+    autocomplete: "off",
+    size: 40,
+  });
   const use = (token: string) => {
     const session = parseToken(token);
     if (session instanceof Error) return loginForm(session.message);
@@ -33,12 +39,26 @@ function loginForm(message?: string): void {
       { class: "login", onsubmit: (e) => (e.preventDefault(), use(input.value)) },
       h("label", {}, "Bearer token ", input),
       h("button", { type: "submit", id: "login" }, "Log in"),
-      devTokens && h("button", { type: "button", id: "dev-admin", onclick: () => void dev("admin") }, "Dev admin token"),
-      devTokens && h("button", { type: "button", id: "dev-customer", onclick: () => void dev({ customerId: "c1" }) }, "Dev customer c1"),
+      devTokens &&
+        h("button", { type: "button", id: "dev-admin", onclick: () => void dev("admin") }, "Dev admin token"),
+      devTokens &&
+        h(
+          "button",
+          { type: "button", id: "dev-customer", onclick: () => void dev({ customerId: "c1" }) },
+          "Dev customer c1",
+        ),
     ),
     message && h("p", { class: "error" }, message),
   );
-  fill($("panels"), h("p", { class: "muted intro" }, "Log in with a token to see the live panels: `npm run token -- --admin` (everything) or `--customer c1` (that customer's orders). ", devTokens ? "This server uses the public development secret, so the buttons above mint one for you." : ""));
+  fill(
+    $("panels"),
+    h(
+      "p",
+      { class: "muted intro" },
+      "Log in with a token to see the live panels: `npm run token -- --admin` (everything) or `--customer c1` (that customer's orders). ",
+      devTokens ? "This server uses the public development secret, so the buttons above mint one for you." : "",
+    ),
+  );
 }
 
 async function start(session: Session): Promise<void> {
@@ -54,7 +74,11 @@ async function start(session: Session): Promise<void> {
   const stockBox = h("section", { id: "stock", class: "panel" });
   const systemBox = session.admin ? h("section", { id: "system", class: "panel" }) : null;
   // Left: act (form) and stock; right: what happens (feed) and, for admins, the pipeline.
-  fill($("panels"), h("div", { class: "column" }, formBox, stockBox), h("div", { class: "column" }, feedBox, systemBox));
+  fill(
+    $("panels"),
+    h("div", { class: "column" }, formBox, stockBox),
+    h("div", { class: "column" }, feedBox, systemBox),
+  );
 
   let feedCursor: () => string | null = () => null;
   const connection = connectionIndicator($("connection"), api.ws, () => feedCursor());

@@ -7,14 +7,20 @@ import type { Product } from "./stock.ts";
 export function orderForm(root: HTMLElement, api: Api, session: Session, products: Product[]): void {
   // Admins order for a named customer; a customer always for itself.
   const customer = h("input", { name: "customerId", value: "c1", required: true, pattern: "[A-Za-z0-9_.:-]{1,64}" });
-  const sku = h("select", { name: "sku" }, ...products.map((p) => h("option", { value: p.sku }, `${p.sku} · ${p.name}`)));
+  const sku = h(
+    "select",
+    { name: "sku" },
+    ...products.map((p) => h("option", { value: p.sku }, `${p.sku} · ${p.name}`)),
+  );
   const quantity = h("input", { name: "quantity", type: "number", min: 1, max: 1000, value: 1, required: true });
   const result = h("p", { class: "result", "aria-live": "polite" });
   const submit = h("button", { type: "submit" }, "Place order");
   const form = h(
     "form",
     { class: "order-form" },
-    session.admin ? h("label", {}, "Customer ", customer) : h("span", { class: "muted" }, `Ordering as ${session.subject}`),
+    session.admin
+      ? h("label", {}, "Customer ", customer)
+      : h("span", { class: "muted" }, `Ordering as ${session.subject}`),
     h("label", {}, "SKU ", sku),
     h("label", {}, "Quantity ", quantity),
     submit,
@@ -24,14 +30,24 @@ export function orderForm(root: HTMLElement, api: Api, session: Session, product
     submit.disabled = true;
     result.className = "result";
     try {
-      const input = { ...(session.admin ? { customerId: customer.value.trim() } : {}), items: [{ sku: sku.value, quantity: Number(quantity.value) }] };
+      const input = {
+        ...(session.admin ? { customerId: customer.value.trim() } : {}),
+        items: [{ sku: sku.value, quantity: Number(quantity.value) }],
+      };
       const data = await api.gql<{ createOrder: { traceId: string; order: { id: string; status: string } } }>(
         `mutation Place($input: CreateOrderInput!, $key: String) { createOrder(input: $input, idempotencyKey: $key) { traceId order { id status } } }`,
         { input, key: crypto.randomUUID() },
       );
       const { order, traceId } = data.createOrder;
       result.dataset.orderId = order.id;
-      fill(result, "Placed ", h("code", { title: order.id }, shortId(order.id)), ` (${order.status}), trace `, h("code", {}, traceId.slice(0, 12)), " — watch it in the feed");
+      fill(
+        result,
+        "Placed ",
+        h("code", { title: order.id }, shortId(order.id)),
+        ` (${order.status}), trace `,
+        h("code", {}, traceId.slice(0, 12)),
+        " — watch it in the feed",
+      );
     } catch (err) {
       result.className = "result error";
       fill(result, (err as Error).message);

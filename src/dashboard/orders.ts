@@ -24,7 +24,12 @@ interface OrderEvent {
   reason?: string;
 }
 
-const STATUS_OF: Record<OrderEvent["__typename"], Status> = { OrderCreated: "PENDING", OrderConfirmed: "CONFIRMED", OrderRejected: "REJECTED", OrderCancelled: "CANCELLED" };
+const STATUS_OF: Record<OrderEvent["__typename"], Status> = {
+  OrderCreated: "PENDING",
+  OrderConfirmed: "CONFIRMED",
+  OrderRejected: "REJECTED",
+  OrderCancelled: "CANCELLED",
+};
 
 const ORDER_EVENTS = `subscription Feed($after: String) {
   orderEvents(after: $after) {
@@ -43,8 +48,16 @@ export interface OrderFeed {
 export function orderFeed(root: HTMLElement, api: Api, onEvent: (e: OrderEvent) => void): OrderFeed {
   const rows = new Map<string, Row>();
   const log: OrderEvent[] = [];
-  const statusFilter = h("select", { "aria-label": "status filter", onchange: () => render() }, ...["ALL", "PENDING", "CONFIRMED", "REJECTED", "CANCELLED"].map((s) => h("option", { value: s }, s)));
-  const customerFilter = h("input", { placeholder: "customer id", "aria-label": "customer filter", oninput: () => render() });
+  const statusFilter = h(
+    "select",
+    { "aria-label": "status filter", onchange: () => render() },
+    ...["ALL", "PENDING", "CONFIRMED", "REJECTED", "CANCELLED"].map((s) => h("option", { value: s }, s)),
+  );
+  const customerFilter = h("input", {
+    placeholder: "customer id",
+    "aria-label": "customer filter",
+    oninput: () => render(),
+  });
   const counter = h("span", { class: "muted" });
   const body = h("tbody");
   const events = h("ol", { class: "event-log" });
@@ -52,7 +65,16 @@ export function orderFeed(root: HTMLElement, api: Api, onEvent: (e: OrderEvent) 
     root,
     h("h2", {}, "Live orders"),
     h("div", { class: "filters" }, "Status ", statusFilter, " Customer ", customerFilter, " ", counter),
-    h("table", { class: "orders" }, h("thead", {}, h("tr", {}, ...["Updated", "Order", "Customer", "Total", "Status", ""].map((c) => h("th", {}, c)))), body),
+    h(
+      "table",
+      { class: "orders" },
+      h(
+        "thead",
+        {},
+        h("tr", {}, ...["Updated", "Order", "Customer", "Total", "Status", ""].map((c) => h("th", {}, c))),
+      ),
+      body,
+    ),
     h("h3", {}, "Events"),
     events,
   );
@@ -60,7 +82,10 @@ export function orderFeed(root: HTMLElement, api: Api, onEvent: (e: OrderEvent) 
   const cancel = async (row: Row, button: HTMLButtonElement) => {
     button.disabled = true;
     try {
-      await api.gql(`mutation Cancel($id: ID!) { cancelOrder(id: $id, reason: "cancelled from the dashboard") { order { id status } } }`, { id: row.id });
+      await api.gql(
+        `mutation Cancel($id: ID!) { cancelOrder(id: $id, reason: "cancelled from the dashboard") { order { id status } } }`,
+        { id: row.id },
+      );
     } catch (err) {
       button.disabled = false;
       alert(`Cancel failed: ${(err as Error).message}`);
@@ -85,18 +110,55 @@ export function orderFeed(root: HTMLElement, api: Api, onEvent: (e: OrderEvent) 
           h("td", { title: r.id }, h("code", {}, shortId(r.id))),
           h("td", {}, r.customerId),
           h("td", { class: "num" }, money(r.totalCents, r.currency)),
-          h("td", {}, h("span", { class: `badge ${r.status.toLowerCase()}`, title: r.note ?? "" }, r.status), r.note ? h("small", { class: "muted" }, ` ${r.note}`) : null),
-          h("td", {}, r.status === "PENDING" || r.status === "CONFIRMED" ? h("button", { class: "cancel", onclick: (e) => void cancel(r, e.currentTarget as HTMLButtonElement) }, "Cancel") : null),
+          h(
+            "td",
+            {},
+            h("span", { class: `badge ${r.status.toLowerCase()}`, title: r.note ?? "" }, r.status),
+            r.note ? h("small", { class: "muted" }, ` ${r.note}`) : null,
+          ),
+          h(
+            "td",
+            {},
+            r.status === "PENDING" || r.status === "CONFIRMED"
+              ? h(
+                  "button",
+                  { class: "cancel", onclick: (e) => void cancel(r, e.currentTarget as HTMLButtonElement) },
+                  "Cancel",
+                )
+              : null,
+          ),
         );
         if (r.id === changed) flash(tr);
         return tr;
       }),
     );
-    fill(events, ...log.slice(-30).reverse().map((e) => h("li", {}, h("span", { class: "muted" }, time(e.occurredAt)), ` ${e.__typename} `, h("code", {}, shortId(e.orderId)), ` ${e.customerId}`)));
+    fill(
+      events,
+      ...log
+        .slice(-30)
+        .reverse()
+        .map((e) =>
+          h(
+            "li",
+            {},
+            h("span", { class: "muted" }, time(e.occurredAt)),
+            ` ${e.__typename} `,
+            h("code", {}, shortId(e.orderId)),
+            ` ${e.customerId}`,
+          ),
+        ),
+    );
   };
 
   const apply = (e: OrderEvent) => {
-    const row: Row = rows.get(e.orderId) ?? { id: e.orderId, customerId: e.customerId, status: "PENDING", totalCents: 0, currency: "EUR", updatedAt: e.occurredAt };
+    const row: Row = rows.get(e.orderId) ?? {
+      id: e.orderId,
+      customerId: e.customerId,
+      status: "PENDING",
+      totalCents: 0,
+      currency: "EUR",
+      updatedAt: e.occurredAt,
+    };
     // Events of one order arrive in order; a late OrderCreated (the order was loaded already) must not reset the status.
     if (e.__typename !== "OrderCreated" || !rows.has(e.orderId)) row.status = STATUS_OF[e.__typename];
     if (e.totalCents !== undefined) row.totalCents = e.totalCents;

@@ -13,23 +13,40 @@ export interface Product {
 }
 
 export async function stockPanel(root: HTMLElement, api: Api): Promise<Product[]> {
-  const { products } = await api.gql<{ products: Product[] }>(`query Catalog { products { sku name priceCents currency available } }`);
+  const { products } = await api.gql<{ products: Product[] }>(
+    `query Catalog { products { sku name priceCents currency available } }`,
+  );
   const cells = new Map<string, HTMLTableCellElement>();
   const rows = products.map((p) => {
     const cell = h("td", { class: "num available", "data-available": p.available }, p.available);
     cells.set(p.sku, cell);
-    return h("tr", { "data-sku": p.sku, class: p.available < LOW_STOCK ? "low" : "" }, h("td", {}, h("code", {}, p.sku)), h("td", {}, p.name), h("td", { class: "num" }, money(p.priceCents, p.currency)), cell);
+    return h(
+      "tr",
+      { "data-sku": p.sku, class: p.available < LOW_STOCK ? "low" : "" },
+      h("td", {}, h("code", {}, p.sku)),
+      h("td", {}, p.name),
+      h("td", { class: "num" }, money(p.priceCents, p.currency)),
+      cell,
+    );
   });
   fill(
     root,
     h("h2", {}, "Stock"),
     h("p", { class: "muted" }, `Available = on hand − reserved. Below ${LOW_STOCK} is highlighted.`),
-    h("table", { class: "stock" }, h("thead", {}, h("tr", {}, ...["SKU", "Product", "Price", "Available"].map((c) => h("th", {}, c)))), h("tbody", {}, ...rows)),
+    h(
+      "table",
+      { class: "stock" },
+      h("thead", {}, h("tr", {}, ...["SKU", "Product", "Price", "Available"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, ...rows),
+    ),
   );
   for (const p of products) {
     // graphql-ws subscribes again after a reconnect, and stockLevel starts with the current value.
     api.ws.subscribe<{ stockLevel: { sku: string; available: number } }>(
-      { query: `subscription Stock($sku: String!) { stockLevel(sku: $sku) { sku available } }`, variables: { sku: p.sku } },
+      {
+        query: `subscription Stock($sku: String!) { stockLevel(sku: $sku) { sku available } }`,
+        variables: { sku: p.sku },
+      },
       {
         next: ({ data }) => {
           const cell = cells.get(p.sku);

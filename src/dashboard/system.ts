@@ -54,11 +54,21 @@ export function systemPanel(root: HTMLElement, api: Api): () => void {
     error,
     kpis,
     h("h3", {}, "Consumer groups"),
-    h("table", { class: "groups" }, h("thead", {}, h("tr", {}, ...["Group", "Stream", "Lag", "Pending"].map((c) => h("th", {}, c)))), groups),
+    h(
+      "table",
+      { class: "groups" },
+      h("thead", {}, h("tr", {}, ...["Group", "Stream", "Lag", "Pending"].map((c) => h("th", {}, c)))),
+      groups,
+    ),
     h("h3", {}, `Event rate, last ${MINUTES} minutes`),
     chart,
     h("h3", {}, "Dead letters"),
-    h("table", { class: "dead-letters" }, h("thead", {}, h("tr", {}, ...["Failed", "Stream", "Group", "Event", "Reason", ""].map((c) => h("th", {}, c)))), letters),
+    h(
+      "table",
+      { class: "dead-letters" },
+      h("thead", {}, h("tr", {}, ...["Failed", "Stream", "Group", "Event", "Reason", ""].map((c) => h("th", {}, c)))),
+      letters,
+    ),
   );
 
   const act = async (op: "replayDeadLetter" | "discardDeadLetter", id: string) => {
@@ -75,14 +85,38 @@ export function systemPanel(root: HTMLElement, api: Api): () => void {
       const d = await api.gql<Status>(STATUS, { minutes: MINUTES });
       const s = d.systemStatus;
       error.textContent = "";
-      const kpi = (label: string, value: string, name: string) => h("div", { class: "kpi", "data-kpi": name }, h("span", { class: "value" }, value), h("span", { class: "muted" }, label));
+      const kpi = (label: string, value: string, name: string) =>
+        h(
+          "div",
+          { class: "kpi", "data-kpi": name },
+          h("span", { class: "value" }, value),
+          h("span", { class: "muted" }, label),
+        );
       fill(
         kpis,
         kpi("outbox backlog", s.outboxBacklog === null ? "?" : String(s.outboxBacklog), "outbox-backlog"),
-        kpi("oldest outbox row", s.outboxOldestAgeSeconds === null ? "?" : `${s.outboxOldestAgeSeconds.toFixed(1)} s`, "outbox-age"),
-        ...s.deadLetters.map((c) => kpi(`dead letters (${c.stream.toLowerCase()})`, String(c.count), `dlq-${c.stream.toLowerCase()}`)),
+        kpi(
+          "oldest outbox row",
+          s.outboxOldestAgeSeconds === null ? "?" : `${s.outboxOldestAgeSeconds.toFixed(1)} s`,
+          "outbox-age",
+        ),
+        ...s.deadLetters.map((c) =>
+          kpi(`dead letters (${c.stream.toLowerCase()})`, String(c.count), `dlq-${c.stream.toLowerCase()}`),
+        ),
       );
-      fill(groups, ...s.consumerGroups.map((g) => h("tr", { class: (g.lag ?? 0) > 100 ? "warn" : "" }, h("td", {}, g.group), h("td", {}, g.stream), h("td", { class: "num" }, g.lag ?? "?"), h("td", { class: "num" }, g.pending))));
+      fill(
+        groups,
+        ...s.consumerGroups.map((g) =>
+          h(
+            "tr",
+            { class: (g.lag ?? 0) > 100 ? "warn" : "" },
+            h("td", {}, g.group),
+            h("td", {}, g.stream),
+            h("td", { class: "num" }, g.lag ?? "?"),
+            h("td", { class: "num" }, g.pending),
+          ),
+        ),
+      );
       fill(chart, rateChart(s.eventRate, MINUTES));
       const all = [...d.orders.edges, ...d.inventory.edges].map((e) => e.node);
       fill(
@@ -97,7 +131,21 @@ export function systemPanel(root: HTMLElement, api: Api): () => void {
                 h("td", {}, l.group),
                 h("td", { title: l.aggregateId }, l.eventType),
                 h("td", { title: l.error }, `${l.reason} (${l.deliveries}×)`),
-                h("td", {}, h("button", { onclick: () => void act("replayDeadLetter", l.id) }, "Replay"), " ", h("button", { class: "danger", onclick: () => confirm("Discard this dead letter for good?") && void act("discardDeadLetter", l.id) }, "Discard")),
+                h(
+                  "td",
+                  {},
+                  h("button", { onclick: () => void act("replayDeadLetter", l.id) }, "Replay"),
+                  " ",
+                  h(
+                    "button",
+                    {
+                      class: "danger",
+                      onclick: () =>
+                        confirm("Discard this dead letter for good?") && void act("discardDeadLetter", l.id),
+                    },
+                    "Discard",
+                  ),
+                ),
               ),
             )
           : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "None — every event was handled."))]),

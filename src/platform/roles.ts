@@ -33,7 +33,9 @@ export class PeriodicRole implements Role {
   }
 
   start(): void {
-    this.loop = repeatEvery(this.intervalMs, this.stopping.signal, this.task, (err) => this.log.warn({ err, role: this.name }, `${this.name} failed; will try again`));
+    this.loop = repeatEvery(this.intervalMs, this.stopping.signal, this.task, (err) =>
+      this.log.warn({ err, role: this.name }, `${this.name} failed; will try again`),
+    );
   }
 
   async stop(): Promise<void> {

@@ -6,7 +6,18 @@ import { createVerifier } from "../../src/platform/auth/tokens.ts";
 import { IdempotencyKeyPurger } from "../../src/platform/idempotency/purger.ts";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
 import { codeOf, collect, dataOf, firstError, gql, gqlOk, sse, wsClient } from "../support/graphql-clients.ts";
-import { CANCEL_ORDER, CREATE_ORDER, DEAD_LETTERS, DISCARD_DEAD_LETTER, ORDER, ORDER_EVENTS, ORDER_HISTORY, ORDERS, RESTOCK, placeOrder } from "../support/documents.ts";
+import {
+  CANCEL_ORDER,
+  CREATE_ORDER,
+  DEAD_LETTERS,
+  DISCARD_DEAD_LETTER,
+  ORDER,
+  ORDER_EVENTS,
+  ORDER_HISTORY,
+  ORDERS,
+  RESTOCK,
+  placeOrder,
+} from "../support/documents.ts";
 import { ADMIN_TOKEN, TEST_AUTH, bearer, customerToken, tokenFor } from "../support/auth.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -30,13 +41,21 @@ describe("tokens", () => {
   it("verifies tokens against a JWKS endpoint (ES256), refusing HS256 and unknown keys there", async () => {
     const { publicKey, privateKey } = await generateKeyPair("ES256");
     const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
-    const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
+    const server = createServer((_req, res) =>
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })),
+    );
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
       const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`;
       const verify = createVerifier({ jwksUrl: url, issuer: "idp", audience: "gw", clockToleranceS: 0 });
       const sign = (key: CryptoKey | Uint8Array, alg: string, kid = "k1") =>
-        new SignJWT({ roles: ["customer"] }).setProtectedHeader({ alg, kid }).setSubject("c9").setIssuer("idp").setAudience("gw").setExpirationTime("5m").sign(key);
+        new SignJWT({ roles: ["customer"] })
+          .setProtectedHeader({ alg, kid })
+          .setSubject("c9")
+          .setIssuer("idp")
+          .setAudience("gw")
+          .setExpirationTime("5m")
+          .sign(key);
       expect(await verify(await sign(privateKey, "ES256"))).toMatchObject({ customerId: "c9" });
       await expect(verify(await sign(new TextEncoder().encode("x".repeat(40)), "HS256"))).rejects.toThrow(/algorithm/);
       const other = await generateKeyPair("ES256");
@@ -50,7 +69,11 @@ describe("tokens", () => {
   const forged = async (): Promise<[string, string, RegExp][]> => {
     const now = Math.floor(Date.now() / 1000);
     const sign = (secret: string, claims: Record<string, unknown>, edit?: (j: SignJWT) => SignJWT) => {
-      let jwt = new SignJWT({ roles: ["admin"], ...claims }).setProtectedHeader({ alg: "HS256" }).setSubject("mallory").setIssuer(TEST_AUTH.issuer).setAudience(TEST_AUTH.audience);
+      let jwt = new SignJWT({ roles: ["admin"], ...claims })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject("mallory")
+        .setIssuer(TEST_AUTH.issuer)
+        .setAudience(TEST_AUTH.audience);
       jwt = edit ? edit(jwt) : jwt.setExpirationTime(now + 600);
       return jwt.sign(new TextEncoder().encode(secret));
     };
@@ -61,9 +84,21 @@ describe("tokens", () => {
       ["expired", await tokenFor("alice", ["customer"], -120), /token expired/],
       ["wrong secret", await sign("another-secret-that-is-long-enough-0123456789", {}), /bad signature/],
       ["alg none", `${b64({ alg: "none", typ: "JWT" })}.${p}.`, /algorithm|malformed/],
-      ["tampered payload", `${h}.${b64({ sub: "mallory", roles: ["admin"], exp: now + 9999, iss: TEST_AUTH.issuer, aud: TEST_AUTH.audience })}.${valid.split(".")[2]}`, /bad signature/],
-      ["wrong issuer", await sign(TEST_AUTH.secret, { iss: "evil" }, (j) => j.setIssuer("evil").setExpirationTime(now + 600)), /claim iss/],
-      ["wrong audience", await sign(TEST_AUTH.secret, {}, (j) => j.setAudience("someone-else").setExpirationTime(now + 600)), /claim aud/],
+      [
+        "tampered payload",
+        `${h}.${b64({ sub: "mallory", roles: ["admin"], exp: now + 9999, iss: TEST_AUTH.issuer, aud: TEST_AUTH.audience })}.${valid.split(".")[2]}`,
+        /bad signature/,
+      ],
+      [
+        "wrong issuer",
+        await sign(TEST_AUTH.secret, { iss: "evil" }, (j) => j.setIssuer("evil").setExpirationTime(now + 600)),
+        /claim iss/,
+      ],
+      [
+        "wrong audience",
+        await sign(TEST_AUTH.secret, {}, (j) => j.setAudience("someone-else").setExpirationTime(now + 600)),
+        /claim aud/,
+      ],
       ["no expiry", await sign(TEST_AUTH.secret, {}, (j) => j), /claim exp missing/],
       ["garbage", "not-a-jwt", /malformed/],
     ];
@@ -129,7 +164,9 @@ describe("authorization", () => {
     expect(codeOf(await gql(port, RESTOCK, { sku: "SKU-001", quantity: 5 }, asAlice))).toBe("FORBIDDEN");
     expect(codeOf(await gql(port, DEAD_LETTERS, { stream: "ORDERS" }, asAlice))).toBe("FORBIDDEN");
     expect(codeOf(await gql(port, DISCARD_DEAD_LETTER, { id: "orders:1-0" }, asAlice))).toBe("FORBIDDEN");
-    expect(codeOf(await gql(port, `{ inventoryHistory(sku: "SKU-001") { eventType } }`, undefined, asAlice))).toBe("FORBIDDEN");
+    expect(codeOf(await gql(port, `{ inventoryHistory(sku: "SKU-001") { eventType } }`, undefined, asAlice))).toBe(
+      "FORBIDDEN",
+    );
     const firehose = await sse(port, `subscription { inventoryEvents { eventType } }`, undefined, asAlice);
     expect(codeOf(await firehose.next())).toBe("FORBIDDEN");
     firehose.close();
@@ -146,7 +183,8 @@ describe("authorization", () => {
     await waitFor(() => deniedOrder.received.length);
     expect(codeOf(deniedOrder.received[0])).toBe("FORBIDDEN");
     await new Promise((r) => setTimeout(r, 200));
-    for (const customerId of ["bob", "alice", "bob", "carol", "alice"]) await placeOrder(port, { customerId, items: ITEMS });
+    for (const customerId of ["bob", "alice", "bob", "carol", "alice"])
+      await placeOrder(port, { customerId, items: ITEMS });
     const events = await mine.until(2);
     await new Promise((r) => setTimeout(r, 500)); // room for a wrongly delivered event to show up
     expect(mine.received.every((e) => e.data?.orderEvents.customerId === "alice")).toBe(true);
@@ -159,7 +197,9 @@ describe("WebSocket and SSE authentication", () => {
   const connect = (payload?: unknown) =>
     new Promise<{ code: number; reason: string }>((resolve, reject) => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, "graphql-transport-ws");
-      ws.once("open", () => ws.send(JSON.stringify({ type: "connection_init", ...(payload === undefined ? {} : { payload }) })));
+      ws.once("open", () =>
+        ws.send(JSON.stringify({ type: "connection_init", ...(payload === undefined ? {} : { payload }) })),
+      );
       ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() }));
       ws.once("error", reject);
       ws.on("message", (m) => {
@@ -183,7 +223,9 @@ describe("WebSocket and SSE authentication", () => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, "graphql-transport-ws");
     await new Promise((r) => ws.once("open", r));
     ws.send(JSON.stringify({ type: "connection_init", payload: bearer(shortLived) }));
-    const closed = await new Promise<{ code: number; reason: string }>((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
     expect(closed).toEqual({ code: 4403, reason: "Forbidden: token expired" });
   });
 
@@ -205,7 +247,11 @@ describe("idempotency keys", () => {
   it("turns 20 concurrent retries with one key into one order", async () => {
     const token = await customerToken("erin");
     const before = await orderCount();
-    const results = await Promise.all(Array.from({ length: 20 }, () => gql(port, CREATE_ORDER, { input: { items: ITEMS }, idempotencyKey: "checkout-42" }, bearer(token))));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        gql(port, CREATE_ORDER, { input: { items: ITEMS }, idempotencyKey: "checkout-42" }, bearer(token)),
+      ),
+    );
     const ids = new Set(results.map((r) => (expect(r.errors).toBeUndefined(), dataOf(r).createOrder.order.id)));
     expect(ids.size).toBe(1);
     expect(Number(await orderCount())).toBe(Number(before) + 1);
@@ -219,23 +265,39 @@ describe("idempotency keys", () => {
   it("answers the same key with other input with CONFLICT, and keeps keys per caller", async () => {
     const token = await customerToken("frank");
     const first = await placeOrder(port, { items: ITEMS }, { idempotencyKey: "k-1", headers: bearer(token) });
-    const conflict = await gql(port, CREATE_ORDER, { input: { items: [{ sku: "SKU-001", quantity: 2 }] }, idempotencyKey: "k-1" }, bearer(token));
+    const conflict = await gql(
+      port,
+      CREATE_ORDER,
+      { input: { items: [{ sku: "SKU-001", quantity: 2 }] }, idempotencyKey: "k-1" },
+      bearer(token),
+    );
     expect(codeOf(conflict)).toBe("CONFLICT");
-    const someoneElse = await placeOrder(port, { items: ITEMS }, { idempotencyKey: "k-1", headers: bearer(await customerToken("grace")) });
+    const someoneElse = await placeOrder(
+      port,
+      { items: ITEMS },
+      { idempotencyKey: "k-1", headers: bearer(await customerToken("grace")) },
+    );
     expect(someoneElse.order.id).not.toBe(first.order.id);
-    expect(codeOf(await gql(port, CREATE_ORDER, { input: { items: ITEMS }, idempotencyKey: "bad key!" }, bearer(token)))).toBe("BAD_USER_INPUT");
+    expect(
+      codeOf(await gql(port, CREATE_ORDER, { input: { items: ITEMS }, idempotencyKey: "bad key!" }, bearer(token))),
+    ).toBe("BAD_USER_INPUT");
   });
 
   it("replays a cancel with the same key instead of failing on the second try", async () => {
     const token = await customerToken("heidi");
     const { id } = (await placeOrder(port, { items: ITEMS }, { headers: bearer(token) })).order;
-    const [a, b] = await Promise.all([gql(port, CANCEL_ORDER, { id, idempotencyKey: "c-1" }, bearer(token)), gql(port, CANCEL_ORDER, { id, idempotencyKey: "c-1" }, bearer(token))]);
+    const [a, b] = await Promise.all([
+      gql(port, CANCEL_ORDER, { id, idempotencyKey: "c-1" }, bearer(token)),
+      gql(port, CANCEL_ORDER, { id, idempotencyKey: "c-1" }, bearer(token)),
+    ]);
     expect(a.errors).toBeUndefined();
     expect(b.errors).toBeUndefined();
     expect(dataOf(a).cancelOrder.order.status).toBe("CANCELLED");
     expect(codeOf(await gql(port, CANCEL_ORDER, { id }, bearer(token)))).toBe("CONFLICT"); // without a key: already cancelled
     const cancellations = async () =>
-      (await env.redis.xrange(`${env.config.STREAM_PREFIX}:orders`, "-", "+")).filter(([, f]) => f.includes(id) && f.includes("OrderCancelled")).length;
+      (await env.redis.xrange(`${env.config.STREAM_PREFIX}:orders`, "-", "+")).filter(
+        ([, f]) => f.includes(id) && f.includes("OrderCancelled"),
+      ).length;
     await waitFor(cancellations);
     await new Promise((r) => setTimeout(r, 500)); // a second one would be relayed by now
     expect(await cancellations()).toBe(1);
@@ -244,26 +306,41 @@ describe("idempotency keys", () => {
   it("forgets keys after their lifetime, so the same key places a new order then", async () => {
     const token = await customerToken("kate");
     const first = await placeOrder(port, { items: ITEMS }, { idempotencyKey: "old", headers: bearer(token) });
-    await env.db.pool.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE scope = 'sub:kate'");
-    const purger = new IdempotencyKeyPurger({ pool: env.db.pool, log: env.log, ttlMs: 24 * 3_600_000, intervalMs: 60_000 });
+    await env.db.pool.query(
+      "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE scope = 'sub:kate'",
+    );
+    const purger = new IdempotencyKeyPurger({
+      pool: env.db.pool,
+      log: env.log,
+      ttlMs: 24 * 3_600_000,
+      intervalMs: 60_000,
+    });
     expect(await purger.purge()).toBe(1);
     const again = await placeOrder(port, { items: ITEMS }, { idempotencyKey: "old", headers: bearer(token) });
     expect(again.order.id).not.toBe(first.order.id);
     expect(await purger.purge()).toBe(0); // the new key is young
   });
-
 });
 
 describe("limits", () => {
   let limited: number;
   beforeAll(async () => {
-    limited = (await env.start(["api"], { RATE_LIMIT_MUTATIONS: "3", RATE_LIMIT_WINDOW_MS: "60000", NODE_ENV: "production", GRAPHIQL: "false", GRAPHQL_MAX_DEPTH: "4" })).port!;
+    limited = (
+      await env.start(["api"], {
+        RATE_LIMIT_MUTATIONS: "3",
+        RATE_LIMIT_WINDOW_MS: "60000",
+        NODE_ENV: "production",
+        GRAPHIQL: "false",
+        GRAPHQL_MAX_DEPTH: "4",
+      })
+    ).port!;
   });
 
   it("rate-limits mutations per client with RATE_LIMITED, HTTP 429 and Retry-After", async () => {
     const token = await customerToken("ivan");
     const results = [];
-    for (let i = 0; i < 5; i++) results.push(await gql(limited, CREATE_ORDER, { input: { items: ITEMS } }, bearer(token)));
+    for (let i = 0; i < 5; i++)
+      results.push(await gql(limited, CREATE_ORDER, { input: { items: ITEMS } }, bearer(token)));
     expect(results.slice(0, 3).every((r) => !r.errors)).toBe(true);
     const refused = results[3]!;
     expect(codeOf(refused)).toBe("RATE_LIMITED");
@@ -272,7 +349,9 @@ describe("limits", () => {
     expect(firstError(refused).extensions?.retryAfterMs).toBeGreaterThan(0);
     // Queries are not limited, and other clients have their own budget.
     expect((await gql(limited, `{ products { sku } }`, undefined, bearer(token))).errors).toBeUndefined();
-    expect((await gql(limited, CREATE_ORDER, { input: { items: ITEMS } }, bearer(await customerToken("judy")))).errors).toBeUndefined();
+    expect(
+      (await gql(limited, CREATE_ORDER, { input: { items: ITEMS } }, bearer(await customerToken("judy")))).errors,
+    ).toBeUndefined();
   });
 
   it("turns off introspection in production", async () => {

@@ -29,7 +29,10 @@ beforeAll(async () => {
   redis = await PrivateRedis.create({ aof: true });
   await redis.start();
   env = await createTestEnv("chaos", { redisUrl: redis.url });
-  for (const sku of SKUS) await env.db.prisma.product.create({ data: { sku, name: sku, priceCents: 250, currency: "EUR", stock: { create: { onHand: ON_HAND } } } });
+  for (const sku of SKUS)
+    await env.db.prisma.product.create({
+      data: { sku, name: sku, priceCents: 250, currency: "EUR", stock: { create: { onHand: ON_HAND } } },
+    });
   port = (await env.start(["api"], { DATABASE_POOL_SIZE: "20" })).port!;
   fleet.push(...ROLES.map(spawn));
 });
@@ -41,7 +44,7 @@ afterAll(async () => {
 
 /** Deterministic pseudo-random numbers, so a failing run can be reproduced. */
 function rng(seed: number) {
-  return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  return () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
 }
 
 describe("chaos", () => {
@@ -70,7 +73,10 @@ describe("chaos", () => {
     const placeOne = async () => {
       const n = next++;
       const lines = SKUS.filter(() => random() < 0.35).slice(0, 2);
-      const items = (lines.length ? lines : [SKUS[n % SKUS.length]!]).map((sku) => ({ sku, quantity: 1 + Math.floor(random() * 3) }));
+      const items = (lines.length ? lines : [SKUS[n % SKUS.length]!]).map((sku) => ({
+        sku,
+        quantity: 1 + Math.floor(random() * 3),
+      }));
       const { id } = (await placeOrder(port, { customerId: `chaos-${n % 50}`, items })).order;
       ids.push(id);
       if (random() < 0.1) {
@@ -99,8 +105,15 @@ describe("chaos", () => {
     const placedMs = Date.now() - started;
 
     // Let the system settle: every role running, nothing pending anywhere.
-    await waitFor(async () => (await env.db.prisma.order.count({ where: { status: "PENDING" } })) === 0, { timeoutMs: 120_000, intervalMs: 250, what: "every order to settle" });
-    await waitFor(async () => (await env.db.prisma.outboxEvent.count()) === 0, { timeoutMs: 30_000, what: "the outbox to drain" });
+    await waitFor(async () => (await env.db.prisma.order.count({ where: { status: "PENDING" } })) === 0, {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      what: "every order to settle",
+    });
+    await waitFor(async () => (await env.db.prisma.outboxEvent.count()) === 0, {
+      timeoutMs: 30_000,
+      what: "the outbox to drain",
+    });
     await waitFor(groupsCaughtUp, { timeoutMs: 30_000, what: "consumer groups to catch up" });
     const settledMs = Date.now() - started;
 
@@ -134,21 +147,33 @@ describe("chaos", () => {
 
     // 3. Exactly-once effects: one inbox row per distinct event each group handles, one outcome per order.
     const distinct = async (stream: "orders" | "inventory", types: string[]) => {
-      const entries = (await env.redis.xrange(streamKey(env.config.STREAM_PREFIX, stream), "-", "+")) as [string, string[]][];
-      const events = entries.map(([, f]) => JSON.parse(f[f.indexOf("env") + 1]!)).filter((e) => types.includes(e.eventType));
+      const entries = (await env.redis.xrange(streamKey(env.config.STREAM_PREFIX, stream), "-", "+")) as [
+        string,
+        string[],
+      ][];
+      const events = entries
+        .map(([, f]) => JSON.parse(f[f.indexOf("env") + 1]!))
+        .filter((e) => types.includes(e.eventType));
       return { entries: events.length, ids: new Set(events.map((e) => e.eventId)), events };
     };
     const orderSide = await distinct("orders", ["OrderCreated", "OrderCancelled"]);
     const stockSide = await distinct("inventory", ["StockReserved", "StockRejected"]);
-    const inbox = Object.fromEntries((await env.db.prisma.processedEvent.groupBy({ by: ["consumer"], _count: true })).map((g) => [g.consumer, g._count]));
+    const inbox = Object.fromEntries(
+      (await env.db.prisma.processedEvent.groupBy({ by: ["consumer"], _count: true })).map((g) => [
+        g.consumer,
+        g._count,
+      ]),
+    );
     expect(inbox.inventory).toBe(orderSide.ids.size);
     expect(inbox.orders).toBe(stockSide.ids.size);
     const outcomesPerOrder = new Map<string, Set<string>>();
-    for (const e of stockSide.events) outcomesPerOrder.set(e.payload.orderId, (outcomesPerOrder.get(e.payload.orderId) ?? new Set()).add(e.eventId));
+    for (const e of stockSide.events)
+      outcomesPerOrder.set(e.payload.orderId, (outcomesPerOrder.get(e.payload.orderId) ?? new Set()).add(e.eventId));
     expect([...outcomesPerOrder.values()].every((s) => s.size === 1)).toBe(true);
 
     // 4. No poison was injected, so no dead letters.
-    for (const stream of ["orders", "inventory"] as const) expect(await env.redis.xlen(dlqOf(streamKey(env.config.STREAM_PREFIX, stream)))).toBe(0);
+    for (const stream of ["orders", "inventory"] as const)
+      expect(await env.redis.xlen(dlqOf(streamKey(env.config.STREAM_PREFIX, stream)))).toBe(0);
 
     const duplicates = orderSide.entries - orderSide.ids.size + (stockSide.entries - stockSide.ids.size);
     console.log(

@@ -17,7 +17,14 @@ import { continueTrace } from "../../src/platform/observability/trace.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = new URL("../../test-results/dashboard/", import.meta.url).pathname;
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+];
 
 let env: TestEnv;
 let browser: Browser;
@@ -26,7 +33,10 @@ const processes: AppProcess[] = [];
 async function startRole(roles: string, extra: Record<string, string> = {}): Promise<AppProcess> {
   const p = spawnRole(env, roles, { SHUTDOWN_TIMEOUT_MS: "3000", HUB_BLOCK_MS: "1000", ...extra });
   processes.push(p);
-  await waitFor(() => p.count("started") > 0 || p.child.exitCode !== null, { timeoutMs: 20_000, what: `${roles} to start` });
+  await waitFor(() => p.count("started") > 0 || p.child.exitCode !== null, {
+    timeoutMs: 20_000,
+    what: `${roles} to start`,
+  });
   if (p.child.exitCode !== null) throw new Error(`${roles} exited with ${p.child.exitCode}`);
   return p;
 }
@@ -95,10 +105,17 @@ describe("dashboard in Chromium", () => {
     // Orders placed meanwhile (straight through the service: the api is down); the workers run the saga.
     const missed: string[] = [];
     for (const customerId of ["c2", "c3"]) {
-      const { orderId: id } = await createOrder(env.db.prisma, { customerId, items: [{ sku: "SKU-001", quantity: 1 }] }, { trace: continueTrace() });
+      const { orderId: id } = await createOrder(
+        env.db.prisma,
+        { customerId, items: [{ sku: "SKU-001", quantity: 1 }] },
+        { trace: continueTrace() },
+      );
       missed.push(id);
     }
-    await waitFor(async () => (await env.db.prisma.order.count({ where: { id: { in: missed }, status: "CONFIRMED" } })) === 2, { what: "the saga to confirm both orders" });
+    await waitFor(
+      async () => (await env.db.prisma.order.count({ where: { id: { in: missed }, status: "CONFIRMED" } })) === 2,
+      { what: "the saga to confirm both orders" },
+    );
     await shot(page, "03-api-down");
 
     // 4. The api is back on the same port: the page reconnects, resumes from its cursor and
@@ -106,7 +123,9 @@ describe("dashboard in Chromium", () => {
     api = await startRole("api", { PORT: String(port) });
     await page.waitForSelector("#connection[data-state=connected]", { timeout: 15_000 });
     for (const id of missed) await page.waitForSelector(`tr[data-order-id="${id}"][data-status=CONFIRMED]`);
-    await page.waitForFunction(() => Number(document.querySelector("#connection")?.getAttribute("data-caught-up")) >= 4);
+    await page.waitForFunction(
+      () => Number(document.querySelector("#connection")?.getAttribute("data-caught-up")) >= 4,
+    );
     const caughtUp = await page.getAttribute("#connection", "data-caught-up");
     expect(Number(caughtUp)).toBe(4);
     expect(await page.textContent("#connection .resume")).toContain("4 events caught up");
@@ -118,23 +137,48 @@ describe("dashboard in Chromium", () => {
     await page.waitForSelector("tr[data-sku=SKU-019] td.available[data-available='30']");
     // Filters: by status, then by customer too.
     await page.selectOption("select[aria-label='status filter']", "CONFIRMED");
-    expect(await page.locator("table.orders tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-order-id")).sort())).toEqual([...missed].sort());
+    expect(
+      await page
+        .locator("table.orders tbody tr")
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-order-id")).sort()),
+    ).toEqual([...missed].sort());
     await page.fill("input[aria-label='customer filter']", "c2");
-    expect(await page.locator("table.orders tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-order-id")))).toEqual([missed[0]]);
+    expect(
+      await page
+        .locator("table.orders tbody tr")
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-order-id"))),
+    ).toEqual([missed[0]]);
     await page.selectOption("select[aria-label='status filter']", "ALL");
     await page.fill("input[aria-label='customer filter']", "");
 
     // 6. The system panel (admins): outbox, consumer groups, event rate, and a dead letter (an
     //    entry of an unknown type, which the inventory group dead-letters) to replay and discard.
-    await env.redis.xadd(`${env.config.STREAM_PREFIX}:orders`, "*", "type", "OrderTeleported", "agg", "x", "keys", "", "env", "{}");
-    const letter = await (await page.waitForSelector("#system tr[data-dead-letter]", { timeout: 10_000 })).getAttribute("data-dead-letter");
+    await env.redis.xadd(
+      `${env.config.STREAM_PREFIX}:orders`,
+      "*",
+      "type",
+      "OrderTeleported",
+      "agg",
+      "x",
+      "keys",
+      "",
+      "env",
+      "{}",
+    );
+    const letter = await (
+      await page.waitForSelector("#system tr[data-dead-letter]", { timeout: 10_000 })
+    ).getAttribute("data-dead-letter");
     await page.waitForSelector("#system [data-kpi=dlq-orders] .value:text('1')");
     await page.waitForSelector("#system table.groups tbody tr");
     await page.waitForSelector("#system figure svg.chart path.series.orders", { state: "attached", timeout: 10_000 });
     await page.locator("#system").screenshot({ path: `${SHOTS}05-system-panel.png` });
     // Replay puts it back on the stream; it fails again and comes back as a new dead letter.
     await page.click(`#system tr[data-dead-letter="${letter}"] button:text("Replay")`);
-    const again = await (await page.waitForSelector(`#system tr[data-dead-letter]:not([data-dead-letter="${letter}"])`, { timeout: 10_000 })).getAttribute("data-dead-letter");
+    const again = await (
+      await page.waitForSelector(`#system tr[data-dead-letter]:not([data-dead-letter="${letter}"])`, {
+        timeout: 10_000,
+      })
+    ).getAttribute("data-dead-letter");
     page.once("dialog", (dialog) => void dialog.accept()); // "Discard this dead letter for good?"
     await page.click(`#system tr[data-dead-letter="${again}"] button:text("Discard")`);
     await page.waitForSelector("#system [data-kpi=dlq-orders] .value:text('0')");
@@ -155,7 +199,11 @@ describe("dashboard in Chromium", () => {
     const html = await (await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: "text/html" } })).text();
     expect(html).toContain("YogaGraphiQL.renderYogaGraphiQL");
     // No external script, stylesheet, font or image: every src/href is local, no CDN anywhere.
-    const external = [...html.matchAll(/\b(?:src|href)\s*=\s*["']?(https?:)?\/\/[^"'\s>]+/gi), ...html.matchAll(/@import\s+(?:url\()?["']?https?:/gi), ...html.matchAll(/url\(\s*["']?https?:/gi)].map((m) => m[0]);
+    const external = [
+      ...html.matchAll(/\b(?:src|href)\s*=\s*["']?(https?:)?\/\/[^"'\s>]+/gi),
+      ...html.matchAll(/@import\s+(?:url\()?["']?https?:/gi),
+      ...html.matchAll(/url\(\s*["']?https?:/gi),
+    ].map((m) => m[0]);
     expect(external).toEqual([]);
     expect(html).not.toMatch(/unpkg\.com|jsdelivr|cdnjs|googleapis/);
     expect(html).toContain("PlaceOrder"); // the example operations
@@ -172,17 +220,30 @@ describe("dashboard in Chromium", () => {
     const subscription = `subscription Watch { stockLevel(sku: "SKU-002") { sku available } }`;
     await page.goto(`http://127.0.0.1:${port}/graphql?query=${encodeURIComponent(subscription)}`);
     await page.click(".graphiql-execute-button");
-    await page.waitForFunction(() => /"available":\s*\d+/.test(document.querySelector(".graphiql-response")?.textContent?.replace(/\s+/g, " ") ?? ""), undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      () =>
+        /"available":\s*\d+/.test(
+          document.querySelector(".graphiql-response")?.textContent?.replace(/\s+/g, " ") ?? "",
+        ),
+      undefined,
+      { timeout: 15_000 },
+    );
     expect(initPayloads[0]?.authorization).toMatch(/^Bearer ey/);
     await shot(page, "06-graphiql-subscription");
     // Another token typed into the Headers tab is what the next subscription run sends.
     await page.click(".graphiql-execute-button"); // stop (the socket closes)
-    const { token: customer } = (await (await fetch(`http://127.0.0.1:${port}/dashboard/dev-token?as=customer&customerId=c7`)).json()) as { token: string };
+    const { token: customer } = (await (
+      await fetch(`http://127.0.0.1:${port}/dashboard/dev-token?as=customer&customerId=c7`)
+    ).json()) as { token: string };
     await page.getByText("Headers", { exact: true }).click();
     await page.locator(".graphiql-editor-tool .monaco-editor").last().click();
     for (let i = 0; i < 2; i++) await page.keyboard.press("Control+A").then(() => page.keyboard.press("Backspace"));
     await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${customer}` }));
-    await waitFor(async () => ((await page.evaluate("localStorage.getItem('graphiql:tabState')")) as string | null)?.includes(customer), { what: "GraphiQL to store the headers" });
+    await waitFor(
+      async () =>
+        ((await page.evaluate("localStorage.getItem('graphiql:tabState')")) as string | null)?.includes(customer),
+      { what: "GraphiQL to store the headers" },
+    );
     await page.click(".graphiql-execute-button");
     await waitFor(() => initPayloads.length === 2, { what: "a second connection_init" });
     expect(initPayloads[1]?.authorization).toBe(`Bearer ${customer}`);

@@ -293,7 +293,9 @@ describe("docker-compose.yml: project rules", () => {
     expect(services.api!.deploy?.replicas, "api replicas").toBeGreaterThanOrEqual(2);
     expect(services.inventory!.deploy?.replicas, "inventory replicas").toBeGreaterThanOrEqual(2);
     // The single-container alternative runs every role.
-    expect(loadConfig({ NODE_ENV: "production", ...environment(services.app!) }).ROLES.sort()).toEqual([...ROLES].sort());
+    expect(loadConfig({ NODE_ENV: "production", ...environment(services.app!) }).ROLES.sort()).toEqual(
+      [...ROLES].sort(),
+    );
   });
 
   it("every app service runs the same build of this repo's Dockerfile", () => {
@@ -486,9 +488,9 @@ interface NginxDirective {
 
 /** nginx's config syntax: `name args;` or `name args { ... }`, `#` comments, quoted strings. */
 function parseNginx(text: string): NginxDirective[] {
-  const tokens = [...text.replace(/#[^\n]*/g, "").matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([{};])|([^\s{};]+)/g)].map(
-    (m) => ({ text: m[1] ?? m[2] ?? m[3] ?? m[4]!, punct: m[3] !== undefined }),
-  );
+  const tokens = [
+    ...text.replace(/#[^\n]*/g, "").matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([{};])|([^\s{};]+)/g),
+  ].map((m) => ({ text: m[1] ?? m[2] ?? m[3] ?? m[4]!, punct: m[3] !== undefined }));
   let i = 0;
   const parseBlock = (nested: boolean): NginxDirective[] => {
     const out: NginxDirective[] = [];
@@ -562,7 +564,9 @@ describe("deploy/nginx/nginx.conf: the proxy in front of the api replicas", () =
 
   it("listens on the port the proxy service publishes", () => {
     const listens = servers.flatMap((s) => find(s, "listen").map((l) => l.args[0]!.split(":").pop()));
-    const targets = (proxy.ports ?? []).map((p) => (typeof p === "object" ? String(p.target) : String(p).split(":").pop()));
+    const targets = (proxy.ports ?? []).map((p) =>
+      typeof p === "object" ? String(p.target) : String(p).split(":").pop(),
+    );
     expect(targets.length).toBeGreaterThan(0);
     for (const t of targets) expect(listens).toContain(t);
   });
@@ -576,7 +580,8 @@ describe("deploy/nginx/nginx.conf: the proxy in front of the api replicas", () =
     expect(apiUpstream, `an upstream with server api:${apiPort}`).toBeDefined();
     // Every upstream server is a service of this file.
     for (const u of upstreams) {
-      for (const s of find(u.block, "server")) expect(Object.keys(services), s.args[0]).toContain(s.args[0]!.split(":")[0]);
+      for (const s of find(u.block, "server"))
+        expect(Object.keys(services), s.args[0]).toContain(s.args[0]!.split(":")[0]);
     }
     // A re-resolved name needs a resolver (Docker's embedded DNS) and a shared-memory zone.
     if (find(apiUpstream!.block, "server").some((s) => s.args.includes("resolve"))) {
@@ -588,7 +593,9 @@ describe("deploy/nginx/nginx.conf: the proxy in front of the api replicas", () =
       expect(arg(l.block, "proxy_pass")?.[0], `location ${l.args.join(" ")}`).toBe(`http://${apiUpstream!.args[0]}`);
     }
     // The whole API is behind it: / (or /graphql) goes to the api.
-    expect(proxied.map((l) => l.args.at(-1))).toEqual(expect.arrayContaining([expect.stringMatching(/^\/(graphql)?$/)]));
+    expect(proxied.map((l) => l.args.at(-1))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^\/(graphql)?$/)]),
+    );
   });
 
   it("forwards WebSocket upgrades (graphql-ws): HTTP/1.1 with Upgrade and Connection headers", () => {
@@ -596,12 +603,15 @@ describe("deploy/nginx/nginx.conf: the proxy in front of the api replicas", () =
     for (const l of proxied) {
       const where = `location ${l.args.join(" ")}`;
       expect(arg(l.block, "proxy_http_version")?.[0], `${where} proxy_http_version`).toBe("1.1");
-      const headers = Object.fromEntries(find(l.block, "proxy_set_header").map((h) => [h.args[0]!.toLowerCase(), h.args[1]]));
+      const headers = Object.fromEntries(
+        find(l.block, "proxy_set_header").map((h) => [h.args[0]!.toLowerCase(), h.args[1]]),
+      );
       expect(headers.upgrade, `${where} Upgrade header`).toBe("$http_upgrade");
       const connection = headers.connection ?? "";
       // Either the literal, or a variable that a map on $http_upgrade turns into "upgrade".
       const viaMap = maps.find((m) => m.args[1] === connection);
-      const upgrades = connection.toLowerCase() === "upgrade" || find(viaMap?.block, "default")[0]?.args[0] === "upgrade";
+      const upgrades =
+        connection.toLowerCase() === "upgrade" || find(viaMap?.block, "default")[0]?.args[0] === "upgrade";
       expect(upgrades, `${where} Connection header (${connection}) says upgrade`).toBe(true);
     }
   });
@@ -718,7 +728,10 @@ function dockerignore(text: string): (file: string) => boolean {
     .filter((l) => l !== "" && !l.startsWith("#"))
     .map((l) => {
       const negate = l.startsWith("!");
-      const pattern = path.posix.normalize((negate ? l.slice(1) : l).trim()).replace(/^\/+/, "").replace(/\/+$/, "");
+      const pattern = path.posix
+        .normalize((negate ? l.slice(1) : l).trim())
+        .replace(/^\/+/, "")
+        .replace(/\/+$/, "");
       const re = pattern
         .split(/(\*\*\/|\*\*|\*|\?)/)
         .map((t) => GLOB[t] ?? t.replace(/[.+^${}()|[\]\\]/g, "\\$&"))
@@ -796,7 +809,10 @@ describe("Dockerfile", () => {
     const after = finalStage.instructions.slice(finalStage.instructions.indexOf(users.at(-1)!) + 1);
     expect(after.filter((i) => i.keyword === "RUN").map((i) => i.args)).toEqual([]);
 
-    const env = finalStage.instructions.filter((i) => i.keyword === "ENV").map((i) => i.args).join(" ");
+    const env = finalStage.instructions
+      .filter((i) => i.keyword === "ENV")
+      .map((i) => i.args)
+      .join(" ");
     expect(env).toMatch(/\bNODE_ENV=production\b/);
     expect(finalStage.instructions.some((i) => i.keyword === "EXPOSE" && /\b4000\b/.test(i.args))).toBe(true);
   });
@@ -813,7 +829,10 @@ describe("Dockerfile", () => {
 
   it("the final stage copies only what it needs, not the whole context", () => {
     const copies = finalStage.instructions.filter((i) => i.keyword === "COPY" || i.keyword === "ADD").map(copyArgs);
-    expect(finalStage.instructions.some((i) => i.keyword === "ADD"), "COPY, not ADD").toBe(false);
+    expect(
+      finalStage.instructions.some((i) => i.keyword === "ADD"),
+      "COPY, not ADD",
+    ).toBe(false);
     const fromContext = copies.filter((c) => c.from === undefined).flatMap((c) => c.sources);
     expect(fromContext).not.toContain(".");
     expect(fromContext).not.toContain("./");

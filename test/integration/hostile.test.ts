@@ -13,7 +13,18 @@ import { freePort } from "../support/private-redis.ts";
 import { waitFor } from "../support/wait.ts";
 import { ADMIN_TOKEN, customerToken, tokenFor } from "../support/auth.ts";
 
-const TYPED = new Set(["BAD_USER_INPUT", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE", "LENGTH_REQUIRED", "CURSOR_TOO_OLD"]);
+const TYPED = new Set([
+  "BAD_USER_INPUT",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "CONFLICT",
+  "PAYLOAD_TOO_LARGE",
+  "LENGTH_REQUIRED",
+  "CURSOR_TOO_OLD",
+]);
 
 let env: TestEnv;
 let api: AppProcess;
@@ -30,7 +41,9 @@ async function snapshot(): Promise<string> {
     (SELECT count(*) FROM idempotency_keys) AS keys, (SELECT coalesce(sum(on_hand), 0) FROM stock_levels) AS on_hand,
     (SELECT coalesce(sum(reserved), 0) FROM stock_levels) AS reserved,
     (SELECT string_agg(id::text || status::text, ',' ORDER BY id) FROM orders) AS states`);
-  const streams = await Promise.all(["orders", "inventory"].map((s) => env.redis.xlen(`${env.config.STREAM_PREFIX}:${s}`)));
+  const streams = await Promise.all(
+    ["orders", "inventory"].map((s) => env.redis.xlen(`${env.config.STREAM_PREFIX}:${s}`)),
+  );
   const outbox = (await env.db.pool.query("SELECT count(*) AS n FROM outbox")).rows[0].n;
   return JSON.stringify({ ...rows[0], streams, outbox });
 }
@@ -39,12 +52,25 @@ beforeAll(async () => {
   env = await createTestEnv("hostile");
   port = await freePort();
   api = spawnRole(env, "api,relay", { PORT: String(port), HTTP_MAX_BODY_BYTES: "65536", WS_INIT_TIMEOUT_MS: "1500" });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, { timeoutMs: 30_000, what: "api up" });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, {
+    timeoutMs: 30_000,
+    what: "api up",
+  });
   alice = await customerToken("alice");
-  const res = await post({ query: `mutation { createOrder(input: { customerId: "bob", items: [{ sku: "SKU-001", quantity: 1 }] }) { order { id } } }` }, ADMIN_TOKEN);
+  const res = await post(
+    {
+      query: `mutation { createOrder(input: { customerId: "bob", items: [{ sku: "SKU-001", quantity: 1 }] }) { order { id } } }`,
+    },
+    ADMIN_TOKEN,
+  );
   bobOrder = (await res.json()).data.createOrder.order.id;
   // Relayed and its outbox row deleted (the relay XADDs before its transaction commits the delete).
-  await waitFor(async () => (await env.redis.xlen(`${env.config.STREAM_PREFIX}:orders`)) === 1 && (await env.db.pool.query("SELECT 1 FROM outbox")).rowCount === 0, { what: "bob's order relayed" });
+  await waitFor(
+    async () =>
+      (await env.redis.xlen(`${env.config.STREAM_PREFIX}:orders`)) === 1 &&
+      (await env.db.pool.query("SELECT 1 FROM outbox")).rowCount === 0,
+    { what: "bob's order relayed" },
+  );
   before = await snapshot();
 }, 60_000);
 afterAll(() => api?.stop());
@@ -52,7 +78,12 @@ afterAll(() => api?.stop());
 function post(body: unknown, token?: string, headers: Record<string, string> = {}) {
   return fetch(`http://127.0.0.1:${port}/graphql`, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/graphql-response+json",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }
@@ -74,57 +105,140 @@ async function expectRefused(transport: string, name: string, res: Response) {
   expect(res.status, `${name}: ${text.slice(0, 300)}`).toBeLessThan(500);
   expect(res.status, `${name}: ${text.slice(0, 300)}`).toBeGreaterThanOrEqual(200);
   expect(codes.length, `${name} must be refused: ${text.slice(0, 300)}`).toBeGreaterThan(0);
-  for (const code of codes) if (!code.startsWith("HTTP_")) expect(TYPED.has(code), `${name}: unexpected code ${code}: ${text.slice(0, 300)}`).toBe(true);
+  for (const code of codes)
+    if (!code.startsWith("HTTP_"))
+      expect(TYPED.has(code), `${name}: unexpected code ${code}: ${text.slice(0, 300)}`).toBe(true);
 }
 
-const order = (items: unknown, extra = "") => `mutation { createOrder(input: { ${extra} items: ${items} }) { order { id } } }`;
-const jsonOrder = (input: unknown) => ({ query: `mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }`, variables: { input } });
+const order = (items: unknown, extra = "") =>
+  `mutation { createOrder(input: { ${extra} items: ${items} }) { order { id } } }`;
+const jsonOrder = (input: unknown) => ({
+  query: `mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }`,
+  variables: { input },
+});
 
 describe("hostile corpus", () => {
   it("refuses malformed HTTP bodies", async () => {
     const bodies = [
-      "{", "[", "null", '"a string"', "42", "true", '{"query":', '{"query": 1}', '{"query": null}', "{}", '{"query":"{ products { sku } }", "variables": "x"}',
-      '{"query":"{ products { sku } }", "variables": [1]}', '{"query":"{ products { sku } }", "operationName": 5}', '{"query":"{ products { sku } }", "extensions": "x"}',
-      "\u0000\u0001\u0002binary", '{"query":"{ products { sku } }",}', "[".repeat(5000) + "]".repeat(5000), `{"query": ${JSON.stringify("{".repeat(10_000))}}`,
-      '{"query":"{ products { sku } }","query":"mutation { createOrder(input: {customerId: \\"c1\\", items: []}) { traceId } }"}', '{"__proto__": {"query": "{ products { sku } }"}}',
+      "{",
+      "[",
+      "null",
+      '"a string"',
+      "42",
+      "true",
+      '{"query":',
+      '{"query": 1}',
+      '{"query": null}',
+      "{}",
+      '{"query":"{ products { sku } }", "variables": "x"}',
+      '{"query":"{ products { sku } }", "variables": [1]}',
+      '{"query":"{ products { sku } }", "operationName": 5}',
+      '{"query":"{ products { sku } }", "extensions": "x"}',
+      "\u0000\u0001\u0002binary",
+      '{"query":"{ products { sku } }",}',
+      "[".repeat(5000) + "]".repeat(5000),
+      `{"query": ${JSON.stringify("{".repeat(10_000))}}`,
+      '{"query":"{ products { sku } }","query":"mutation { createOrder(input: {customerId: \\"c1\\", items: []}) { traceId } }"}',
+      '{"__proto__": {"query": "{ products { sku } }"}}',
     ];
-    for (const [i, body] of bodies.entries()) await expectRefused("http", `malformed body #${i}`, await post(body, ADMIN_TOKEN));
+    for (const [i, body] of bodies.entries())
+      await expectRefused("http", `malformed body #${i}`, await post(body, ADMIN_TOKEN));
   });
 
   it("refuses bad GraphQL documents", async () => {
     const documents = [
-      "{", "}", "query {", "mutation", "{ products { sku }", "{ products { nope } }", "{ nope }", "query Q($a: Int) { products { sku } } query Q { products { sku } }",
-      "mutation { createOrder }", "mutation { createOrder(input: 1) { traceId } }", "subscription { products { sku } }", "{ products(sku: 1) { sku } }",
-      "{ ...F } fragment F on Query { ...G } fragment G on Query { ...F }", "fragment F on Query { products { sku } }", "query { products { sku } } { products { sku } }",
-      "{ products @nope { sku } }", "{ order { id } }", "{ order(id: null) { id } }", "{ __type { name } }", '{ products { sku(x: "y") } }',
+      "{",
+      "}",
+      "query {",
+      "mutation",
+      "{ products { sku }",
+      "{ products { nope } }",
+      "{ nope }",
+      "query Q($a: Int) { products { sku } } query Q { products { sku } }",
+      "mutation { createOrder }",
+      "mutation { createOrder(input: 1) { traceId } }",
+      "subscription { products { sku } }",
+      "{ products(sku: 1) { sku } }",
+      "{ ...F } fragment F on Query { ...G } fragment G on Query { ...F }",
+      "fragment F on Query { products { sku } }",
+      "query { products { sku } } { products { sku } }",
+      "{ products @nope { sku } }",
+      "{ order { id } }",
+      "{ order(id: null) { id } }",
+      "{ __type { name } }",
+      '{ products { sku(x: "y") } }',
     ];
-    for (const [i, query] of documents.entries()) await expectRefused("http", `bad document #${i}`, await post({ query }, ADMIN_TOKEN));
+    for (const [i, query] of documents.entries())
+      await expectRefused("http", `bad document #${i}`, await post({ query }, ADMIN_TOKEN));
   });
 
   it("refuses wrong types, out-of-range numbers and oversized strings", async () => {
     const big = "x".repeat(10_000);
     const inputs: unknown[] = [
-      { items: [{ sku: "SKU-001", quantity: "1" }] }, { items: [{ sku: "SKU-001", quantity: 1.5 }] }, { items: [{ sku: "SKU-001", quantity: -1 }] },
-      { items: [{ sku: "SKU-001", quantity: 0 }] }, { items: [{ sku: "SKU-001", quantity: 2 ** 31 }] }, { items: [{ sku: "SKU-001", quantity: 1e308 }] },
-      { items: [{ sku: "SKU-001", quantity: 1001 }] }, { items: [{ sku: 5, quantity: 1 }] }, { items: null }, { items: {} }, { items: [] },
-      { items: [{ sku: "SKU-001" }] }, { items: [{ sku: "NOPE", quantity: 1 }] }, { items: [{ sku: "SKU-001", quantity: 1 }, { sku: "SKU-001", quantity: 1 }] },
-      { items: Array.from({ length: 51 }, (_, i) => ({ sku: `S${i}`, quantity: 1 })) }, { items: [{ sku: big, quantity: 1 }] },
-      { customerId: big, items: [{ sku: "SKU-001", quantity: 1 }] }, { customerId: "bad id!", items: [{ sku: "SKU-001", quantity: 1 }] },
-      { customerId: "", items: [{ sku: "SKU-001", quantity: 1 }] }, { customerId: ["c1"], items: [{ sku: "SKU-001", quantity: 1 }] },
-      { items: [{ sku: "SKU-001", quantity: 1, extra: true }] }, "not an object", null, [{ items: [] }],
+      { items: [{ sku: "SKU-001", quantity: "1" }] },
+      { items: [{ sku: "SKU-001", quantity: 1.5 }] },
+      { items: [{ sku: "SKU-001", quantity: -1 }] },
+      { items: [{ sku: "SKU-001", quantity: 0 }] },
+      { items: [{ sku: "SKU-001", quantity: 2 ** 31 }] },
+      { items: [{ sku: "SKU-001", quantity: 1e308 }] },
+      { items: [{ sku: "SKU-001", quantity: 1001 }] },
+      { items: [{ sku: 5, quantity: 1 }] },
+      { items: null },
+      { items: {} },
+      { items: [] },
+      { items: [{ sku: "SKU-001" }] },
+      { items: [{ sku: "NOPE", quantity: 1 }] },
+      {
+        items: [
+          { sku: "SKU-001", quantity: 1 },
+          { sku: "SKU-001", quantity: 1 },
+        ],
+      },
+      { items: Array.from({ length: 51 }, (_, i) => ({ sku: `S${i}`, quantity: 1 })) },
+      { items: [{ sku: big, quantity: 1 }] },
+      { customerId: big, items: [{ sku: "SKU-001", quantity: 1 }] },
+      { customerId: "bad id!", items: [{ sku: "SKU-001", quantity: 1 }] },
+      { customerId: "", items: [{ sku: "SKU-001", quantity: 1 }] },
+      { customerId: ["c1"], items: [{ sku: "SKU-001", quantity: 1 }] },
+      { items: [{ sku: "SKU-001", quantity: 1, extra: true }] },
+      "not an object",
+      null,
+      [{ items: [] }],
     ];
-    for (const [i, input] of inputs.entries()) await expectRefused("http", `wrong input #${i}`, await post(jsonOrder({ customerId: "c1", ...(typeof input === "object" && !Array.isArray(input) && input ? input : { input }) }), ADMIN_TOKEN));
-    const inline = [order(`[{ sku: "SKU-001", quantity: 99999999999999999999 }]`, `customerId: "c1",`), order(`[{ sku: "SKU-001", quantity: 1 }]`, `customerId: 1e999,`)];
-    for (const [i, query] of inline.entries()) await expectRefused("http", `inline literal #${i}`, await post({ query }, ADMIN_TOKEN));
+    for (const [i, input] of inputs.entries())
+      await expectRefused(
+        "http",
+        `wrong input #${i}`,
+        await post(
+          jsonOrder({
+            customerId: "c1",
+            ...(typeof input === "object" && !Array.isArray(input) && input ? input : { input }),
+          }),
+          ADMIN_TOKEN,
+        ),
+      );
+    const inline = [
+      order(`[{ sku: "SKU-001", quantity: 99999999999999999999 }]`, `customerId: "c1",`),
+      order(`[{ sku: "SKU-001", quantity: 1 }]`, `customerId: 1e999,`),
+    ];
+    for (const [i, query] of inline.entries())
+      await expectRefused("http", `inline literal #${i}`, await post({ query }, ADMIN_TOKEN));
     const others = [
-      `mutation { cancelOrder(id: "not-a-uuid") { traceId } }`, `mutation { cancelOrder(id: "${bobOrder}", reason: "${big}") { traceId } }`,
-      `mutation { cancelOrder(id: "00000000-0000-7000-8000-000000000000") { traceId } }`, `mutation { restock(sku: "SKU-001", quantity: 0) { traceId } }`,
-      `mutation { restock(sku: "SKU-001", quantity: 2147483648) { traceId } }`, `mutation { restock(sku: "NOPE", quantity: 1) { traceId } }`,
+      `mutation { cancelOrder(id: "not-a-uuid") { traceId } }`,
+      `mutation { cancelOrder(id: "${bobOrder}", reason: "${big}") { traceId } }`,
+      `mutation { cancelOrder(id: "00000000-0000-7000-8000-000000000000") { traceId } }`,
+      `mutation { restock(sku: "SKU-001", quantity: 0) { traceId } }`,
+      `mutation { restock(sku: "SKU-001", quantity: 2147483648) { traceId } }`,
+      `mutation { restock(sku: "NOPE", quantity: 1) { traceId } }`,
       `mutation { createOrder(input: { customerId: "c1", items: [{ sku: "SKU-001", quantity: 1 }] }, idempotencyKey: "${"k".repeat(200)}") { traceId } }`,
-      `{ inventoryHistory(sku: "SKU-001", last: 100000) { eventType } }`, `{ orders(first: 100000) { edges { cursor } } }`, `{ deadLetters(stream: ORDERS, first: -1) { hasNextPage } }`,
-      `mutation { replayDeadLetter(id: "garbage") { id } }`, `mutation { discardDeadLetter(id: "orders:1-0") { id } }`,
+      `{ inventoryHistory(sku: "SKU-001", last: 100000) { eventType } }`,
+      `{ orders(first: 100000) { edges { cursor } } }`,
+      `{ deadLetters(stream: ORDERS, first: -1) { hasNextPage } }`,
+      `mutation { replayDeadLetter(id: "garbage") { id } }`,
+      `mutation { discardDeadLetter(id: "orders:1-0") { id } }`,
     ];
-    for (const [i, query] of others.entries()) await expectRefused("http", `bad argument #${i}`, await post({ query }, ADMIN_TOKEN));
+    for (const [i, query] of others.entries())
+      await expectRefused("http", `bad argument #${i}`, await post({ query }, ADMIN_TOKEN));
   });
 
   it("refuses deep, wide, aliased, directive and token bombs", async () => {
@@ -138,9 +252,13 @@ describe("hostile corpus", () => {
       `{ ...A } ${Array.from({ length: 30 }, (_, i) => `fragment ${String.fromCharCode(65 + (i % 26))}${i >= 26 ? i : ""} on Query { products { sku } }`).join(" ")}`,
       `mutation { ${Array.from({ length: 30 }, (_, i) => `m${i}: createOrder(input: { customerId: "c1", items: [{ sku: "SKU-001", quantity: 1 }] }) { traceId }`).join(" ")} }`,
       `{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } } }`,
-      `{ orders { edges { node { items { product { sku } } items2: items { product { sku } } } } } }`.replace("items2: items", Array.from({ length: 20 }, (_, i) => `i${i}: items`).join(" { sku } ") + " { sku } i20: items"),
+      `{ orders { edges { node { items { product { sku } } items2: items { product { sku } } } } } }`.replace(
+        "items2: items",
+        Array.from({ length: 20 }, (_, i) => `i${i}: items`).join(" { sku } ") + " { sku } i20: items",
+      ),
     ];
-    for (const [i, query] of bombs.entries()) await expectRefused("http", `bomb #${i}`, await post({ query }, ADMIN_TOKEN));
+    for (const [i, query] of bombs.entries())
+      await expectRefused("http", `bomb #${i}`, await post({ query }, ADMIN_TOKEN));
   });
 
   it("refuses oversized and unsized bodies, batches, GET mutations and CSRF-able requests", async () => {
@@ -150,23 +268,46 @@ describe("hostile corpus", () => {
     const chunked = await fetch(`http://127.0.0.1:${port}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
-      body: new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('{"query":"{ products { sku } }"}')), c.close()) }),
+      body: new ReadableStream({
+        start: (c) => (c.enqueue(new TextEncoder().encode('{"query":"{ products { sku } }"}')), c.close()),
+      }),
       duplex: "half",
     } as RequestInit);
     expect(chunked.status).toBe(411);
     await expectRefused("http", "chunked body (411)", chunked);
-    await expectRefused("http", "batch", await post([{ query: "{ products { sku } }" }, { query: "{ products { sku } }" }], ADMIN_TOKEN));
-    await expectRefused("http", "batch of mutations", await post([jsonOrder({ customerId: "c1", items: [{ sku: "SKU-001", quantity: 1 }] })], ADMIN_TOKEN));
-    const getMutation = await fetch(`http://127.0.0.1:${port}/graphql?query=${encodeURIComponent(order(`[{ sku: "SKU-001", quantity: 1 }]`, `customerId: "c1",`))}`, {
-      headers: { accept: "application/json", authorization: `Bearer ${ADMIN_TOKEN}`, "x-graphql-csrf": "1" },
-    });
+    await expectRefused(
+      "http",
+      "batch",
+      await post([{ query: "{ products { sku } }" }, { query: "{ products { sku } }" }], ADMIN_TOKEN),
+    );
+    await expectRefused(
+      "http",
+      "batch of mutations",
+      await post([jsonOrder({ customerId: "c1", items: [{ sku: "SKU-001", quantity: 1 }] })], ADMIN_TOKEN),
+    );
+    const getMutation = await fetch(
+      `http://127.0.0.1:${port}/graphql?query=${encodeURIComponent(order(`[{ sku: "SKU-001", quantity: 1 }]`, `customerId: "c1",`))}`,
+      {
+        headers: { accept: "application/json", authorization: `Bearer ${ADMIN_TOKEN}`, "x-graphql-csrf": "1" },
+      },
+    );
     await expectRefused("http", "mutation over GET", getMutation);
-    const simple = await fetch(`http://127.0.0.1:${port}/graphql?query=${encodeURIComponent("{ products { sku } }")}`, { headers: { accept: "application/json" } });
+    const simple = await fetch(`http://127.0.0.1:${port}/graphql?query=${encodeURIComponent("{ products { sku } }")}`, {
+      headers: { accept: "application/json" },
+    });
     expect(simple.status).toBe(403); // a cross-site "simple" request without the CSRF header
     await expectRefused("http", "CSRF-able GET", simple);
-    const form = await fetch(`http://127.0.0.1:${port}/graphql`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify(jsonOrder({ customerId: "c1", items: [] })) });
+    const form = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: JSON.stringify(jsonOrder({ customerId: "c1", items: [] })),
+    });
     await expectRefused("http", "text/plain POST (CSRF)", form);
-    const urlencoded = await fetch(`http://127.0.0.1:${port}/graphql`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "query=mutation{restock(sku:%22SKU-001%22,quantity:5){traceId}}" });
+    const urlencoded = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "query=mutation{restock(sku:%22SKU-001%22,quantity:5){traceId}}",
+    });
     await expectRefused("http", "form POST (CSRF)", urlencoded);
   });
 
@@ -175,29 +316,59 @@ describe("hostile corpus", () => {
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
     const claims = { sub: "mallory", roles: ["admin"], iss: "order-gateway", aud: "order-gateway", exp: now + 600 };
     const valid = ADMIN_TOKEN.split(".");
-    const forgedWith = (secret: string) => new SignJWT({ roles: ["admin"] }).setProtectedHeader({ alg: "HS256" }).setSubject("mallory").setIssuer("order-gateway").setAudience("order-gateway").setExpirationTime(now + 600).sign(new TextEncoder().encode(secret));
+    const forgedWith = (secret: string) =>
+      new SignJWT({ roles: ["admin"] })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject("mallory")
+        .setIssuer("order-gateway")
+        .setAudience("order-gateway")
+        .setExpirationTime(now + 600)
+        .sign(new TextEncoder().encode(secret));
     const tokens = [
-      `${b64({ alg: "none" })}.${b64(claims)}.`, `${b64({ alg: "HS256" })}.${b64(claims)}.${valid[2]}`, `${valid[0]}.${b64(claims)}.${valid[2]}`,
-      await forgedWith("order-gateway-development-secret-do-not-use-in-production"), await forgedWith("x".repeat(40)), await tokenFor("alice", ["customer"], -10),
-      `${valid[0]}.${valid[1]}`, "a.b.c", "", "x".repeat(8000), `${b64({ alg: "RS256" })}.${b64(claims)}.${valid[2]}`, await tokenFor("mallory", ["superuser" as never]),
+      `${b64({ alg: "none" })}.${b64(claims)}.`,
+      `${b64({ alg: "HS256" })}.${b64(claims)}.${valid[2]}`,
+      `${valid[0]}.${b64(claims)}.${valid[2]}`,
+      await forgedWith("order-gateway-development-secret-do-not-use-in-production"),
+      await forgedWith("x".repeat(40)),
+      await tokenFor("alice", ["customer"], -10),
+      `${valid[0]}.${valid[1]}`,
+      "a.b.c",
+      "",
+      "x".repeat(8000),
+      `${b64({ alg: "RS256" })}.${b64(claims)}.${valid[2]}`,
+      await tokenFor("mallory", ["superuser" as never]),
     ];
     const mutation = { query: `mutation { restock(sku: "SKU-001", quantity: 1000) { traceId } }` };
     for (const [i, token] of tokens.entries()) {
-      const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(mutation) });
+      const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify(mutation),
+      });
       await expectRefused("http", `credential #${i}`, res);
     }
     for (const header of ["Basic YTpi", "Bearer", "bearer  ", "Token abc", `Bearer ${ADMIN_TOKEN} extra`]) {
-      await expectRefused("http", `authorization "${header.slice(0, 12)}"`, await post(mutation, undefined, { authorization: header }));
+      await expectRefused(
+        "http",
+        `authorization "${header.slice(0, 12)}"`,
+        await post(mutation, undefined, { authorization: header }),
+      );
     }
     await expectRefused("http", "no credential", await post(mutation));
   });
 
   it("denies every cross-customer read, write and subscription", async () => {
     const attempts = [
-      `{ order(id: "${bobOrder}") { id } }`, `{ orderHistory(orderId: "${bobOrder}") { eventType } }`, `{ orders(customerId: "bob") { edges { cursor } } }`,
-      `mutation { cancelOrder(id: "${bobOrder}") { traceId } }`, `mutation { createOrder(input: { customerId: "bob", items: [{ sku: "SKU-001", quantity: 1 }] }) { traceId } }`,
-      `mutation { restock(sku: "SKU-001", quantity: 5) { traceId } }`, `{ deadLetters(stream: ORDERS) { hasNextPage } }`, `{ inventoryHistory(sku: "SKU-001") { eventType } }`,
-      `mutation { replayDeadLetter(id: "orders:1-0") { id } }`, `mutation { discardDeadLetter(id: "orders:1-0") { id } }`,
+      `{ order(id: "${bobOrder}") { id } }`,
+      `{ orderHistory(orderId: "${bobOrder}") { eventType } }`,
+      `{ orders(customerId: "bob") { edges { cursor } } }`,
+      `mutation { cancelOrder(id: "${bobOrder}") { traceId } }`,
+      `mutation { createOrder(input: { customerId: "bob", items: [{ sku: "SKU-001", quantity: 1 }] }) { traceId } }`,
+      `mutation { restock(sku: "SKU-001", quantity: 5) { traceId } }`,
+      `{ deadLetters(stream: ORDERS) { hasNextPage } }`,
+      `{ inventoryHistory(sku: "SKU-001") { eventType } }`,
+      `mutation { replayDeadLetter(id: "orders:1-0") { id } }`,
+      `mutation { discardDeadLetter(id: "orders:1-0") { id } }`,
     ];
     for (const [i, query] of attempts.entries()) {
       const res = await post({ query }, alice);
@@ -206,8 +377,11 @@ describe("hostile corpus", () => {
       await expectRefused("http", `cross-customer #${i}`, res);
     }
     const subscriptions = [
-      `subscription { orderEvents(customerId: "bob") { eventType } }`, `subscription { orderEvents(orderId: "${bobOrder}") { eventType } }`,
-      `subscription { orderUpdated(id: "${bobOrder}") { id } }`, `subscription { inventoryEvents { eventType } }`, `subscription { inventoryEvents(sku: "SKU-001") { eventType } }`,
+      `subscription { orderEvents(customerId: "bob") { eventType } }`,
+      `subscription { orderEvents(orderId: "${bobOrder}") { eventType } }`,
+      `subscription { orderUpdated(id: "${bobOrder}") { id } }`,
+      `subscription { inventoryEvents { eventType } }`,
+      `subscription { inventoryEvents(sku: "SKU-001") { eventType } }`,
     ];
     for (const [i, query] of subscriptions.entries()) {
       const codes = await sseCodes(query, alice);
@@ -221,11 +395,19 @@ describe("hostile corpus", () => {
 
   it("refuses hostile SSE subscriptions", async () => {
     const cases: [string, string | undefined][] = [
-      [`subscription { orderEvents(after: "not-a-cursor") { eventType } }`, ADMIN_TOKEN], [`subscription { orderEvents(after: "1-x") { eventType } }`, ADMIN_TOKEN],
-      [`subscription { orderEvents(orderId: "x") { eventType } }`, ADMIN_TOKEN], [`subscription { orderEvents(customerId: "bad id!") { eventType } }`, ADMIN_TOKEN],
-      [`subscription { orderEvents { eventType } }`, undefined], [`subscription { orderEvents { eventType } }`, "forged.token.here"],
-      [`subscription { stockLevel(sku: "${"x".repeat(100)}") { sku } }`, ADMIN_TOKEN], [`subscription { orderEvents { ${"eventType ".repeat(3000)} } }`, ADMIN_TOKEN],
-      [`subscription { ${Array.from({ length: 20 }, (_, i) => `a${i}: orderEvents { eventType }`).join(" ")} }`, ADMIN_TOKEN], [`subscription { orderEvents { nope } }`, ADMIN_TOKEN],
+      [`subscription { orderEvents(after: "not-a-cursor") { eventType } }`, ADMIN_TOKEN],
+      [`subscription { orderEvents(after: "1-x") { eventType } }`, ADMIN_TOKEN],
+      [`subscription { orderEvents(orderId: "x") { eventType } }`, ADMIN_TOKEN],
+      [`subscription { orderEvents(customerId: "bad id!") { eventType } }`, ADMIN_TOKEN],
+      [`subscription { orderEvents { eventType } }`, undefined],
+      [`subscription { orderEvents { eventType } }`, "forged.token.here"],
+      [`subscription { stockLevel(sku: "${"x".repeat(100)}") { sku } }`, ADMIN_TOKEN],
+      [`subscription { orderEvents { ${"eventType ".repeat(3000)} } }`, ADMIN_TOKEN],
+      [
+        `subscription { ${Array.from({ length: 20 }, (_, i) => `a${i}: orderEvents { eventType }`).join(" ")} }`,
+        ADMIN_TOKEN,
+      ],
+      [`subscription { orderEvents { nope } }`, ADMIN_TOKEN],
     ];
     for (const [i, [query, token]] of cases.entries()) {
       const codes = await sseCodes(query, token);
@@ -237,11 +419,19 @@ describe("hostile corpus", () => {
 
   it("refuses hostile graphql-ws traffic", async () => {
     const subscribeCases = [
-      `subscription { orderEvents(after: "garbage") { eventType } }`, `subscription { orderEvents { nope } }`, `subscription {`,
-      `subscription { ${Array.from({ length: 40 }, (_, i) => `a${i}: orderEvents { eventType }`).join(" ")} }`, `subscription { orderEvents(orderId: 5) { eventType } }`,
-      `mutation { createOrder(input: { customerId: "bob", items: [{ sku: "SKU-001", quantity: 1 }] }) { traceId } }`, `mutation { restock(sku: "SKU-001", quantity: 9) { traceId } }`,
+      `subscription { orderEvents(after: "garbage") { eventType } }`,
+      `subscription { orderEvents { nope } }`,
+      `subscription {`,
+      `subscription { ${Array.from({ length: 40 }, (_, i) => `a${i}: orderEvents { eventType }`).join(" ")} }`,
+      `subscription { orderEvents(orderId: 5) { eventType } }`,
+      `mutation { createOrder(input: { customerId: "bob", items: [{ sku: "SKU-001", quantity: 1 }] }) { traceId } }`,
+      `mutation { restock(sku: "SKU-001", quantity: 9) { traceId } }`,
       `subscription { orderEvents ${"@include(if: true) ".repeat(40)} { eventType } }`,
-      `subscription { orderEvents { ${"eventType ".repeat(3000)} } }`, `subscription Q($t: [OrderEventType!]) { orderEvents(types: $t) { eventType } }`.replace("$t) {", "$t, after: 5) {"),
+      `subscription { orderEvents { ${"eventType ".repeat(3000)} } }`,
+      `subscription Q($t: [OrderEventType!]) { orderEvents(types: $t) { eventType } }`.replace(
+        "$t) {",
+        "$t, after: 5) {",
+      ),
     ];
     for (const [i, query] of subscribeCases.entries()) {
       const codes = await wsSubscribe(query, alice);
@@ -252,22 +442,53 @@ describe("hostile corpus", () => {
     const protocolCases: [string, (ws: WebSocket) => void, number][] = [
       ["no connection_init", () => {}, 4408],
       ["connection_init without token", (ws) => ws.send(JSON.stringify({ type: "connection_init" })), 4401],
-      ["connection_init with forged token", (ws) => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: "Bearer a.b.c" } })), 4403],
-      ["connection_init with expired token", (ws) => ws.send(JSON.stringify({ type: "connection_init", payload: { token: "x" } })), 4403],
+      [
+        "connection_init with forged token",
+        (ws) => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: "Bearer a.b.c" } })),
+        4403,
+      ],
+      [
+        "connection_init with expired token",
+        (ws) => ws.send(JSON.stringify({ type: "connection_init", payload: { token: "x" } })),
+        4403,
+      ],
       ["not JSON", (ws) => ws.send("{{{"), 4400],
       ["unknown message type", (ws) => ws.send(JSON.stringify({ type: "hello" })), 4400],
-      ["subscribe before init", (ws) => ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "{ products { sku } }" } })), 4401],
-      ["connection_init payload not an object", (ws) => ws.send(JSON.stringify({ type: "connection_init", payload: "x" })), 4400],
-      ["two connection_inits", (ws) => { ws.send(JSON.stringify({ type: "connection_init", payload: { token: ADMIN_TOKEN } })); ws.send(JSON.stringify({ type: "connection_init", payload: { token: ADMIN_TOKEN } })); }, 4429],
+      [
+        "subscribe before init",
+        (ws) => ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "{ products { sku } }" } })),
+        4401,
+      ],
+      [
+        "connection_init payload not an object",
+        (ws) => ws.send(JSON.stringify({ type: "connection_init", payload: "x" })),
+        4400,
+      ],
+      [
+        "two connection_inits",
+        (ws) => {
+          ws.send(JSON.stringify({ type: "connection_init", payload: { token: ADMIN_TOKEN } }));
+          ws.send(JSON.stringify({ type: "connection_init", payload: { token: ADMIN_TOKEN } }));
+        },
+        4429,
+      ],
       ["message over 1 MiB", (ws) => ws.send("x".repeat(1024 * 1024 + 10)), 1009],
-      ["duplicate subscription id", (ws) => {
-        ws.send(JSON.stringify({ type: "connection_init", payload: { token: ADMIN_TOKEN } }));
-        ws.once("message", () => {
-          const sub = { id: "same", type: "subscribe", payload: { query: "subscription { orderEvents { eventType } }" } };
-          ws.send(JSON.stringify(sub));
-          ws.send(JSON.stringify(sub));
-        });
-      }, 4409],
+      [
+        "duplicate subscription id",
+        (ws) => {
+          ws.send(JSON.stringify({ type: "connection_init", payload: { token: ADMIN_TOKEN } }));
+          ws.once("message", () => {
+            const sub = {
+              id: "same",
+              type: "subscribe",
+              payload: { query: "subscription { orderEvents { eventType } }" },
+            };
+            ws.send(JSON.stringify(sub));
+            ws.send(JSON.stringify(sub));
+          });
+        },
+        4409,
+      ],
     ];
     for (const [name, act, code] of protocolCases) {
       const closed = await wsClose(act);
@@ -283,11 +504,18 @@ describe("hostile corpus", () => {
     const internal = api.logs.filter((l) => /internal error|subscription failed/.test(String(l.msg)));
     expect(internal).toEqual([]);
     expect(outcomes.length).toBeGreaterThanOrEqual(150);
-    const byTransport = outcomes.reduce<Record<string, number>>((acc, o) => ((acc[o.transport] = (acc[o.transport] ?? 0) + 1), acc), {});
-    const byCode = outcomes.flatMap((o) => o.codes).reduce<Record<string, number>>((acc, c) => ((acc[c] = (acc[c] ?? 0) + 1), acc), {});
+    const byTransport = outcomes.reduce<Record<string, number>>(
+      (acc, o) => ((acc[o.transport] = (acc[o.transport] ?? 0) + 1), acc),
+      {},
+    );
+    const byCode = outcomes
+      .flatMap((o) => o.codes)
+      .reduce<Record<string, number>>((acc, c) => ((acc[c] = (acc[c] ?? 0) + 1), acc), {});
     const odd = outcomes.filter((o) => o.codes.some((c) => c.startsWith("HTTP_2")));
     expect(odd, "every HTTP refusal carries a JSON error").toEqual([]);
-    console.log(`hostile corpus: ${outcomes.length} requests refused (${JSON.stringify(byTransport)}); codes ${JSON.stringify(byCode)}`);
+    console.log(
+      `hostile corpus: ${outcomes.length} requests refused (${JSON.stringify(byTransport)}); codes ${JSON.stringify(byCode)}`,
+    );
   });
 });
 
@@ -298,7 +526,11 @@ async function sseCodes(query: string, token?: string): Promise<string[]> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        "content-type": "application/json",
+        accept: "text/event-stream",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: JSON.stringify({ query }),
       signal: controller.signal,
     });
@@ -309,7 +541,11 @@ async function sseCodes(query: string, token?: string): Promise<string[]> {
       const { value, done } = await reader.read();
       if (done) break;
       text += value;
-      const data = text.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).filter((d) => d.startsWith("{"));
+      const data = text
+        .split("\n")
+        .filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).trim())
+        .filter((d) => d.startsWith("{"));
       const errors = data.flatMap((d) => JSON.parse(d).errors ?? []);
       if (errors.length) {
         controller.abort();
@@ -335,12 +571,15 @@ function wsSubscribe(query: string, token: string): Promise<string[]> {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, "graphql-transport-ws");
     const done = (codes: string[]) => (clearTimeout(timer), ws.close(), resolve(codes));
     const timer = setTimeout(() => done(["TIMEOUT"]), 5_000);
-    ws.once("open", () => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })));
+    ws.once("open", () =>
+      ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })),
+    );
     ws.on("message", (raw) => {
       const msg = JSON.parse(raw.toString());
       if (msg.type === "connection_ack") ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query } }));
       if (msg.type === "error") done(msg.payload.map((e: any) => e.extensions?.code ?? "NONE"));
-      if (msg.type === "next") done(msg.payload.errors?.length ? msg.payload.errors.map((e: any) => e.extensions?.code ?? "NONE") : ["DATA"]);
+      if (msg.type === "next")
+        done(msg.payload.errors?.length ? msg.payload.errors.map((e: any) => e.extensions?.code ?? "NONE") : ["DATA"]);
     });
     ws.once("close", (code) => done([`CLOSE_${code}`]));
   });

@@ -64,7 +64,10 @@ interface Loaded {
 /** Kustomization fields this loader renders faithfully; anything else would make it lie. */
 const SUPPORTED_KUSTOMIZATION_FIELDS = new Set(["apiVersion", "kind", "resources"]);
 
-const kustomization = parseYaml(readFileSync(path.join(baseDir, "kustomization.yaml"), "utf8")) as Record<string, unknown>;
+const kustomization = parseYaml(readFileSync(path.join(baseDir, "kustomization.yaml"), "utf8")) as Record<
+  string,
+  unknown
+>;
 const resourceFiles = ((kustomization.resources ?? []) as string[]).map((r) => path.join(baseDir, r));
 
 function loadResources(files: string[]): Loaded[] {
@@ -129,7 +132,9 @@ describe("deploy/k8s: kustomization renders to plain resources", () => {
     for (const { file, object } of loaded) {
       expect(typeof object.apiVersion, `${rel(file)}: apiVersion`).toBe("string");
       expect(typeof object.kind, `${rel(file)}: kind`).toBe("string");
-      expect(object.metadata?.name, `${rel(file)} ${object.kind}: metadata.name`).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      expect(object.metadata?.name, `${rel(file)} ${object.kind}: metadata.name`).toMatch(
+        /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+      );
       const key = `${object.kind}/${object.metadata.namespace ?? ""}/${object.metadata.name}`;
       expect(keys.has(key), `duplicate ${key}`).toBe(false);
       keys.add(key);
@@ -287,7 +292,15 @@ function quantity(q: string | number | undefined): number {
   const m = /^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(q ?? "");
   if (!m) throw new Error(`unparsable quantity ${q}`);
   const scale: Record<string, number> = {
-    m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
   };
   return Number(m[1]) * (m[2] ? scale[m[2]]! : 1);
 }
@@ -303,7 +316,12 @@ const IMAGE_ENV = { NODE_ENV: "production", PORT: "4000" };
 /** The environment a container sees: image ENV, then envFrom (ConfigMap/Secret), then env. */
 /** The Secret ships placeholders; the config is checked with what an operator puts in their place. */
 const operatorSupplied = (data: Record<string, string> = {}) =>
-  Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.replaceAll("CHANGE_ME", "operator-supplied-secret-of-sufficient-length-0123")]));
+  Object.fromEntries(
+    Object.entries(data).map(([k, v]) => [
+      k,
+      v.replaceAll("CHANGE_ME", "operator-supplied-secret-of-sufficient-length-0123"),
+    ]),
+  );
 
 function containerEnv(c: IContainer): Record<string, string> {
   const env: Record<string, string> = { ...IMAGE_ENV };
@@ -392,7 +410,9 @@ describe("deploy/k8s: project rules", () => {
         const limit = c.resources?.limits?.[resource];
         expect(request, `${owner} ${c.name} requests.${resource}`).toBeDefined();
         expect(limit, `${owner} ${c.name} limits.${resource}`).toBeDefined();
-        expect(quantity(request), `${owner} ${c.name} ${resource} request <= limit`).toBeLessThanOrEqual(quantity(limit));
+        expect(quantity(request), `${owner} ${c.name} ${resource} request <= limit`).toBeLessThanOrEqual(
+          quantity(limit),
+        );
       }
       // A V8 heap cap, if any, leaves room below the memory limit for the rest of the process.
       const heap = /--max-old-space-size=(\d+)/.exec(containerEnv(c).NODE_OPTIONS ?? "");
@@ -412,7 +432,10 @@ describe("deploy/k8s: project rules", () => {
       expect(spec.automountServiceAccountToken, `${owner} no API token`).toBe(false);
       expect(spec.hostNetwork ?? false).toBe(false);
       expect(spec.hostPID ?? false).toBe(false);
-      expect((spec.volumes ?? []).filter((v) => v.hostPath), `${owner} hostPath`).toEqual([]);
+      expect(
+        (spec.volumes ?? []).filter((v) => v.hostPath),
+        `${owner} hostPath`,
+      ).toEqual([]);
       for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
         const sc = c.securityContext ?? {};
         const what = `${owner} ${c.name}`;
@@ -435,7 +458,8 @@ describe("deploy/k8s: project rules", () => {
     for (const d of deployments) {
       const c = podSpec(d).containers[0]!;
       const shutdownS = loadConfig(containerEnv(c)).SHUTDOWN_TIMEOUT_MS / 1000;
-      const sleep = c.lifecycle?.preStop?.exec?.command?.[0] === "sleep" ? Number(c.lifecycle.preStop.exec.command[1]) : 0;
+      const sleep =
+        c.lifecycle?.preStop?.exec?.command?.[0] === "sleep" ? Number(c.lifecycle.preStop.exec.command[1]) : 0;
       const grace = podSpec(d).terminationGracePeriodSeconds ?? 30;
       expect(grace, `${id(d)}: ${grace}s > ${sleep}s + ${shutdownS}s`).toBeGreaterThan(sleep + shutdownS);
     }
@@ -455,7 +479,10 @@ describe("deploy/k8s: project rules", () => {
     for (const d of workers) {
       const c = podSpec(d).containers[0]!;
       const healthPort = loadConfig(containerEnv(c)).HEALTH_PORT;
-      expect(c.ports?.map((p) => p.containerPort), `${id(d)} declares HEALTH_PORT`).toContain(healthPort);
+      expect(
+        c.ports?.map((p) => p.containerPort),
+        `${id(d)} declares HEALTH_PORT`,
+      ).toContain(healthPort);
       expectProbes(id(d), c, healthPort);
     }
   });
@@ -492,8 +519,16 @@ describe("deploy/k8s: project rules", () => {
       if (typeof budget.maxUnavailable === "number") expect(budget.maxUnavailable).toBeGreaterThan(0);
     }
     // No PDB or HPA for something that does not exist.
-    for (const p of pdbs) expect(deployments.some((d) => matches(p.spec!.selector?.matchLabels, podsOf(d))), id(p)).toBe(true);
-    for (const h of hpas) expect(deployments.map((d) => d.metadata!.name), id(h)).toContain(h.spec!.scaleTargetRef.name);
+    for (const p of pdbs)
+      expect(
+        deployments.some((d) => matches(p.spec!.selector?.matchLabels, podsOf(d))),
+        id(p),
+      ).toBe(true);
+    for (const h of hpas)
+      expect(
+        deployments.map((d) => d.metadata!.name),
+        id(h),
+      ).toContain(h.spec!.scaleTargetRef.name);
   });
 
   it("api replicas are spread across nodes", () => {
@@ -504,7 +539,9 @@ describe("deploy/k8s: project rules", () => {
     );
     const antiAffinity = [
       ...(spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
-      ...(spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((p) => p.podAffinityTerm),
+      ...(spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map(
+        (p) => p.podAffinityTerm,
+      ),
     ].filter((t) => t.topologyKey === "kubernetes.io/hostname" && matches(t.labelSelector?.matchLabels, labels));
     expect(spread.length + antiAffinity.length).toBeGreaterThan(0);
   });
@@ -557,7 +594,9 @@ describe("deploy/k8s: project rules", () => {
     const c = podSpec(job).containers[0]!;
     const argv = [...(c.command ?? []), ...(c.args ?? [])].join(" ");
     expect(argv).toMatch(/^npm run db:migrate$/);
-    const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
     const scripts = pkg.scripts;
     expect(scripts["db:migrate"]).toMatch(/prisma migrate deploy/);
     expect(job.spec!.backoffLimit, "backoffLimit").toBeGreaterThan(0);
@@ -586,22 +625,34 @@ describe("deploy/k8s: project rules", () => {
     for (const cm of configMaps) {
       for (const [key, value] of Object.entries(cm.data ?? {})) {
         expect(key, `${id(cm)}: ${key} belongs in a Secret`).not.toMatch(/PASSWORD|SECRET|TOKEN|DATABASE_URL/i);
-        if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) expect(new URL(value).password, `${id(cm)} ${key}: credentials`).toBe("");
+        if (/^[a-z][a-z0-9+.-]*:\/\//.test(value))
+          expect(new URL(value).password, `${id(cm)} ${key}: credentials`).toBe("");
       }
     }
   });
 
   it("every environment variable is one the app (or its tooling) reads, and every reference resolves", () => {
     expect(CONFIG_VARS.size, "variables parsed from src/config.ts").toBeGreaterThan(10);
-    for (const name of ["ROLES", "DATABASE_URL", "REDIS_URL", "PORT", "SHUTDOWN_TIMEOUT_MS"]) expect(CONFIG_VARS).toContain(name);
+    for (const name of ["ROLES", "DATABASE_URL", "REDIS_URL", "PORT", "SHUTDOWN_TIMEOUT_MS"])
+      expect(CONFIG_VARS).toContain(name);
     const known = (name: string) => CONFIG_VARS.has(name) || name in OTHER_VARS;
-    for (const cm of configMaps) for (const key of Object.keys(cm.data ?? {})) expect(known(key), `${id(cm)}: ${key}`).toBe(true);
-    for (const s of secrets) for (const key of Object.keys(s.stringData ?? {})) expect(known(key), `${id(s)}: ${key}`).toBe(true);
+    for (const cm of configMaps)
+      for (const key of Object.keys(cm.data ?? {})) expect(known(key), `${id(cm)}: ${key}`).toBe(true);
+    for (const s of secrets)
+      for (const key of Object.keys(s.stringData ?? {})) expect(known(key), `${id(s)}: ${key}`).toBe(true);
     for (const { owner, c } of allContainers) {
       for (const e of c.env ?? []) expect(known(e.name), `${owner} ${c.name}: ${e.name}`).toBe(true);
       for (const from of c.envFrom ?? []) {
-        if (from.configMapRef) expect(configMaps.map((m) => m.metadata!.name), owner).toContain(from.configMapRef.name);
-        if (from.secretRef) expect(secrets.map((m) => m.metadata!.name), owner).toContain(from.secretRef.name);
+        if (from.configMapRef)
+          expect(
+            configMaps.map((m) => m.metadata!.name),
+            owner,
+          ).toContain(from.configMapRef.name);
+        if (from.secretRef)
+          expect(
+            secrets.map((m) => m.metadata!.name),
+            owner,
+          ).toContain(from.secretRef.name);
       }
     }
   });

@@ -17,7 +17,12 @@ const trace = continueTrace();
 async function publish(type: "OrderCreated" | "OrderConfirmed", orderNo: number, customerId: string) {
   const e =
     type === "OrderCreated"
-      ? eventCatalog.create(type, order(orderNo), { customerId, currency: "EUR", totalCents: 1, items: [{ sku: "S1", quantity: 1, unitPriceCents: 1 }] }, { trace })
+      ? eventCatalog.create(
+          type,
+          order(orderNo),
+          { customerId, currency: "EUR", totalCents: 1, items: [{ sku: "S1", quantity: 1, unitPriceCents: 1 }] },
+          { trace },
+        )
       : eventCatalog.create(type, order(orderNo), { customerId }, { trace });
   return env.redis.xadd(key, "*", ...encodeEntryFields(e, eventCatalog.routingKeys(e)));
 }
@@ -25,7 +30,10 @@ async function drain(queue: SubscriptionQueue<LiveEvent>, n: number, timeoutMs =
   const out: LiveEvent[] = [];
   const deadline = Date.now() + timeoutMs;
   while (out.length < n) {
-    const next = await Promise.race([queue.next(), new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now())))]);
+    const next = await Promise.race([
+      queue.next(),
+      new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now()))),
+    ]);
     if (!next || next.done) break;
     out.push(next.value);
   }
@@ -36,7 +44,16 @@ beforeAll(async () => {
   env = await createTestEnv("hub", { seed: false });
   key = `${env.config.STREAM_PREFIX}:orders`;
   await publish("OrderCreated", 0, "before-start"); // history: must not be replayed to live subscribers
-  hub = new StreamHub({ events: eventRegistry, redis: createRedis(env.config.REDIS_URL, "live-hub:test"), commands: env.redis, key, log: env.log, blockMs: 500, readCount: 100, bufferSize: 5 });
+  hub = new StreamHub({
+    events: eventRegistry,
+    redis: createRedis(env.config.REDIS_URL, "live-hub:test"),
+    commands: env.redis,
+    key,
+    log: env.log,
+    blockMs: 500,
+    readCount: 100,
+    bufferSize: 5,
+  });
   await hub.start();
 });
 afterAll(() => hub.stop());

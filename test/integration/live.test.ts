@@ -22,7 +22,11 @@ describe("live order events end to end (HTTP mutation → outbox → relay → s
     const sub = collect(client, ORDER_EVENTS, { customerId: "ws-customer" });
     await new Promise((r) => setTimeout(r, 200)); // let the subscription register
     const traceId = "0af7651916cd43dd8448eb211c80319c";
-    const { order } = await placeOrder(port, { customerId: "ws-customer", items: ITEMS }, { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
+    const { order } = await placeOrder(
+      port,
+      { customerId: "ws-customer", items: ITEMS },
+      { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } },
+    );
     await sub.until(1);
     sub.dispose();
     const event = sub.value(0); // throws if it carried errors
@@ -49,7 +53,12 @@ describe("live order events end to end (HTTP mutation → outbox → relay → s
     const { order, traceId } = await placeOrder(port, { customerId: "sse-customer", items: ITEMS });
     const event = await stream.next();
     stream.close();
-    expect(dataOf(event).orderEvents).toMatchObject({ __typename: "OrderCreated", orderId: order.id, customerId: "sse-customer", traceId });
+    expect(dataOf(event).orderEvents).toMatchObject({
+      __typename: "OrderCreated",
+      orderId: order.id,
+      customerId: "sse-customer",
+      traceId,
+    });
   });
 
   it("delivers only matching events to filtered subscribers, everything to an unfiltered one", async () => {

@@ -19,7 +19,10 @@ describe("logs: real processes", () => {
     json = spawnRole(env, "api,relay,inventory,orders", { LOG_LEVEL: "debug", DATABASE_URL: withPassword });
     pretty = spawnRole(env, "relay", { LOG_PRETTY: "true" });
     pretty.child.stdout!.on("data", (chunk: string) => (prettyOut += chunk));
-    await waitFor(() => json.logs.find((l) => l.msg === "started") && prettyOut.includes("started"), { timeoutMs: 60_000, what: "both processes to start" });
+    await waitFor(() => json.logs.find((l) => l.msg === "started") && prettyOut.includes("started"), {
+      timeoutMs: 60_000,
+      what: "both processes to start",
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -28,7 +31,12 @@ describe("logs: real processes", () => {
 
   it("pino-pretty output when LOG_PRETTY is on, JSON lines otherwise", () => {
     expect(prettyOut).toMatch(/INFO.*started/);
-    expect(prettyOut.split("\n").filter(Boolean).some((l) => l.startsWith("{"))).toBe(false);
+    expect(
+      prettyOut
+        .split("\n")
+        .filter(Boolean)
+        .some((l) => l.startsWith("{")),
+    ).toBe(false);
     expect(json.logs.length).toBeGreaterThan(0);
     expect(pretty.logs.filter((l) => typeof l === "object" && l !== null && "msg" in l)).toEqual([]); // no JSON log records
   });
@@ -36,14 +44,18 @@ describe("logs: real processes", () => {
   it("never writes tokens or connection-string passwords, even at debug level", async () => {
     const port = json.logs.find((l) => l.msg === "started")!.port as number;
     await placeOrder(port, { customerId: "logs", items: [{ sku: "SKU-002", quantity: 1 }] });
-    const refused = await gql(port, `{ products(first: 1) { edges { node { sku } } } }`, undefined, { authorization: "Bearer not.a-valid.token-xyz" });
+    const refused = await gql(port, `{ products(first: 1) { edges { node { sku } } } }`, undefined, {
+      authorization: "Bearer not.a-valid.token-xyz",
+    });
     expect(refused.errors?.length ?? 0).toBeGreaterThan(0);
     const client = wsClient(port);
     const sub = collect(client, ORDER_EVENTS, { customerId: "logs" });
     await waitFor(() => json.logs.some((l) => l.msg === "subscription started"), { what: "the subscription" });
     sub.dispose();
     client.dispose();
-    await waitFor(() => json.logs.some((l) => l.msg === "event handled" && l.eventType === "StockReserved"), { what: "the saga to run" });
+    await waitFor(() => json.logs.some((l) => l.msg === "event handled" && l.eventType === "StockReserved"), {
+      what: "the saga to run",
+    });
 
     const everything = JSON.stringify(json.logs);
     expect(everything).not.toContain(ADMIN_TOKEN);

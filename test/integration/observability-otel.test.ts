@@ -24,7 +24,12 @@ function fakeCollector() {
     req.setEncoding("utf8").on("data", (c: string) => (body += c));
     req.on("end", () => {
       if (req.url === "/v1/traces") {
-        const payload = JSON.parse(body) as { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[] };
+        const payload = JSON.parse(body) as {
+          resourceSpans: {
+            resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+            scopeSpans: { spans: OtlpSpan[] }[];
+          }[];
+        };
         for (const rs of payload.resourceSpans) {
           resources.push(Object.fromEntries(rs.resource.attributes.map((a) => [a.key, a.value.stringValue])));
           for (const ss of rs.scopeSpans) spans.push(...ss.spans);
@@ -36,7 +41,10 @@ function fakeCollector() {
   return {
     spans,
     resources,
-    listen: () => new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port))),
+    listen: () =>
+      new Promise<number>((resolve) =>
+        server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
+      ),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -49,7 +57,10 @@ describe("span export over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set", () => 
   beforeAll(async () => {
     env = await createTestEnv("obs-otel");
     const port = await collector.listen();
-    app = spawnRole(env, "api,relay,inventory,orders", { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: "gateway-under-test" });
+    app = spawnRole(env, "api,relay,inventory,orders", {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_SERVICE_NAME: "gateway-under-test",
+    });
     await waitFor(() => app.logs.find((l) => l.msg === "started"), { timeoutMs: 60_000, what: "app start" });
   }, 120_000);
 
@@ -65,7 +76,11 @@ describe("span export over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set", () => 
     const client = wsClient(port);
     const sub = collect(client, ORDER_EVENTS, { customerId: "otel" });
     await waitFor(() => app.logs.some((l) => l.msg === "subscription started"), { what: "subscription" });
-    await placeOrder(port, { customerId: "otel", items: [{ sku: "SKU-003", quantity: 1 }] }, { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } });
+    await placeOrder(
+      port,
+      { customerId: "otel", items: [{ sku: "SKU-003", quantity: 1 }] },
+      { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } },
+    );
     await sub.until(2);
     client.dispose();
     // Graceful stop flushes the batch span processor.
@@ -90,7 +105,12 @@ describe("span export over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set", () => 
     expect(one("live deliver OrderCreated").parentSpanId).toBe(http.spanId);
     expect(one("live deliver OrderConfirmed").parentSpanId).toBe(confirm.spanId);
     // Three outbox writes: in the request's transaction and in each consumer's, children of those spans.
-    expect(spans.filter((s) => s.name === "outbox write").map((s) => s.parentSpanId).sort()).toEqual([http.spanId, reserve.spanId, confirm.spanId].sort());
+    expect(
+      spans
+        .filter((s) => s.name === "outbox write")
+        .map((s) => s.parentSpanId)
+        .sort(),
+    ).toEqual([http.spanId, reserve.spanId, confirm.spanId].sort());
     expect(collector.resources[0]).toMatchObject({ "service.name": "gateway-under-test" });
   }, 60_000);
 });

@@ -34,14 +34,18 @@ describe("/health and /ready for every role", () => {
     const workers = await env.start(["relay", "inventory", "orders"]);
     const ports = { api: api.port!, workers: workers.healthPort! };
 
-    for (const port of Object.values(ports)) expect(await ready(port)).toEqual({ status: 200, body: { ready: true, checks: ALL_OK } });
+    for (const port of Object.values(ports))
+      expect(await ready(port)).toEqual({ status: 200, body: { ready: true, checks: ALL_OK } });
 
     await redis.stop();
     for (const [who, port] of Object.entries(ports)) {
-      const down = await waitFor(async () => {
-        const r = await ready(port);
-        return r.status === 503 ? r : null;
-      }, { what: `${who} to report not ready` });
+      const down = await waitFor(
+        async () => {
+          const r = await ready(port);
+          return r.status === 503 ? r : null;
+        },
+        { what: `${who} to report not ready` },
+      );
       expect(down.body).toMatchObject({ ready: false, checks: { postgres: "ok", migrations: "ok", loops: "ok" } });
       expect(down.body.checks!.redis).toMatch(/^redis did not answer/);
       expect(down.body.reason).toMatch(/^redis: /);
@@ -51,16 +55,21 @@ describe("/health and /ready for every role", () => {
 
     await redis.start();
     for (const [who, port] of Object.entries(ports)) {
-      const up = await waitFor(async () => {
-        const r = await ready(port);
-        return r.status === 200 ? r : null;
-      }, { what: `${who} to be ready again` });
+      const up = await waitFor(
+        async () => {
+          const r = await ready(port);
+          return r.status === 200 ? r : null;
+        },
+        { what: `${who} to be ready again` },
+      );
       expect(up.body).toEqual({ ready: true, checks: ALL_OK });
     }
   });
 
   it("turns false while a migration of this code is not applied", async () => {
-    const { rows } = await env.db.pool.query<{ migration_name: string }>("SELECT migration_name FROM _prisma_migrations ORDER BY migration_name DESC LIMIT 1");
+    const { rows } = await env.db.pool.query<{ migration_name: string }>(
+      "SELECT migration_name FROM _prisma_migrations ORDER BY migration_name DESC LIMIT 1",
+    );
     const latest = rows[0]!.migration_name;
     await env.db.pool.query("UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = $1", [latest]);
     try {
@@ -69,7 +78,9 @@ describe("/health and /ready for every role", () => {
       expect(r.status).toBe(503);
       expect(r.body.checks).toEqual({ ...ALL_OK, migrations: `not applied: ${latest}` });
     } finally {
-      await env.db.pool.query("UPDATE _prisma_migrations SET rolled_back_at = NULL WHERE migration_name = $1", [latest]);
+      await env.db.pool.query("UPDATE _prisma_migrations SET rolled_back_at = NULL WHERE migration_name = $1", [
+        latest,
+      ]);
     }
   });
 

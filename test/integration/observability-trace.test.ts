@@ -8,7 +8,6 @@ import { waitFor } from "../support/wait.ts";
 import { parseTraceparent } from "../../src/platform/observability/trace.ts";
 import { ADMIN_TOKEN, bearer } from "../support/auth.ts";
 
-
 /**
  * One order crosses four processes (api, relay, inventory worker, order saga worker). The trace id
  * the client sent in `traceparent` must show up in the logs of every one of them, on the outbox row
@@ -22,9 +21,15 @@ describe("one trace from request to subscriber across every role", () => {
   beforeAll(async () => {
     env = await createTestEnv("obs-trace");
     for (const role of ["api", "relay", "inventory", "orders"]) procs[role] = spawnRole(env, role);
-    const started = await waitFor(() => procs.api!.logs.find((l) => l.msg === "started" && typeof l.port === "number"), { timeoutMs: 60_000, what: "api start" });
+    const started = await waitFor(
+      () => procs.api!.logs.find((l) => l.msg === "started" && typeof l.port === "number"),
+      { timeoutMs: 60_000, what: "api start" },
+    );
     port = started.port as number;
-    await waitFor(() => ["relay", "inventory", "orders"].every((r) => procs[r]!.count("started") === 1), { timeoutMs: 60_000, what: "workers start" });
+    await waitFor(() => ["relay", "inventory", "orders"].every((r) => procs[r]!.count("started") === 1), {
+      timeoutMs: 60_000,
+      what: "workers start",
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -39,9 +44,16 @@ describe("one trace from request to subscriber across every role", () => {
     const client = wsClient(port);
     const sub = collect(client, ORDER_EVENTS, { customerId });
     // The subscription is registered once the api has logged it; only then place the order.
-    await waitFor(() => procs.api!.logs.some((l) => l.msg === "subscription started"), { what: "subscription registered" });
+    await waitFor(() => procs.api!.logs.some((l) => l.msg === "subscription started"), {
+      what: "subscription registered",
+    });
 
-    const res = await gql(port, CREATE_ORDER, { input: { customerId, items: [{ sku: "SKU-004", quantity: 1 }] } }, { traceparent: `00-${traceId}-${callerSpan}-01` });
+    const res = await gql(
+      port,
+      CREATE_ORDER,
+      { input: { customerId, items: [{ sku: "SKU-004", quantity: 1 }] } },
+      { traceparent: `00-${traceId}-${callerSpan}-01` },
+    );
     const { createOrder } = dataOf(res); // throws if it carries errors
     const orderId = createOrder.order.id;
     expect(createOrder.traceId).toBe(traceId);
@@ -61,12 +73,19 @@ describe("one trace from request to subscriber across every role", () => {
     const messages = (role: string) => linesOf(role).map((l) => `${l.msg}${l.eventType ? ` ${l.eventType}` : ""}`);
     const expected: Record<string, string[]> = {
       api: ["graphql operation", "live hub delivering event OrderCreated", "live hub delivering event OrderConfirmed"],
-      relay: ["relay published event OrderCreated", "relay published event StockReserved", "relay published event OrderConfirmed"],
+      relay: [
+        "relay published event OrderCreated",
+        "relay published event StockReserved",
+        "relay published event OrderConfirmed",
+      ],
       inventory: ["event handled OrderCreated"],
       orders: ["event handled StockReserved"],
     };
     // Log lines arrive through pipes, in no particular order between processes: wait for all of them.
-    const missing = () => Object.entries(expected).flatMap(([role, msgs]) => msgs.filter((m) => !messages(role).includes(m)).map((m) => `${role}: ${m}`));
+    const missing = () =>
+      Object.entries(expected).flatMap(([role, msgs]) =>
+        msgs.filter((m) => !messages(role).includes(m)).map((m) => `${role}: ${m}`),
+      );
     await waitFor(() => missing().length === 0, { what: "every role's log lines with the trace id" }).catch(() => {});
     expect(missing()).toEqual([]);
     // No process logged this order's events under another trace id.
@@ -77,9 +96,19 @@ describe("one trace from request to subscriber across every role", () => {
 
     // The events of the saga are children of the request: same trace id, each hop its own span id.
     const history = (await env.redis.xrange(`${env.config.STREAM_PREFIX}:orders`, "-", "+")) as [string, string[]][];
-    const inventory = (await env.redis.xrange(`${env.config.STREAM_PREFIX}:inventory`, "-", "+")) as [string, string[]][];
+    const inventory = (await env.redis.xrange(`${env.config.STREAM_PREFIX}:inventory`, "-", "+")) as [
+      string,
+      string[],
+    ][];
     const parents = [...history, ...inventory]
-      .map(([, fields]) => JSON.parse(fields[fields.indexOf("env") + 1]!) as { aggregateId: string; eventType: string; traceparent: string })
+      .map(
+        ([, fields]) =>
+          JSON.parse(fields[fields.indexOf("env") + 1]!) as {
+            aggregateId: string;
+            eventType: string;
+            traceparent: string;
+          },
+      )
       .filter((e) => e.aggregateId === orderId)
       .map((e) => [e.eventType, parseTraceparent(e.traceparent)!] as const);
     expect(parents.map(([type]) => type).sort()).toEqual(["OrderConfirmed", "OrderCreated", "StockReserved"]);
@@ -91,13 +120,22 @@ describe("one trace from request to subscriber across every role", () => {
 
   it("continues the traceparent of a graphql-ws connection (connection_init payload) for operations on it", async () => {
     const traceId = randomBytes(16).toString("hex");
-    const client = wsClient(port, { ...bearer(ADMIN_TOKEN), traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` });
-    const mutation = collect(client, CREATE_ORDER, { input: { customerId: "trace-ws", items: [{ sku: "SKU-004", quantity: 1 }] } });
+    const client = wsClient(port, {
+      ...bearer(ADMIN_TOKEN),
+      traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01`,
+    });
+    const mutation = collect(client, CREATE_ORDER, {
+      input: { customerId: "trace-ws", items: [{ sku: "SKU-004", quantity: 1 }] },
+    });
     await mutation.until(1);
     client.dispose();
     const { createOrder } = mutation.value(0); // throws if it carried errors
     expect(createOrder.traceId).toBe(traceId);
     const orderId = createOrder.order.id;
-    await waitFor(() => procs.orders!.logs.some((l) => l.traceId === traceId && l.msg === "event handled" && l.aggregateId === orderId), { what: "the saga to log the websocket trace id" });
+    await waitFor(
+      () =>
+        procs.orders!.logs.some((l) => l.traceId === traceId && l.msg === "event handled" && l.aggregateId === orderId),
+      { what: "the saga to log the websocket trace id" },
+    );
   }, 30_000);
 });

@@ -87,7 +87,11 @@ async function prismaOk(args: string[], database: string, opts: { input?: string
 }
 
 const migrationNames = () =>
-  fs.readdirSync(MIGRATIONS, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  fs
+    .readdirSync(MIGRATIONS, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
 
 const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 
@@ -149,16 +153,20 @@ describe("Prisma CLI through the wasm schema-engine shim", () => {
     expect(status.stdout).toContain("Database schema is up to date!");
   });
 
-  it("finds no drift between the migrations and schema.prisma, and reports a real change", { timeout: TIMEOUT }, async () => {
-    const base = ["migrate", "diff", "--from-migrations", "prisma/migrations", "--exit-code"];
-    await prismaOk([...base, "--to-schema", "prisma/schema.prisma"], "postgres");
+  it(
+    "finds no drift between the migrations and schema.prisma, and reports a real change",
+    { timeout: TIMEOUT },
+    async () => {
+      const base = ["migrate", "diff", "--from-migrations", "prisma/migrations", "--exit-code"];
+      await prismaOk([...base, "--to-schema", "prisma/schema.prisma"], "postgres");
 
-    const changed = path.join(tmp, "changed.prisma");
-    fs.writeFileSync(changed, changedSchema());
-    const diff = await prisma([...base, "--to-schema", changed, "--script"], "postgres");
-    expect(diff.code, diff.stderr).toBe(2);
-    expect(diff.stdout).toContain('CREATE TABLE "shim_probe"');
-  });
+      const changed = path.join(tmp, "changed.prisma");
+      fs.writeFileSync(changed, changedSchema());
+      const diff = await prisma([...base, "--to-schema", changed, "--script"], "postgres");
+      expect(diff.code, diff.stderr).toBe(2);
+      expect(diff.stdout).toContain('CREATE TABLE "shim_probe"');
+    },
+  );
 
   it("enforces the CHECK constraints of the init migration", { timeout: TIMEOUT }, async () => {
     await withPg(migrated, async (c) => {
@@ -190,13 +198,12 @@ describe("Prisma CLI through the wasm schema-engine shim", () => {
     });
   });
 
-  it("notifies channel \"outbox\" once per inserting statement", { timeout: TIMEOUT }, async () => {
+  it('notifies channel "outbox" once per inserting statement', { timeout: TIMEOUT }, async () => {
     await withPg(migrated, async (c) => {
       const notifications: pg.Notification[] = [];
       c.on("notification", (n) => notifications.push(n));
       await c.query("LISTEN outbox");
-      const row = (n: number) =>
-        `(gen_random_uuid(), 'orders', 0, 'order', 'o${n}', 'OrderPlaced', '{}')`;
+      const row = (n: number) => `(gen_random_uuid(), 'orders', 0, 'order', 'o${n}', 'OrderPlaced', '{}')`;
       await c.query(`INSERT INTO outbox (event_id, stream, lane, aggregate_type, aggregate_id, event_type, envelope)
                      VALUES ${row(1)}, ${row(2)}, ${row(3)}`);
       await expect.poll(() => notifications.length).toBe(1);
@@ -231,29 +238,33 @@ describe("Prisma CLI through the wasm schema-engine shim", () => {
     });
   });
 
-  it("creates a migration with migrate dev --create-only (in a copy of the prisma folder)", { timeout: TIMEOUT }, async () => {
-    const project = path.join(tmp, "project");
-    fs.cpSync(path.join(ROOT, "prisma"), path.join(project, "prisma"), { recursive: true });
-    fs.writeFileSync(path.join(project, "prisma/schema.prisma"), changedSchema());
-    const configModule = pathToFileURL(path.join(ROOT, "node_modules/prisma/config.js")).href;
-    fs.writeFileSync(
-      path.join(project, "prisma.config.ts"),
-      `import { defineConfig } from ${JSON.stringify(configModule)};\n` +
-        `export default defineConfig({ schema: "prisma/schema.prisma", migrations: { path: "prisma/migrations" },\n` +
-        `  datasource: { url: process.env.DATABASE_URL } });\n`,
-    );
-    const before = migrationNames();
+  it(
+    "creates a migration with migrate dev --create-only (in a copy of the prisma folder)",
+    { timeout: TIMEOUT },
+    async () => {
+      const project = path.join(tmp, "project");
+      fs.cpSync(path.join(ROOT, "prisma"), path.join(project, "prisma"), { recursive: true });
+      fs.writeFileSync(path.join(project, "prisma/schema.prisma"), changedSchema());
+      const configModule = pathToFileURL(path.join(ROOT, "node_modules/prisma/config.js")).href;
+      fs.writeFileSync(
+        path.join(project, "prisma.config.ts"),
+        `import { defineConfig } from ${JSON.stringify(configModule)};\n` +
+          `export default defineConfig({ schema: "prisma/schema.prisma", migrations: { path: "prisma/migrations" },\n` +
+          `  datasource: { url: process.env.DATABASE_URL } });\n`,
+      );
+      const before = migrationNames();
 
-    // A new, empty database: migrate dev first applies the pending migrations, then diffs.
-    const config = path.join(project, "prisma.config.ts");
-    await prismaOk(["migrate", "dev", "--create-only", "--name", "shim_probe", "--config", config], scratchDb(), {
-      env: { PRISMA_SCHEMA_ENGINE_BINARY: SHIM },
-    });
+      // A new, empty database: migrate dev first applies the pending migrations, then diffs.
+      const config = path.join(project, "prisma.config.ts");
+      await prismaOk(["migrate", "dev", "--create-only", "--name", "shim_probe", "--config", config], scratchDb(), {
+        env: { PRISMA_SCHEMA_ENGINE_BINARY: SHIM },
+      });
 
-    const created = fs.readdirSync(path.join(project, "prisma/migrations")).filter((n) => n.endsWith("_shim_probe"));
-    expect(created).toHaveLength(1);
-    const sql = fs.readFileSync(path.join(project, "prisma/migrations", created[0] ?? "", "migration.sql"), "utf8");
-    expect(sql).toContain('CREATE TABLE "shim_probe"');
-    expect(migrationNames()).toEqual(before); // the repo's migrations are untouched
-  });
+      const created = fs.readdirSync(path.join(project, "prisma/migrations")).filter((n) => n.endsWith("_shim_probe"));
+      expect(created).toHaveLength(1);
+      const sql = fs.readFileSync(path.join(project, "prisma/migrations", created[0] ?? "", "migration.sql"), "utf8");
+      expect(sql).toContain('CREATE TABLE "shim_probe"');
+      expect(migrationNames()).toEqual(before); // the repo's migrations are untouched
+    },
+  );
 });

@@ -23,7 +23,14 @@ beforeAll(async () => {
 async function writeEvents(aggregateId: string, count: number, start = 0) {
   for (let seq = start; seq < start + count; seq++) {
     await env.db.prisma.$transaction((tx) =>
-      appendToOutbox(tx, eventCatalog, [eventCatalog.create("OrderCreated", aggregateId, { customerId: "c", currency: "EUR", totalCents: seq, items: [{ sku: "S", quantity: 1, unitPriceCents: 0 }] }, { trace: continueTrace() })]),
+      appendToOutbox(tx, eventCatalog, [
+        eventCatalog.create(
+          "OrderCreated",
+          aggregateId,
+          { customerId: "c", currency: "EUR", totalCents: seq, items: [{ sku: "S", quantity: 1, unitPriceCents: 0 }] },
+          { trace: continueTrace() },
+        ),
+      ]),
     );
   }
 }
@@ -34,7 +41,12 @@ async function readStream(redis: Redis, key: string) {
   const entries = await redis.xrange(key, "-", "+");
   return entries.map(([id, fields]) => {
     const e = JSON.parse(decodeEntry(id, fields).json);
-    return { cursor: id, eventId: e.eventId as string, aggregateId: e.aggregateId as string, seq: e.payload.totalCents as number };
+    return {
+      cursor: id,
+      eventId: e.eventId as string,
+      aggregateId: e.aggregateId as string,
+      seq: e.payload.totalCents as number,
+    };
   });
 }
 
@@ -43,7 +55,8 @@ function relay(over: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {})
     pool: env.db.pool,
     databaseUrl: env.config.DATABASE_URL,
     redis: env.redis,
-    events: eventRegistry, layout: singleLayout(env.config.STREAM_PREFIX),
+    events: eventRegistry,
+    layout: singleLayout(env.config.STREAM_PREFIX),
     log: env.log,
     batchSize: 7,
     pollMs: 50,
@@ -92,7 +105,15 @@ describe("outbox relay", () => {
     const key = streamKey(env.config.STREAM_PREFIX, "orders");
     await env.redis.del(key);
     await Promise.all([0, 1, 2, 3].map((a) => writeEvents(aggregate(100 + a), 5)));
-    const child = promisify(execFile)(process.execPath, ["--import", "tsx", "test/support/crashing-relay.ts", env.config.DATABASE_URL, env.config.REDIS_URL, env.config.STREAM_PREFIX, "8"]);
+    const child = promisify(execFile)(process.execPath, [
+      "--import",
+      "tsx",
+      "test/support/crashing-relay.ts",
+      env.config.DATABASE_URL,
+      env.config.REDIS_URL,
+      env.config.STREAM_PREFIX,
+      "8",
+    ]);
     await expect(child).rejects.toMatchObject({ signal: "SIGKILL" });
 
     const afterCrash = await readStream(env.redis, key);

@@ -47,7 +47,11 @@ describe("resume with after: gap-free handover", () => {
     await publisher.done;
     const all = ((await env.redis.xrange(key, "-", "+")) as [string, string[]][]).map(([id]) => id);
     for (const { after, sub } of subs) {
-      const expected = all.filter((id) => BigInt(id.split("-")[0]!) > BigInt(after.split("-")[0]!) || (id.split("-")[0] === after.split("-")[0] && BigInt(id.split("-")[1]!) > BigInt(after.split("-")[1]!)));
+      const expected = all.filter(
+        (id) =>
+          BigInt(id.split("-")[0]!) > BigInt(after.split("-")[0]!) ||
+          (id.split("-")[0] === after.split("-")[0] && BigInt(id.split("-")[1]!) > BigInt(after.split("-")[1]!)),
+      );
       await sub.until(expected.length, 20_000);
       await delay(100);
       expect(sub.values().map((d) => d.orderEvents.cursor)).toEqual(expected);
@@ -60,7 +64,9 @@ describe("resume with after: gap-free handover", () => {
     const client = wsClient(port);
     const bad = collect(client, EVENTS, { after: "yesterday" });
     await waitFor(() => bad.received.length || bad.error);
-    expect((bad.received[0]?.errors ?? (bad.error as any[]))[0]).toMatchObject({ extensions: { code: "BAD_USER_INPUT", field: "after" } });
+    expect((bad.received[0]?.errors ?? (bad.error as any[]))[0]).toMatchObject({
+      extensions: { code: "BAD_USER_INPUT", field: "after" },
+    });
 
     const [old] = await publishOrders(env.redis, key, 1, "trim");
     const kept = await publishOrders(env.redis, key, 3, "trim");
@@ -93,8 +99,17 @@ describe("resume with after: gap-free handover", () => {
 
 describe("slow subscribers", () => {
   it("a client that stops reading is cut off with its last cursor; the others are not delayed; it resumes with no gap", async () => {
-    const { port } = await env.start(["api"], { SUBSCRIBER_BUFFER: "500", HUB_READ_COUNT: "100", WS_KEEPALIVE_MS: "0" });
-    const fast = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: bearer(ADMIN_TOKEN) });
+    const { port } = await env.start(["api"], {
+      SUBSCRIBER_BUFFER: "500",
+      HUB_READ_COUNT: "100",
+      WS_KEEPALIVE_MS: "0",
+    });
+    const fast = createClient({
+      url: `ws://127.0.0.1:${port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: bearer(ADMIN_TOKEN),
+    });
     let slowSocket: WebSocket | undefined;
     class PausableWebSocket extends WebSocket {
       constructor(...args: ConstructorParameters<typeof WebSocket>) {
@@ -103,9 +118,19 @@ describe("slow subscribers", () => {
         slowSocket = this;
       }
     }
-    const slow = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: PausableWebSocket, retryAttempts: 0, connectionParams: bearer(ADMIN_TOKEN) });
+    const slow = createClient({
+      url: `ws://127.0.0.1:${port}/graphql`,
+      webSocketImpl: PausableWebSocket,
+      retryAttempts: 0,
+      connectionParams: bearer(ADMIN_TOKEN),
+    });
     // Fat messages, so the paused client's kernel buffers fill and the server side backs up.
-    const FAT = typed<Data, Variables>(EVENTS.replace("{ totalCents }", "{ totalCents currency items { sku quantity unitPriceCents } eventId occurredAt traceId customerId eventType }"));
+    const FAT = typed<Data, Variables>(
+      EVENTS.replace(
+        "{ totalCents }",
+        "{ totalCents currency items { sku quantity unitPriceCents } eventId occurredAt traceId customerId eventType }",
+      ),
+    );
     const fastSub = collect(fast, FAT, { customerId: "slow" });
     const slowSub = collect(slow, FAT, { customerId: "slow" });
     await delay(300);
@@ -121,7 +146,10 @@ describe("slow subscribers", () => {
     expect(fastSub.values().map((d) => d.orderEvents.cursor)).toEqual(cursors); // nothing lost, in order
 
     (slowSocket as unknown as { _socket: { resume(): void } })._socket.resume();
-    const cutOff = await waitFor(() => slowSub.received.find((r) => r.errors), { timeoutMs: 20_000, what: "the cut-off notice" });
+    const cutOff = await waitFor(() => slowSub.received.find((r) => r.errors), {
+      timeoutMs: 20_000,
+      what: "the cut-off notice",
+    });
     expect(firstError(cutOff)).toMatchObject({ extensions: { code: "SLOW_SUBSCRIBER" } });
     const lastCursor = firstError(cutOff).extensions?.lastCursor as string;
     const delivered = slowSub.received.flatMap((r) => (r.data ? [r.data.orderEvents.cursor] : []));
@@ -133,7 +161,9 @@ describe("slow subscribers", () => {
     const rest = collect(slow, EVENTS, { customerId: "slow", after: lastCursor });
     await rest.until(cursors.length - delivered.length, 45_000);
     expect([...delivered, ...rest.values().map((d) => d.orderEvents.cursor)]).toEqual(cursors);
-    console.log(`slow subscriber: fast client got ${cursors.length} events in ${fastMs} ms while the slow one was cut off after ${delivered.length}`);
+    console.log(
+      `slow subscriber: fast client got ${cursors.length} events in ${fastMs} ms while the slow one was cut off after ${delivered.length}`,
+    );
     await fast.dispose();
     await slow.dispose();
   }, 120_000);
@@ -143,12 +173,22 @@ describe("restarts", () => {
   it("the api process is killed and restarted mid-stream: the resuming clients (WebSocket and SSE) end with 100% of the events, in order", async () => {
     const port = await freePort();
     let api = spawnRole(env, "api", { PORT: String(port), LOG_LEVEL: "warn" });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, { timeoutMs: 30_000, what: "api up" });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, {
+      timeoutMs: 30_000,
+      what: "api up",
+    });
     const [start] = await publishOrders(env.redis, key, 1, "restart");
 
     const received: string[] = [];
     const sseReceived: string[] = [];
-    const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 1000, retryWait: () => delay(200), shouldRetry: () => true, connectionParams: bearer(ADMIN_TOKEN) });
+    const client = createClient({
+      url: `ws://127.0.0.1:${port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 1000,
+      retryWait: () => delay(200),
+      shouldRetry: () => true,
+      connectionParams: bearer(ADMIN_TOKEN),
+    });
     const sub = subscribeResuming<Data>(client, {
       query: EVENTS,
       variables: { customerId: "restart" },
@@ -172,7 +212,10 @@ describe("restarts", () => {
     await delay(500);
     api = spawnRole(env, "api", { PORT: String(port), LOG_LEVEL: "warn" });
     await publisher.done;
-    await waitFor(() => received.length >= 1200 && sseReceived.length >= 1200, { timeoutMs: 40_000, what: "every event after the restart" });
+    await waitFor(() => received.length >= 1200 && sseReceived.length >= 1200, {
+      timeoutMs: 40_000,
+      what: "every event after the restart",
+    });
     await delay(200);
     expect(received).toEqual(publisher.cursors);
     expect(sseReceived).toEqual(publisher.cursors);
@@ -188,7 +231,11 @@ describe("connection hygiene", () => {
   let port: number;
   let app: Awaited<ReturnType<TestEnv["start"]>>;
   beforeAll(async () => {
-    app = await env.start(["api"], { WS_INIT_TIMEOUT_MS: "300", WS_MAX_CONNECTIONS: "3", WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: "2" });
+    app = await env.start(["api"], {
+      WS_INIT_TIMEOUT_MS: "300",
+      WS_MAX_CONNECTIONS: "3",
+      WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: "2",
+    });
     port = app.port!;
   });
   const open = () =>
@@ -197,7 +244,10 @@ describe("connection hygiene", () => {
       ws.once("open", () => resolve(ws));
       ws.once("error", reject);
     });
-  const closed = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = (ws: WebSocket) =>
+    new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
 
   it("closes a socket that never sends connection_init (4408)", async () => {
     const ws = await open();

@@ -17,7 +17,10 @@ describe("stream retention", () => {
     const ids = await publishOrders(env.redis, key, 100, "ret");
     await env.redis.xgroup("CREATE", key, "slowpoke", "0");
     // The group read 60 entries and acknowledged 50: 10 pending, 40 unread.
-    const read = (await env.redis.xreadgroup("GROUP", "slowpoke", "c1", "COUNT", 60, "STREAMS", key, ">")) as [string, [string, string[]][]][];
+    const read = (await env.redis.xreadgroup("GROUP", "slowpoke", "c1", "COUNT", 60, "STREAMS", key, ">")) as [
+      string,
+      [string, string[]][],
+    ][];
     const delivered = read[0]![1].map(([id]) => id);
     await env.redis.xack(key, "slowpoke", ...delivered.slice(0, 50));
 
@@ -29,13 +32,28 @@ describe("stream retention", () => {
     expect(await env.redis.get(trimmedThroughKey(key))).toBe(ids[49]);
 
     // Once the group catches up, the rest of the retention applies.
-    const rest = (await env.redis.xreadgroup("GROUP", "slowpoke", "c1", "COUNT", 100, "STREAMS", key, ">")) as [string, [string, string[]][]][];
+    const rest = (await env.redis.xreadgroup("GROUP", "slowpoke", "c1", "COUNT", 100, "STREAMS", key, ">")) as [
+      string,
+      [string, string[]][],
+    ][];
     await env.redis.xack(key, "slowpoke", ...delivered.slice(50), ...rest[0]![1].map(([id]) => id));
     expect(await trimmer.trimAll()).toBe(40);
     expect(await env.redis.xlen(key)).toBe(10);
 
-    const hub = new StreamHub({ events: eventRegistry, redis: env.redis.duplicate(), commands: env.redis, key, log: env.log, blockMs: 100, readCount: 10, bufferSize: 10 });
-    await expect(hub.checkCursor(ids[10]!)).rejects.toMatchObject({ code: "CURSOR_TOO_OLD", details: { extensions: { oldestCursor: ids[90] } } });
+    const hub = new StreamHub({
+      events: eventRegistry,
+      redis: env.redis.duplicate(),
+      commands: env.redis,
+      key,
+      log: env.log,
+      blockMs: 100,
+      readCount: 10,
+      bufferSize: 10,
+    });
+    await expect(hub.checkCursor(ids[10]!)).rejects.toMatchObject({
+      code: "CURSOR_TOO_OLD",
+      details: { extensions: { oldestCursor: ids[90] } },
+    });
     await expect(hub.checkCursor(ids[89]!)).resolves.toBeUndefined(); // the entry right before the first kept one: nothing missed
     await expect(hub.checkCursor(ids[95]!)).resolves.toBeUndefined();
   });
@@ -44,7 +62,13 @@ describe("stream retention", () => {
     const key = `${env.config.STREAM_PREFIX}:inventory`;
     await env.redis.xadd(key, `${Date.now() - 120_000}-0`, "type", "old");
     await env.redis.xadd(key, "*", "type", "new");
-    const trimmer = new StreamTrimmer({ redis: env.redis, keys: [key], log: env.log, maxAgeMs: 60_000, intervalMs: 60_000 });
+    const trimmer = new StreamTrimmer({
+      redis: env.redis,
+      keys: [key],
+      log: env.log,
+      maxAgeMs: 60_000,
+      intervalMs: 60_000,
+    });
     expect(await trimmer.trimAll()).toBe(1);
     expect(await env.redis.xlen(key)).toBe(1);
   });

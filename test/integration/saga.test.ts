@@ -1,7 +1,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
 import { codeOf, collect, dataOf, firstError, gql, gqlOk, typed, wsClient } from "../support/graphql-clients.ts";
-import { CANCEL_ORDER, ORDER_EVENTS, ORDER_HISTORY, RESTOCK, placeOrder, type OrderLine, type OrderStatus } from "../support/documents.ts";
+import {
+  CANCEL_ORDER,
+  ORDER_EVENTS,
+  ORDER_HISTORY,
+  RESTOCK,
+  placeOrder,
+  type OrderLine,
+  type OrderStatus,
+} from "../support/documents.ts";
 import { delay, waitFor } from "../support/wait.ts";
 import type { RunningApp } from "../../src/app.ts";
 
@@ -11,7 +19,10 @@ let port: number;
 
 const orderOf = (id: string) => env.db.prisma.order.findUniqueOrThrow({ where: { id } });
 const stockOf = (sku: string) => env.db.prisma.stockLevel.findUniqueOrThrow({ where: { sku } });
-const settled = (id: string) => waitFor(async () => ((await orderOf(id)).status !== "PENDING" ? orderOf(id) : null), { what: `order ${id} to settle` });
+const settled = (id: string) =>
+  waitFor(async () => ((await orderOf(id)).status !== "PENDING" ? orderOf(id) : null), {
+    what: `order ${id} to settle`,
+  });
 
 beforeAll(async () => {
   env = await createTestEnv("saga");
@@ -22,19 +33,41 @@ beforeAll(async () => {
 describe("order saga", () => {
   it("confirms an order whose stock is available and reserves it", async () => {
     const before = await stockOf("SKU-007");
-    const { id } = (await placeOrder(port, { customerId: "c1", items: [{ sku: "SKU-007", quantity: 4 }, { sku: "SKU-013", quantity: 1 }] })).order;
+    const { id } = (
+      await placeOrder(port, {
+        customerId: "c1",
+        items: [
+          { sku: "SKU-007", quantity: 4 },
+          { sku: "SKU-013", quantity: 1 },
+        ],
+      })
+    ).order;
     expect((await settled(id)).status).toBe("CONFIRMED");
     const after = await stockOf("SKU-007");
     expect(after.reserved - before.reserved).toBe(4);
     expect(after.onHand).toBe(before.onHand);
-    const reservation = await env.db.prisma.reservation.findUniqueOrThrow({ where: { orderId: id }, include: { items: { orderBy: { sku: "asc" } } } });
+    const reservation = await env.db.prisma.reservation.findUniqueOrThrow({
+      where: { orderId: id },
+      include: { items: { orderBy: { sku: "asc" } } },
+    });
     expect(reservation.status).toBe("RESERVED");
-    expect(reservation.items.map((i) => [i.sku, i.quantity])).toEqual([["SKU-007", 4], ["SKU-013", 1]]);
+    expect(reservation.items.map((i) => [i.sku, i.quantity])).toEqual([
+      ["SKU-007", 4],
+      ["SKU-013", 1],
+    ]);
   });
 
   it("rejects an order it cannot fill, with the reason, and reserves nothing of any line", async () => {
     const [a, b] = await Promise.all([stockOf("SKU-001"), stockOf("SKU-019")]);
-    const { id } = (await placeOrder(port, { customerId: "c1", items: [{ sku: "SKU-001", quantity: 1 }, { sku: "SKU-019", quantity: 11 }] })).order;
+    const { id } = (
+      await placeOrder(port, {
+        customerId: "c1",
+        items: [
+          { sku: "SKU-001", quantity: 1 },
+          { sku: "SKU-019", quantity: 11 },
+        ],
+      })
+    ).order;
     const order = await settled(id);
     expect(order.status).toBe("REJECTED");
     expect(order.rejectReason).toBe("insufficient stock: SKU-019 (requested 11, available 10)");
@@ -59,11 +92,15 @@ describe("order saga", () => {
   });
 
   it("cancels a rejected order? no: CONFLICT. Unknown or malformed ids: NOT_FOUND and BAD_USER_INPUT", async () => {
-    const rejected = (await placeOrder(port, { customerId: "c3", items: [{ sku: "SKU-019", quantity: 500 }] })).order.id;
+    const rejected = (await placeOrder(port, { customerId: "c3", items: [{ sku: "SKU-019", quantity: 500 }] })).order
+      .id;
     await settled(rejected);
     expect(codeOf(await gql(port, CANCEL_ORDER, { id: rejected }))).toBe("CONFLICT");
     expect(codeOf(await gql(port, CANCEL_ORDER, { id: "01a21254-e1f1-7133-a952-4507e303b4d9" }))).toBe("NOT_FOUND");
-    expect(firstError(await gql(port, CANCEL_ORDER, { id: "42" })).extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
+    expect(firstError(await gql(port, CANCEL_ORDER, { id: "42" })).extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "id",
+    });
   });
 
   it("restocks through the API, emits StockAdjusted, and refuses bad restocks", async () => {
@@ -71,10 +108,19 @@ describe("order saga", () => {
     const res = await gqlOk(port, RESTOCK, { sku: "SKU-012", quantity: 7 });
     expect(res.restock.product).toEqual({ sku: "SKU-012", available: before.onHand - before.reserved + 7 });
     expect(codeOf(await gql(port, RESTOCK, { sku: "NOPE", quantity: 1 }))).toBe("NOT_FOUND");
-    expect(firstError(await gql(port, RESTOCK, { sku: "SKU-012", quantity: 0 })).extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "quantity" });
-    expect(firstError(await gql(port, RESTOCK, { sku: "SKU-012", quantity: 1_000_000 })).extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "quantity" });
+    expect(firstError(await gql(port, RESTOCK, { sku: "SKU-012", quantity: 0 })).extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "quantity",
+    });
+    expect(firstError(await gql(port, RESTOCK, { sku: "SKU-012", quantity: 1_000_000 })).extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "quantity",
+    });
     const history = await waitFor(async () => {
-      const { inventoryHistory } = await gqlOk(port, `{ inventoryHistory(sku: "SKU-012") { __typename ... on StockAdjusted { delta onHand reason } } }`);
+      const { inventoryHistory } = await gqlOk(
+        port,
+        `{ inventoryHistory(sku: "SKU-012") { __typename ... on StockAdjusted { delta onHand reason } } }`,
+      );
       return inventoryHistory.length ? inventoryHistory : null;
     });
     expect(history).toEqual([{ __typename: "StockAdjusted", delta: 7, onHand: before.onHand + 7, reason: "restock" }]);
@@ -91,7 +137,10 @@ describe("order saga", () => {
     expect(history.map((e) => e.__typename)).toEqual(["OrderCreated", "OrderConfirmed", "OrderCancelled"]);
     expect(history.every((e) => e.orderId === id)).toBe(true);
     const stock = await waitFor(async () => {
-      const { inventoryHistory } = await gqlOk(port, `{ inventoryHistory(sku: "SKU-014") { __typename ... on StockReserved { orderId } ... on StockReleased { orderId items { sku quantity } } } }`);
+      const { inventoryHistory } = await gqlOk(
+        port,
+        `{ inventoryHistory(sku: "SKU-014") { __typename ... on StockReserved { orderId } ... on StockReleased { orderId items { sku quantity } } } }`,
+      );
       return inventoryHistory.length === 2 ? inventoryHistory : null;
     });
     expect(stock).toEqual([
@@ -105,21 +154,55 @@ describe("live views of the saga", () => {
   it("orderUpdated shows PENDING then CONFIRMED; inventoryEvents shows the reservation; orderEvents the lifecycle", async () => {
     const client = wsClient(port);
     try {
-      const stock = collect(client, typed<{ inventoryEvents: { __typename: string; skus: string[]; traceId: string | null; orderId?: string; items?: OrderLine[] } }>(`subscription { inventoryEvents(sku: "SKU-016") { __typename skus traceId ... on StockReserved { orderId items { sku quantity } } } }`));
+      const stock = collect(
+        client,
+        typed<{
+          inventoryEvents: {
+            __typename: string;
+            skus: string[];
+            traceId: string | null;
+            orderId?: string;
+            items?: OrderLine[];
+          };
+        }>(
+          `subscription { inventoryEvents(sku: "SKU-016") { __typename skus traceId ... on StockReserved { orderId items { sku quantity } } } }`,
+        ),
+      );
       const lifecycle = collect(client, ORDER_EVENTS, { customerId: "live-saga" });
-      const level = collect(client, typed<{ stockLevel: { sku: string; available: number } }>(`subscription { stockLevel(sku: "SKU-016") { sku available } }`));
+      const level = collect(
+        client,
+        typed<{ stockLevel: { sku: string; available: number } }>(
+          `subscription { stockLevel(sku: "SKU-016") { sku available } }`,
+        ),
+      );
       const [current] = await level.until(1); // current value first
       const available = dataOf(current!).stockLevel.available;
       await delay(100);
-      const { id } = (await placeOrder(port, { customerId: "live-saga", items: [{ sku: "SKU-016", quantity: 5 }] })).order;
-      const updates = collect(client, typed<{ orderUpdated: { id: string; status: OrderStatus } }, { id: string }>(`subscription($id: ID!) { orderUpdated(id: $id) { id status } }`), { id });
-      await waitFor(() => updates.values().some((u) => u.orderUpdated.status === "CONFIRMED"), { what: "CONFIRMED update" });
+      const { id } = (await placeOrder(port, { customerId: "live-saga", items: [{ sku: "SKU-016", quantity: 5 }] }))
+        .order;
+      const updates = collect(
+        client,
+        typed<{ orderUpdated: { id: string; status: OrderStatus } }, { id: string }>(
+          `subscription($id: ID!) { orderUpdated(id: $id) { id status } }`,
+        ),
+        { id },
+      );
+      await waitFor(() => updates.values().some((u) => u.orderUpdated.status === "CONFIRMED"), {
+        what: "CONFIRMED update",
+      });
       const statuses = updates.values().map((u) => u.orderUpdated.status);
       expect(statuses.at(-1)).toBe("CONFIRMED");
-      expect(statuses.filter((s, i) => s !== statuses[i - 1])).toEqual(statuses[0] === "PENDING" ? ["PENDING", "CONFIRMED"] : ["CONFIRMED"]);
+      expect(statuses.filter((s, i) => s !== statuses[i - 1])).toEqual(
+        statuses[0] === "PENDING" ? ["PENDING", "CONFIRMED"] : ["CONFIRMED"],
+      );
 
       const [reserved] = await stock.until(1);
-      expect(dataOf(reserved!).inventoryEvents).toMatchObject({ __typename: "StockReserved", orderId: id, skus: ["SKU-016"], items: [{ sku: "SKU-016", quantity: 5 }] });
+      expect(dataOf(reserved!).inventoryEvents).toMatchObject({
+        __typename: "StockReserved",
+        orderId: id,
+        skus: ["SKU-016"],
+        items: [{ sku: "SKU-016", quantity: 5 }],
+      });
       await lifecycle.until(2);
       expect(lifecycle.values().map((e) => e.orderEvents.__typename)).toEqual(["OrderCreated", "OrderConfirmed"]);
       await level.until(2);

@@ -33,17 +33,25 @@ beforeAll(async () => {
   port = (await env.start(["api", "relay", "inventory", "orders"])).port!;
 });
 
-const events = (s: Status, stream: "orders" | "inventory") => Math.round(s.eventRate.reduce((n, p) => n + p[stream] * p.seconds, 0));
+const events = (s: Status, stream: "orders" | "inventory") =>
+  Math.round(s.eventRate.reduce((n, p) => n + p[stream] * p.seconds, 0));
 
 describe("systemStatus", () => {
   it("reports outbox, consumer groups, dead letters and event rates, each event counted once", async () => {
     // One order before anyone looks (the backfill from entry ids), one after (the live samples).
     const place = async () => {
       const { id } = (await placeOrder(port, { customerId: "c1", items: [{ sku: "SKU-001", quantity: 1 }] })).order;
-      await waitFor(async () => (await env.db.prisma.order.findUnique({ where: { id } }))?.status === "CONFIRMED", { what: "the saga" });
+      await waitFor(async () => (await env.db.prisma.order.findUnique({ where: { id } }))?.status === "CONFIRMED", {
+        what: "the saga",
+      });
     };
     const published = (orders: number, inventory: number) =>
-      waitFor(async () => (await env.redis.xlen(`${env.config.STREAM_PREFIX}:orders`)) === orders && (await env.redis.xlen(`${env.config.STREAM_PREFIX}:inventory`)) === inventory, { what: "the relay" });
+      waitFor(
+        async () =>
+          (await env.redis.xlen(`${env.config.STREAM_PREFIX}:orders`)) === orders &&
+          (await env.redis.xlen(`${env.config.STREAM_PREFIX}:inventory`)) === inventory,
+        { what: "the relay" },
+      );
     await place();
     await published(2, 1);
     const first = await gqlOk(port, STATUS);
@@ -63,7 +71,10 @@ describe("systemStatus", () => {
     expect(events(s, "inventory")).toBe(2);
     expect(s.outboxBacklog).toBe(0);
     expect(s.outboxOldestAgeSeconds).toBe(0);
-    expect(s.consumerGroups.map((g) => `${g.group} ${g.stream}`).sort()).toEqual(["inventory orders", "orders inventory"]);
+    expect(s.consumerGroups.map((g) => `${g.group} ${g.stream}`).sort()).toEqual([
+      "inventory orders",
+      "orders inventory",
+    ]);
     expect(s.deadLetters).toEqual([
       { stream: "ORDERS", count: 0 },
       { stream: "INVENTORY", count: 0 },
@@ -75,8 +86,21 @@ describe("systemStatus", () => {
   });
 
   it("counts dead letters per stream", async () => {
-    await env.redis.xadd(`${env.config.STREAM_PREFIX}:orders`, "*", "type", "OrderTeleported", "agg", "x", "keys", "", "env", "{}");
-    await waitFor(async () => (await gqlOk(port, STATUS)).systemStatus.deadLetters[0]?.count === 1, { what: "the dead letter" });
+    await env.redis.xadd(
+      `${env.config.STREAM_PREFIX}:orders`,
+      "*",
+      "type",
+      "OrderTeleported",
+      "agg",
+      "x",
+      "keys",
+      "",
+      "env",
+      "{}",
+    );
+    await waitFor(async () => (await gqlOk(port, STATUS)).systemStatus.deadLetters[0]?.count === 1, {
+      what: "the dead letter",
+    });
   });
 
   it("is for admins only", async () => {

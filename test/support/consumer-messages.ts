@@ -12,13 +12,29 @@ import { continueTrace } from "../../src/platform/observability/trace.ts";
  * and one it does not, all on the stream `pings`.
  */
 export const pingEvents = defineEvents({
-  Pinged: { stream: "pings", aggregateType: "Ping", versions: { 1: z.object({ n: z.number().int() }) }, routingKeys: (id: string) => [`ping:${id}`] },
-  Ponged: { stream: "pings", aggregateType: "Ping", versions: { 1: z.object({ reply: z.string().min(1) }) }, routingKeys: (id: string) => [`ping:${id}`] },
-  Noted: { stream: "pings", aggregateType: "Note", versions: { 1: z.object({ text: z.string() }) }, routingKeys: () => [] },
+  Pinged: {
+    stream: "pings",
+    aggregateType: "Ping",
+    versions: { 1: z.object({ n: z.number().int() }) },
+    routingKeys: (id: string) => [`ping:${id}`],
+  },
+  Ponged: {
+    stream: "pings",
+    aggregateType: "Ping",
+    versions: { 1: z.object({ reply: z.string().min(1) }) },
+    routingKeys: (id: string) => [`ping:${id}`],
+  },
+  Noted: {
+    stream: "pings",
+    aggregateType: "Note",
+    versions: { 1: z.object({ text: z.string() }) },
+    routingKeys: () => [],
+  },
 });
 export const pings = new EventRegistry(pingEvents);
 
-export const pinged = (n = 1, aggregateId = "p-1") => pings.create("Pinged", aggregateId, { n }, { trace: continueTrace() });
+export const pinged = (n = 1, aggregateId = "p-1") =>
+  pings.create("Pinged", aggregateId, { n }, { trace: continueTrace() });
 
 /** The stream entry the relay would write for `e` (or for other JSON under its type fields). */
 export function entryOf(e: Envelope, json = JSON.stringify(e)): StreamEntry {
@@ -31,7 +47,11 @@ export function entryOf(e: Envelope, json = JSON.stringify(e)): StreamEntry {
  */
 export const offlineRedis = new Redis({ lazyConnect: true, enableOfflineQueue: false });
 
-export function messageOf(entry: StreamEntry, deliveries = 1, source: Source = { stream: "pings", key: "test:pings", redis: offlineRedis }): Message {
+export function messageOf(
+  entry: StreamEntry,
+  deliveries = 1,
+  source: Source = { stream: "pings", key: "test:pings", redis: offlineRedis },
+): Message {
   return { source, entry, deliveries };
 }
 

@@ -47,11 +47,19 @@ mutation CancelOrder($id: ID!, $reason: String, $idempotencyKey: String) {
   cancelOrder(id: $id, reason: $reason, idempotencyKey: $idempotencyKey) { traceId order { id status cancelReason } }
 }`);
 
-export const ORDER = typed<{ order: (OrderSummary & { rejectReason: string | null; cancelReason: string | null }) | null }, { id: string }>(`
+export const ORDER = typed<
+  { order: (OrderSummary & { rejectReason: string | null; cancelReason: string | null }) | null },
+  { id: string }
+>(`
 query Order($id: ID!) { order(id: $id) { id customerId status totalCents currency rejectReason cancelReason } }`);
 
 export const ORDERS = typed<
-  { orders: { edges: { cursor: string; node: { id: string; customerId: string; status: OrderStatus } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } },
+  {
+    orders: {
+      edges: { cursor: string; node: { id: string; customerId: string; status: OrderStatus } }[];
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    };
+  },
   { first?: number; after?: string | null; status?: OrderStatus; customerId?: string }
 >(`
 query Orders($first: Int, $after: String, $status: OrderStatus, $customerId: ID) {
@@ -69,9 +77,14 @@ export interface Product {
   available: number;
 }
 
-export const PRODUCTS = typed<{ products: Product[] }>(`query Products { products { sku name priceCents currency available } }`);
+export const PRODUCTS = typed<{ products: Product[] }>(
+  `query Products { products { sku name priceCents currency available } }`,
+);
 
-export const RESTOCK = typed<{ restock: { traceId: string; product: { sku: string; available: number } } }, { sku: string; quantity: number }>(`
+export const RESTOCK = typed<
+  { restock: { traceId: string; product: { sku: string; available: number } } },
+  { sku: string; quantity: number }
+>(`
 mutation Restock($sku: String!, $quantity: Int!) { restock(sku: $sku, quantity: $quantity) { traceId product { sku available } } }`);
 
 export interface OrderEvent {
@@ -90,7 +103,10 @@ export interface OrderEvent {
 }
 
 /** Every filter is optional: a variable left out is an argument not given. */
-export const ORDER_EVENTS = typed<{ orderEvents: OrderEvent }, { customerId?: string; orderId?: string; after?: string; types?: OrderEventType[] }>(`
+export const ORDER_EVENTS = typed<
+  { orderEvents: OrderEvent },
+  { customerId?: string; orderId?: string; after?: string; types?: OrderEventType[] }
+>(`
 subscription OrderEvents($customerId: ID, $orderId: ID, $after: String, $types: [OrderEventType!]) {
   orderEvents(customerId: $customerId, orderId: $orderId, after: $after, types: $types) {
     __typename eventId eventType orderId customerId occurredAt traceId cursor
@@ -98,7 +114,18 @@ subscription OrderEvents($customerId: ID, $orderId: ID, $after: String, $types: 
   }
 }`);
 
-export const ORDER_HISTORY = typed<{ orderHistory: { __typename: OrderEventType; eventId: string; eventType: OrderEventType; orderId: string; cursor: string }[] }, { orderId: string }>(`
+export const ORDER_HISTORY = typed<
+  {
+    orderHistory: {
+      __typename: OrderEventType;
+      eventId: string;
+      eventType: OrderEventType;
+      orderId: string;
+      cursor: string;
+    }[];
+  },
+  { orderId: string }
+>(`
 query OrderHistory($orderId: ID!) { orderHistory(orderId: $orderId) { __typename eventId eventType orderId cursor } }`);
 
 export interface DeadLetter {
@@ -144,6 +171,7 @@ export interface PlaceOrderOptions {
 export async function placeOrder(port: number, input: OrderInput, opts: PlaceOrderOptions = {}): Promise<CreatedOrder> {
   const variables = { input, ...(opts.idempotencyKey === undefined ? {} : { idempotencyKey: opts.idempotencyKey }) };
   let res = await gql(port, CREATE_ORDER, variables, opts.headers);
-  for (let attempt = 1; res.errors && attempt < (opts.attempts ?? 1); attempt++) res = await gql(port, CREATE_ORDER, variables, opts.headers);
+  for (let attempt = 1; res.errors && attempt < (opts.attempts ?? 1); attempt++)
+    res = await gql(port, CREATE_ORDER, variables, opts.headers);
   return dataOf(res).createOrder;
 }

@@ -18,11 +18,15 @@ export default async function setup() {
 
 /** Templates of runs that were killed (their process is gone). */
 async function dropOrphanedTemplates() {
-  const { rows } = await admin((c) => c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'gateway\\_test\\_template%'"));
+  const { rows } = await admin((c) =>
+    c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'gateway\\_test\\_template%'"),
+  );
   for (const { datname } of rows) {
     const pid = Number(/_(\d+)$/.exec(datname)?.[1]);
     if (datname === TEMPLATE_DB || !pid || isAlive(pid)) continue;
-    await admin((c) => c.query(`ALTER DATABASE "${datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`)).catch(() => {});
+    await admin((c) => c.query(`ALTER DATABASE "${datname}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`)).catch(
+      () => {},
+    );
     await dropDatabase(datname).catch(() => {});
   }
 }

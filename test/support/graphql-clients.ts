@@ -19,13 +19,17 @@ declare const types: unique symbol;
  * (phantom types, nothing at run time). Made with `typed()`; `gql`, `gqlOk`, `collect` and `sse`
  * type their results and variables from it. A plain string works too: data is then untyped.
  */
-export type TypedDocument<TData, TVariables = Record<string, never>> = string & { readonly [types]: { data: TData; variables: TVariables } };
+export type TypedDocument<TData, TVariables = Record<string, never>> = string & {
+  readonly [types]: { data: TData; variables: TVariables };
+};
 
-export const typed = <TData, TVariables = Record<string, never>>(source: string) => source as TypedDocument<TData, TVariables>;
+export const typed = <TData, TVariables = Record<string, never>>(source: string) =>
+  source as TypedDocument<TData, TVariables>;
 
 type UntypedData = Record<string, any>;
 export type DataOf<D extends string> = D extends TypedDocument<infer TData, any> ? TData : UntypedData;
-export type VariablesOf<D extends string> = D extends TypedDocument<any, infer TVariables> ? TVariables : Record<string, unknown>;
+export type VariablesOf<D extends string> =
+  D extends TypedDocument<any, infer TVariables> ? TVariables : Record<string, unknown>;
 
 export interface GraphQLErrorShape {
   message: string;
@@ -56,14 +60,21 @@ export async function gql<D extends string>(
 }
 
 /** `gql` for an operation that must succeed: its data, or an error naming the response's errors. */
-export async function gqlOk<D extends string>(port: number, document: D, variables?: VariablesOf<D>, headers: Record<string, string> = {}): Promise<DataOf<D>> {
+export async function gqlOk<D extends string>(
+  port: number,
+  document: D,
+  variables?: VariablesOf<D>,
+  headers: Record<string, string> = {},
+): Promise<DataOf<D>> {
   return dataOf(await gql(port, document, variables, headers));
 }
 
 /** The data of a response that must have succeeded; throws with the errors' messages (and codes) if it has errors or no data. */
 export function dataOf<T>(res: GraphQLResponse<T>): T {
   if (res.errors?.length) {
-    throw new Error(`GraphQL errors: ${res.errors.map((e) => `${e.message}${e.extensions?.code ? ` [${e.extensions.code}]` : ""}`).join("; ")}`);
+    throw new Error(
+      `GraphQL errors: ${res.errors.map((e) => `${e.message}${e.extensions?.code ? ` [${e.extensions.code}]` : ""}`).join("; ")}`,
+    );
   }
   if (res.data === undefined || res.data === null) throw new Error("GraphQL response without data");
   return res.data;
@@ -79,8 +90,17 @@ export function firstError(res: GraphQLResponse<unknown>): GraphQLErrorShape {
 /** The code of a response's first error, if any. */
 export const codeOf = (res: GraphQLResponse<unknown> | undefined) => res?.errors?.[0]?.extensions?.code;
 
-export function wsClient(port: number, connectionParams: Record<string, unknown> = { authorization: `Bearer ${ADMIN_TOKEN}` }): Client {
-  return createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, connectionParams, retryAttempts: 0, lazy: false });
+export function wsClient(
+  port: number,
+  connectionParams: Record<string, unknown> = { authorization: `Bearer ${ADMIN_TOKEN}` },
+): Client {
+  return createClient({
+    url: `ws://127.0.0.1:${port}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams,
+    retryAttempts: 0,
+    lazy: false,
+  });
 }
 
 /** Collects the events of one graphql-ws subscription; `next(n)` waits until n have arrived. */
@@ -123,7 +143,10 @@ export function collect<D extends string>(client: Client, query: D, variables?: 
     until(n: number, timeoutMs = 10_000): Promise<GraphQLResponse<T>[]> {
       if (received.length >= n) return Promise.resolve(received);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`got ${received.length} of ${n} events in ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`got ${received.length} of ${n} events in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         waiters.push({ n, resolve: () => (clearTimeout(timer), resolve(received)) });
       });
     },
@@ -131,7 +154,12 @@ export function collect<D extends string>(client: Client, query: D, variables?: 
 }
 
 /** A GraphQL subscription over SSE (Yoga's "distinct connections" mode), parsed event by event. */
-export async function sse<D extends string>(port: number, query: D, variables?: VariablesOf<D>, headers: Record<string, string> = {}) {
+export async function sse<D extends string>(
+  port: number,
+  query: D,
+  variables?: VariablesOf<D>,
+  headers: Record<string, string> = {},
+) {
   type T = DataOf<D>;
   const controller = new AbortController();
   const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
@@ -153,13 +181,20 @@ export async function sse<D extends string>(port: number, query: D, variables?: 
         if (split >= 0) {
           const block = buffer.slice(0, split);
           buffer = buffer.slice(split + 2);
-          const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+          const data = block
+            .split("\n")
+            .filter((l) => l.startsWith("data:"))
+            .map((l) => l.slice(5).trim())
+            .join("\n");
           if (block.includes("event: next") || (!block.includes("event:") && data)) return JSON.parse(data);
           continue;
         }
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new Error("no SSE event in time");
-        const chunk = await Promise.race([reader.read(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no SSE event in time")), remaining))]);
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no SSE event in time")), remaining)),
+        ]);
         if (chunk.done) throw new Error("SSE stream ended");
         buffer += chunk.value;
       }

@@ -23,8 +23,14 @@ export class PrivateRedis {
   }
 
   async start(): Promise<void> {
-    const persistence = this.aofDir ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", this.aofDir] : ["--appendonly", "no"];
-    this.process = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...persistence], { stdio: "ignore" });
+    const persistence = this.aofDir
+      ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", this.aofDir]
+      : ["--appendonly", "no"];
+    this.process = spawn(
+      "redis-server",
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...persistence],
+      { stdio: "ignore" },
+    );
     const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
     probe.on("error", () => {});
     const deadline = Date.now() + 5_000;

@@ -31,7 +31,10 @@ export class AppProcess {
 
   /** Exit code, last error logs and stderr: for failure messages. */
   exitReport(): string {
-    const errors = this.logs.filter((l) => Number(l.level) >= 50).slice(-3).map((l) => JSON.stringify(l));
+    const errors = this.logs
+      .filter((l) => Number(l.level) >= 50)
+      .slice(-3)
+      .map((l) => JSON.stringify(l));
     return `exit ${this.child.exitCode}; errors: ${errors.join(" | ") || "none"}; stderr: ${this.stderr.trim() || "(empty)"}`;
   }
 

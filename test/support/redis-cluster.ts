@@ -48,23 +48,52 @@ export class RedisCluster {
       const child = spawn(
         "redis-server",
         [
-          "--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-port", String(busPort),
-          "--cluster-config-file", join(this.dir, `nodes-${port}.conf`), "--cluster-node-timeout", "5000",
-          "--dir", this.dir, "--save", "", "--appendonly", "no",
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--cluster-enabled",
+          "yes",
+          "--cluster-port",
+          String(busPort),
+          "--cluster-config-file",
+          join(this.dir, `nodes-${port}.conf`),
+          "--cluster-node-timeout",
+          "5000",
+          "--dir",
+          this.dir,
+          "--save",
+          "",
+          "--appendonly",
+          "no",
         ],
         { stdio: "ignore" },
       );
       this.processes.push(child);
     }
     for (const port of this.ports) await this.waitFor(port, async (r) => (await r.ping()) === "PONG", "to answer");
-    await run("redis-cli", ["--cluster", "create", ...this.ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], { timeout: 30_000 });
+    await run(
+      "redis-cli",
+      ["--cluster", "create", ...this.ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"],
+      { timeout: 30_000 },
+    );
     for (const port of this.ports) {
-      await this.waitFor(port, async (r) => String(await r.call("CLUSTER", "INFO")).includes("cluster_state:ok"), "to report cluster_state:ok");
+      await this.waitFor(
+        port,
+        async (r) => String(await r.call("CLUSTER", "INFO")).includes("cluster_state:ok"),
+        "to report cluster_state:ok",
+      );
     }
   }
 
   private async waitFor(port: number, check: (r: Redis) => Promise<boolean>, what: string): Promise<void> {
-    const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+    const probe = new Redis({
+      port,
+      host: "127.0.0.1",
+      lazyConnect: true,
+      retryStrategy: () => 50,
+      maxRetriesPerRequest: 1,
+    });
     probe.on("error", () => {});
     const deadline = Date.now() + 20_000;
     try {

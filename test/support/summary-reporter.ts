@@ -17,8 +17,7 @@ export default class SummaryReporter implements Reporter {
         else if (state === "failed") {
           failed++;
           testFailed = true;
-        }
-        else skipped++;
+        } else skipped++;
       }
       // A failed file none of whose tests failed: it did not load, or a hook failed.
       if (module.state() === "failed" && !testFailed) failed++;

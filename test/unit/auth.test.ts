@@ -24,7 +24,15 @@ describe("tokens", () => {
     const first = await verify(token);
     expect(await verify(token)).toBe(first); // the verified principal, not a second verification
     const [h, , sig] = token.split(".");
-    const elevated = Buffer.from(JSON.stringify({ sub: "brief", roles: ["admin"], exp: Math.floor(Date.now() / 1000) + 600, iss: TEST_AUTH.issuer, aud: TEST_AUTH.audience })).toString("base64url");
+    const elevated = Buffer.from(
+      JSON.stringify({
+        sub: "brief",
+        roles: ["admin"],
+        exp: Math.floor(Date.now() / 1000) + 600,
+        iss: TEST_AUTH.issuer,
+        aud: TEST_AUTH.audience,
+      }),
+    ).toString("base64url");
     await expect(verify(`${h}.${elevated}.${sig}`)).rejects.toThrow(/bad signature/);
     // The clock moves past the expiry (instead of the test waiting two seconds for it).
     vi.useFakeTimers({ toFake: ["Date"], now: first.expiresAt + 50 });

@@ -4,7 +4,12 @@ import { ConfigError, loadConfig } from "../../src/config.ts";
 describe("config", () => {
   it("has working defaults for local development", () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ PORT: 4000, STREAM_PREFIX: "events", ROLES: ["api", "relay", "inventory", "orders"], REDIS_URL: "redis://127.0.0.1:6379" });
+    expect(c).toMatchObject({
+      PORT: 4000,
+      STREAM_PREFIX: "events",
+      ROLES: ["api", "relay", "inventory", "orders"],
+      REDIS_URL: "redis://127.0.0.1:6379",
+    });
   });
 
   it("names every bad variable", () => {
@@ -23,6 +28,8 @@ describe("config", () => {
     expect(() => loadConfig({ NODE_ENV: "production", ROLES: "relay" })).not.toThrow(); // workers verify no tokens
     expect(() => loadConfig({ AUTH_JWT_SECRET: "short" })).toThrow(/at least 32/);
     expect(loadConfig({ NODE_ENV: "development" }).authUsesDevSecret).toBe(true);
-    expect(loadConfig({ NODE_ENV: "production", AUTH_JWKS_URL: "https://id.example.com/.well-known/jwks.json" }).auth.secret).toBeUndefined();
+    expect(
+      loadConfig({ NODE_ENV: "production", AUTH_JWKS_URL: "https://id.example.com/.well-known/jwks.json" }).auth.secret,
+    ).toBeUndefined();
   });
 });

@@ -28,13 +28,25 @@ describe("order state machine", () => {
   });
 
   it("given a transition, then emits the event that names it, with the reason", () => {
-    expect(given("PENDING").when({ type: "reject", reason: "out of stock" })).toEqual({ outcome: "transition", to: "REJECTED", event: "OrderRejected", reason: "out of stock" });
-    expect(given("CONFIRMED").when({ type: "cancel", reason: "changed my mind" })).toMatchObject({ event: "OrderCancelled", reason: "changed my mind" });
+    expect(given("PENDING").when({ type: "reject", reason: "out of stock" })).toEqual({
+      outcome: "transition",
+      to: "REJECTED",
+      event: "OrderRejected",
+      reason: "out of stock",
+    });
+    expect(given("CONFIRMED").when({ type: "cancel", reason: "changed my mind" })).toMatchObject({
+      event: "OrderCancelled",
+      reason: "changed my mind",
+    });
   });
 
   it("given a terminal state, whatever arrives, never leaves it", () => {
     for (const status of ["REJECTED", "CANCELLED"] as const)
-      for (const command of [{ type: "confirm" }, { type: "reject", reason: "x" }, { type: "cancel", reason: "x" }] as const)
+      for (const command of [
+        { type: "confirm" },
+        { type: "reject", reason: "x" },
+        { type: "cancel", reason: "x" },
+      ] as const)
         expect(given(status).when(command).outcome).not.toBe("transition");
     expect(statuses).toHaveLength(4);
   });
@@ -47,15 +59,41 @@ describe("inventory decisions", () => {
   ]);
 
   it("reserves every line when all are available", () => {
-    expect(decideReserve("PENDING", [{ sku: "A", quantity: 2 }, { sku: "B", quantity: 5 }], stock)).toEqual({
+    expect(
+      decideReserve(
+        "PENDING",
+        [
+          { sku: "A", quantity: 2 },
+          { sku: "B", quantity: 5 },
+        ],
+        stock,
+      ),
+    ).toEqual({
       outcome: "reserve",
-      items: [{ sku: "A", quantity: 2 }, { sku: "B", quantity: 5 }],
+      items: [
+        { sku: "A", quantity: 2 },
+        { sku: "B", quantity: 5 },
+      ],
     });
   });
 
   it("reserves nothing when any line is short, naming each short sku", () => {
-    const d = decideReserve("PENDING", [{ sku: "A", quantity: 3 }, { sku: "B", quantity: 1 }, { sku: "Z", quantity: 1 }], stock);
-    expect(d).toMatchObject({ outcome: "reject", shortSkus: [{ sku: "A", requested: 3, available: 2 }, { sku: "Z", requested: 1, available: 0 }] });
+    const d = decideReserve(
+      "PENDING",
+      [
+        { sku: "A", quantity: 3 },
+        { sku: "B", quantity: 1 },
+        { sku: "Z", quantity: 1 },
+      ],
+      stock,
+    );
+    expect(d).toMatchObject({
+      outcome: "reject",
+      shortSkus: [
+        { sku: "A", requested: 3, available: 2 },
+        { sku: "Z", requested: 1, available: 0 },
+      ],
+    });
     expect(d.outcome === "reject" && d.reason).toContain("A (requested 3, available 2)");
   });
 
@@ -64,7 +102,10 @@ describe("inventory decisions", () => {
   });
 
   it("releases exactly what was reserved; a cancel before the reservation leaves a tombstone", () => {
-    expect(decideRelease("RESERVED", [{ sku: "A", quantity: 2 }])).toEqual({ outcome: "release", items: [{ sku: "A", quantity: 2 }] });
+    expect(decideRelease("RESERVED", [{ sku: "A", quantity: 2 }])).toEqual({
+      outcome: "release",
+      items: [{ sku: "A", quantity: 2 }],
+    });
     expect(decideRelease("PENDING", [])).toEqual({ outcome: "tombstone" });
     expect(decideRelease("RELEASED", []).outcome).toBe("unchanged");
     expect(decideRelease("REJECTED", []).outcome).toBe("unchanged");

@@ -7,12 +7,17 @@ import { eventCatalog } from "../../src/contracts/index.ts";
 
 const trace = continueTrace();
 const created = () =>
-  eventCatalog.create("OrderCreated", "0193a1b2-0000-7000-8000-000000000001", {
-    customerId: "c1",
-    currency: "EUR",
-    totalCents: 500,
-    items: [{ sku: "A", quantity: 2, unitPriceCents: 250 }],
-  }, { trace });
+  eventCatalog.create(
+    "OrderCreated",
+    "0193a1b2-0000-7000-8000-000000000001",
+    {
+      customerId: "c1",
+      currency: "EUR",
+      totalCents: 500,
+      items: [{ sku: "A", quantity: 2, unitPriceCents: 250 }],
+    },
+    { trace },
+  );
 
 describe("event envelope", () => {
   it("builds a valid envelope with a UUID v7 id, the trace and ISO time", () => {
@@ -25,7 +30,14 @@ describe("event envelope", () => {
   });
 
   it("refuses to build an event whose payload breaks its schema", () => {
-    expect(() => eventCatalog.create("OrderCreated", "x", { customerId: "c1", currency: "eur", totalCents: 1.5, items: [] } as never, { trace })).toThrow(EnvelopeError);
+    expect(() =>
+      eventCatalog.create(
+        "OrderCreated",
+        "x",
+        { customerId: "c1", currency: "eur", totalCents: 1.5, items: [] } as never,
+        { trace },
+      ),
+    ).toThrow(EnvelopeError);
   });
 
   it.each([
@@ -60,7 +72,12 @@ describe("stream entries", () => {
   });
 
   it("route inventory events by order and sku", () => {
-    const e = eventCatalog.create("StockAdjusted", "A", { sku: "A", delta: 5, onHand: 9, reason: "restock" }, { trace });
+    const e = eventCatalog.create(
+      "StockAdjusted",
+      "A",
+      { sku: "A", delta: 5, onHand: 9, reason: "restock" },
+      { trace },
+    );
     expect(eventCatalog.routingKeys(e)).toEqual(["sku:A"]);
   });
 
@@ -93,11 +110,13 @@ describe("trace context", () => {
     for (const t of traces) expect(parseTraceparent(formatTraceparent(t))).toEqual(t);
   });
 
-  it.each(["", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"])(
-    "starts a fresh trace for an invalid header %j",
-    (header) => {
-      expect(parseTraceparent(header)).toBeUndefined();
-      expect(continueTrace(header).traceId).toMatch(/^[0-9a-f]{32}$/);
-    },
-  );
+  it.each([
+    "",
+    "garbage",
+    "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+    "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+  ])("starts a fresh trace for an invalid header %j", (header) => {
+    expect(parseTraceparent(header)).toBeUndefined();
+    expect(continueTrace(header).traceId).toMatch(/^[0-9a-f]{32}$/);
+  });
 });

@@ -4,7 +4,11 @@ import { loadConfig } from "../../src/config.ts";
 
 function capture(level = "info") {
   const lines: string[] = [];
-  const log = createLogger({ LOG_LEVEL: level as never, logPretty: false }, {}, { write: (s: string) => void lines.push(s) });
+  const log = createLogger(
+    { LOG_LEVEL: level as never, logPretty: false },
+    {},
+    { write: (s: string) => void lines.push(s) },
+  );
   return { log, lines, text: () => lines.join("") };
 }
 
@@ -27,13 +31,43 @@ describe("logs: configuration", () => {
 describe("logs: no secrets", () => {
   it("redacts credentials by field and scrubs URL passwords and bearer tokens from every string", () => {
     const { log, text } = capture();
-    log.info({ req: { headers: { authorization: "Bearer header.token.value", cookie: "session=cookie-secret" } } }, "request");
-    log.info({ connectionParams: { authorization: "Bearer ws.token.value" }, password: "pw-field", nested: { token: "nested-token", apiKey: "key-1" } }, "init");
-    log.info({ databaseUrl: "postgresql://app:db-password@db:5432/orders", redis: "rediss://default:redis-password@cache:6380" }, "connecting to postgresql://app:db-password@db/orders");
-    log.error({ err: new Error("connect failed for postgresql://app:db-password@db/orders with Bearer err.token.value") }, "boom");
+    log.info(
+      { req: { headers: { authorization: "Bearer header.token.value", cookie: "session=cookie-secret" } } },
+      "request",
+    );
+    log.info(
+      {
+        connectionParams: { authorization: "Bearer ws.token.value" },
+        password: "pw-field",
+        nested: { token: "nested-token", apiKey: "key-1" },
+      },
+      "init",
+    );
+    log.info(
+      {
+        databaseUrl: "postgresql://app:db-password@db:5432/orders",
+        redis: "rediss://default:redis-password@cache:6380",
+      },
+      "connecting to postgresql://app:db-password@db/orders",
+    );
+    log.error(
+      { err: new Error("connect failed for postgresql://app:db-password@db/orders with Bearer err.token.value") },
+      "boom",
+    );
     log.child({ traceId: "t" }).warn("retrying with Authorization: Bearer msg.token.value");
     const out = text();
-    for (const secret of ["header.token.value", "cookie-secret", "ws.token.value", "pw-field", "nested-token", "key-1", "db-password", "redis-password", "err.token.value", "msg.token.value"]) {
+    for (const secret of [
+      "header.token.value",
+      "cookie-secret",
+      "ws.token.value",
+      "pw-field",
+      "nested-token",
+      "key-1",
+      "db-password",
+      "redis-password",
+      "err.token.value",
+      "msg.token.value",
+    ]) {
       expect(out).not.toContain(secret);
     }
     expect(out).toContain("postgresql://app:[redacted]@db:5432/orders");

@@ -31,7 +31,9 @@ describe("partition of an aggregate", () => {
       expect(partitionOf(id, 7)).toBeLessThan(7);
     }
     // Pinned values: changing the hash would move existing aggregates to other partitions.
-    expect(partitionOf("0193a1b2-0000-7000-8000-000000000001", 4)).toBe(fnv1a("0193a1b2-0000-7000-8000-000000000001") % 4);
+    expect(partitionOf("0193a1b2-0000-7000-8000-000000000001", 4)).toBe(
+      fnv1a("0193a1b2-0000-7000-8000-000000000001") % 4,
+    );
     expect(fnv1a("")).toBe(0x811c9dc5);
     expect(fnv1a("a")).toBe(0xe40c292c);
   });
@@ -55,7 +57,12 @@ describe("partition keys", () => {
   });
 
   it("partitions get hash-tagged keys; a partition's stream, dead letters and trim marker share the tag (one slot)", () => {
-    expect(partitionKeys(partitioned, "orders")).toEqual(["{events:orders:0}", "{events:orders:1}", "{events:orders:2}", "{events:orders:3}"]);
+    expect(partitionKeys(partitioned, "orders")).toEqual([
+      "{events:orders:0}",
+      "{events:orders:1}",
+      "{events:orders:2}",
+      "{events:orders:3}",
+    ]);
     expect(partitionKeys(clusterOne, "inventory")).toEqual(["{events:inventory:0}"]);
     const key = keyForAggregate(partitioned, "orders", uuid(5));
     expect(key).toBe(`{events:orders:${partitionOf(uuid(5), 4)}}`);
@@ -109,7 +116,10 @@ describe("merging partitions by entry id", () => {
   const e = (id: string) => ({ id });
 
   it("merges ascending, ties by partition, and stops where a partition with more to fetch ran dry", () => {
-    const { merged, rest } = mergeByIdOrder([[e("1-0"), e("5-0")], [e("2-0"), e("5-0")], [e("3-0")]], [true, true, false]);
+    const { merged, rest } = mergeByIdOrder(
+      [[e("1-0"), e("5-0")], [e("2-0"), e("5-0")], [e("3-0")]],
+      [true, true, false],
+    );
     expect(merged.map(([p, x]) => `${p}:${x.id}`)).toEqual(["0:1-0", "1:2-0", "2:3-0"]);
     expect(rest).toEqual([[e("5-0")], [e("5-0")], []]);
     const done = mergeByIdOrder(rest, [true, true, true]);

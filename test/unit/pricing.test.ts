@@ -20,7 +20,15 @@ const failure = (fn: () => unknown) => {
 
 describe("priceOrder", () => {
   it("prices each line from the catalog and sums the total in minor units", () => {
-    expect(priceOrder([{ sku: "A", quantity: 3 }, { sku: "B", quantity: 1 }], prices)).toEqual({
+    expect(
+      priceOrder(
+        [
+          { sku: "A", quantity: 3 },
+          { sku: "B", quantity: 1 },
+        ],
+        prices,
+      ),
+    ).toEqual({
       currency: "EUR",
       totalCents: 1_750,
       lines: [
@@ -31,15 +39,38 @@ describe("priceOrder", () => {
   });
 
   it("names the line with an unknown sku", () => {
-    expect(failure(() => priceOrder([{ sku: "A", quantity: 1 }, { sku: "NOPE", quantity: 1 }], prices))).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items[1].sku" });
+    expect(
+      failure(() =>
+        priceOrder(
+          [
+            { sku: "A", quantity: 1 },
+            { sku: "NOPE", quantity: 1 },
+          ],
+          prices,
+        ),
+      ),
+    ).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items[1].sku" });
   });
 
   it("refuses lines priced in another currency than the first", () => {
-    expect(failure(() => priceOrder([{ sku: "A", quantity: 1 }, { sku: "U", quantity: 1 }], prices))).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items[1].sku", message: expect.stringContaining("USD") });
+    expect(
+      failure(() =>
+        priceOrder(
+          [
+            { sku: "A", quantity: 1 },
+            { sku: "U", quantity: 1 },
+          ],
+          prices,
+        ),
+      ),
+    ).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items[1].sku", message: expect.stringContaining("USD") });
   });
 
   it("refuses a total beyond a 32-bit integer, and accepts the largest that fits", () => {
-    expect(failure(() => priceOrder([{ sku: "BIG", quantity: 2 }], prices))).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items" });
+    expect(failure(() => priceOrder([{ sku: "BIG", quantity: 2 }], prices))).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.items",
+    });
     expect(priceOrder([{ sku: "BIG", quantity: 1 }], prices).totalCents).toBe(2_000_000_000);
   });
 });

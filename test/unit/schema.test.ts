@@ -19,14 +19,26 @@ describe("schema.graphql", () => {
     };
     expect(signature("Query", "products")).toBe("products(): [Product!]!");
     expect(signature("Query", "order")).toBe("order(id: ID!): Order");
-    expect(signature("Query", "orders")).toBe("orders(after: String, before: String, customerId: ID, first: Int, last: Int, status: OrderStatus): OrderConnection!");
+    expect(signature("Query", "orders")).toBe(
+      "orders(after: String, before: String, customerId: ID, first: Int, last: Int, status: OrderStatus): OrderConnection!",
+    );
     expect(signature("Query", "orderHistory")).toBe("orderHistory(orderId: ID!): [OrderEvent!]!");
-    expect(signature("Query", "inventoryHistory")).toBe("inventoryHistory(last: Int, sku: String!): [InventoryEvent!]!");
-    expect(signature("Mutation", "createOrder")).toBe("createOrder(idempotencyKey: String, input: CreateOrderInput!): CreateOrderPayload!");
-    expect(signature("Mutation", "cancelOrder")).toBe("cancelOrder(id: ID!, idempotencyKey: String, reason: String): CancelOrderPayload!");
+    expect(signature("Query", "inventoryHistory")).toBe(
+      "inventoryHistory(last: Int, sku: String!): [InventoryEvent!]!",
+    );
+    expect(signature("Mutation", "createOrder")).toBe(
+      "createOrder(idempotencyKey: String, input: CreateOrderInput!): CreateOrderPayload!",
+    );
+    expect(signature("Mutation", "cancelOrder")).toBe(
+      "cancelOrder(id: ID!, idempotencyKey: String, reason: String): CancelOrderPayload!",
+    );
     expect(signature("Mutation", "restock")).toBe("restock(quantity: Int!, sku: String!): RestockPayload!");
-    expect(signature("Subscription", "orderEvents")).toBe("orderEvents(after: String, customerId: ID, orderId: ID, types: [OrderEventType!]): OrderEvent!");
-    expect(signature("Subscription", "inventoryEvents")).toBe("inventoryEvents(after: String, orderId: ID, sku: String, types: [InventoryEventType!]): InventoryEvent!");
+    expect(signature("Subscription", "orderEvents")).toBe(
+      "orderEvents(after: String, customerId: ID, orderId: ID, types: [OrderEventType!]): OrderEvent!",
+    );
+    expect(signature("Subscription", "inventoryEvents")).toBe(
+      "inventoryEvents(after: String, orderId: ID, sku: String, types: [InventoryEventType!]): InventoryEvent!",
+    );
     expect(signature("Subscription", "orderUpdated")).toBe("orderUpdated(after: String, id: ID!): Order!");
     expect(signature("Subscription", "stockLevel")).toBe("stockLevel(after: String, sku: String!): Product!");
   });

@@ -7,7 +7,12 @@ describe("trim floor", () => {
     expect(safeTrimId("100-0", [])).toBe("100-0");
     expect(safeTrimId("100-0", [{ lastDeliveredId: "200-0", oldestPendingId: null }])).toBe("100-0");
     expect(safeTrimId("100-0", [{ lastDeliveredId: "50-3", oldestPendingId: null }])).toBe("50-4");
-    expect(safeTrimId("100-0", [{ lastDeliveredId: "90-0", oldestPendingId: "40-1" }, { lastDeliveredId: "95-0", oldestPendingId: null }])).toBe("40-1");
+    expect(
+      safeTrimId("100-0", [
+        { lastDeliveredId: "90-0", oldestPendingId: "40-1" },
+        { lastDeliveredId: "95-0", oldestPendingId: null },
+      ]),
+    ).toBe("40-1");
   });
 
   it("compares ids numerically, not as text", () => {

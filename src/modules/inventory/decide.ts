@@ -25,7 +25,11 @@ export type ReserveDecision =
 
 export const available = (s: Stock) => s.onHand - s.reserved;
 
-export function decideReserve(status: ReservationStatus, lines: Line[], stock: ReadonlyMap<string, Stock>): ReserveDecision {
+export function decideReserve(
+  status: ReservationStatus,
+  lines: Line[],
+  stock: ReadonlyMap<string, Stock>,
+): ReserveDecision {
   if (status === "RESERVED" || status === "REJECTED") return { outcome: "unchanged", why: `already ${status}` };
   if (status === "RELEASED") return { outcome: "unchanged", why: "order was cancelled before stock was reserved" };
   const shortSkus = lines.flatMap((line) => {
@@ -64,6 +68,7 @@ export type AdjustDecision = { outcome: "adjust"; onHand: number } | { outcome: 
 /** Restock (positive) or correction (either sign): on hand may never drop below what is reserved. */
 export function decideAdjust(stock: Stock, delta: number): AdjustDecision {
   const onHand = stock.onHand + delta;
-  if (onHand < stock.reserved) return { outcome: "refused", why: `on hand would be ${onHand}, below the ${stock.reserved} reserved` };
+  if (onHand < stock.reserved)
+    return { outcome: "refused", why: `on hand would be ${onHand}, below the ${stock.reserved} reserved` };
   return { outcome: "adjust", onHand };
 }

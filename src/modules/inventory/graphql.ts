@@ -1,7 +1,12 @@
 import type { Builder } from "../../platform/graphql/builder.ts";
 import { eventCatalog, INVENTORY_EVENT_TYPES, type InventoryEventType, type EventOf } from "../../contracts/index.ts";
 import type { LiveEvent } from "../../platform/live/hub.ts";
-import { commonEventFields, subscribeLive, subscribeSnapshots, unwrapLive } from "../../platform/live/graphql-fields.ts";
+import {
+  commonEventFields,
+  subscribeLive,
+  subscribeSnapshots,
+  unwrapLive,
+} from "../../platform/live/graphql-fields.ts";
 import { routingKeysFor } from "../../contracts/index.ts";
 import { readBackward } from "../../platform/live/history.ts";
 import { restock } from "./service.ts";
@@ -13,9 +18,15 @@ export function registerInventorySchema(builder: Builder): void {
   const StockLine = builder.objectRef<{ sku: string; quantity: number }>("StockLine").implement({
     fields: (t) => ({ sku: t.exposeString("sku"), quantity: t.exposeInt("quantity") }),
   });
-  const StockShortage = builder.objectRef<{ sku: string; requested: number; available: number }>("StockShortage").implement({
-    fields: (t) => ({ sku: t.exposeString("sku"), requested: t.exposeInt("requested"), available: t.exposeInt("available") }),
-  });
+  const StockShortage = builder
+    .objectRef<{ sku: string; requested: number; available: number }>("StockShortage")
+    .implement({
+      fields: (t) => ({
+        sku: t.exposeString("sku"),
+        requested: t.exposeInt("requested"),
+        available: t.exposeInt("available"),
+      }),
+    });
 
   const InventoryEvent = builder.interfaceRef<InventoryLiveEvent>("InventoryEvent").implement({
     description: "Something that happened to stock, as recorded on the inventory stream.",
@@ -75,7 +86,8 @@ export function registerInventorySchema(builder: Builder): void {
   builder.subscriptionField("inventoryEvents", (t) =>
     t.field({
       type: InventoryEvent,
-      description: "Live inventory events (admins), filtered by sku, order and/or event type; `after` resumes from a cursor with no gap.",
+      description:
+        "Live inventory events (admins), filtered by sku, order and/or event type; `after` resumes from a cursor with no gap.",
       args: {
         sku: t.arg.string({ required: false }),
         orderId: t.arg.id({ required: false }),
@@ -84,7 +96,12 @@ export function registerInventorySchema(builder: Builder): void {
       },
       authScopes: { admin: true },
       subscribe: (_root, args, ctx) =>
-        subscribeLive(ctx.hub("inventory"), { keys: routingKeysFor(args), types: args.types?.length ? args.types : INVENTORY_EVENT_TYPES }, args.after, { viewer: ctx.viewer }),
+        subscribeLive(
+          ctx.hub("inventory"),
+          { keys: routingKeysFor(args), types: args.types?.length ? args.types : INVENTORY_EVENT_TYPES },
+          args.after,
+          { viewer: ctx.viewer },
+        ),
       resolve: (item) => unwrapLive(item) as InventoryLiveEvent,
     }),
   );
@@ -95,8 +112,11 @@ export function registerInventorySchema(builder: Builder): void {
       description: "A product's live availability: its current state now, then again after every change.",
       args: { sku: t.arg.string({ required: true }), after: t.arg.string({ required: false }) },
       subscribe: (_root, args, ctx) =>
-        subscribeSnapshots(ctx.hub("inventory"), { keys: routingKeysFor({ sku: args.sku }) }, args.after, () =>
-          ctx.prisma.product.findUnique({ where: { sku: args.sku }, include: { stock: true } }),
+        subscribeSnapshots(
+          ctx.hub("inventory"),
+          { keys: routingKeysFor({ sku: args.sku }) },
+          args.after,
+          () => ctx.prisma.product.findUnique({ where: { sku: args.sku }, include: { stock: true } }),
           ctx.viewer,
         ),
       resolve: (_query, product) => unwrapLive(product),
@@ -106,14 +126,17 @@ export function registerInventorySchema(builder: Builder): void {
   builder.queryField("inventoryHistory", (t) =>
     t.field({
       type: [InventoryEvent],
-      description: "The latest inventory events of one sku (up to `last`), oldest first, read from the inventory stream (admins).",
+      description:
+        "The latest inventory events of one sku (up to `last`), oldest first, read from the inventory stream (admins).",
       authScopes: { admin: true },
       args: { sku: t.arg.string({ required: true }), last: t.arg.int({ required: false, defaultValue: 100 }) },
       resolve: (_root, args, ctx) => {
         const last = args.last ?? 100;
         if (last < 1 || last > 1000) throw badInput("last", "must be from 1 to 1000");
         const [key] = routingKeysFor({ sku: args.sku });
-        return readBackward(eventCatalog, ctx.redis, [...ctx.hub("inventory").streamKeys], key!, last) as Promise<InventoryLiveEvent[]>;
+        return readBackward(eventCatalog, ctx.redis, [...ctx.hub("inventory").streamKeys], key!, last) as Promise<
+          InventoryLiveEvent[]
+        >;
       },
     }),
   );
@@ -122,7 +145,8 @@ export function registerInventorySchema(builder: Builder): void {
     fields: (t) => ({
       product: t.prismaField({
         type: "Product",
-        resolve: (query, payload, _args, ctx) => ctx.prisma.product.findUniqueOrThrow({ ...query, where: { sku: payload.sku } }),
+        resolve: (query, payload, _args, ctx) =>
+          ctx.prisma.product.findUniqueOrThrow({ ...query, where: { sku: payload.sku } }),
       }),
       traceId: t.exposeString("traceId"),
     }),
@@ -133,7 +157,10 @@ export function registerInventorySchema(builder: Builder): void {
       type: RestockPayload,
       description: "Adds units to a product's stock on hand (a delivery arrived) → StockAdjusted. Admins only.",
       authScopes: { admin: true },
-      args: { sku: t.arg.string({ required: true }), quantity: t.arg.int({ required: true, description: "1 to 100000." }) },
+      args: {
+        sku: t.arg.string({ required: true }),
+        quantity: t.arg.int({ required: true, description: "1 to 100000." }),
+      },
       resolve: async (_root, args, ctx) => {
         const result = await restock(ctx.db, args.sku, args.quantity, { trace: ctx.trace });
         ctx.log.info({ ...result, delta: args.quantity }, "restocked");

@@ -22,7 +22,9 @@ async function lockReservation(tx: SqlTx, orderId: string): Promise<ReservationS
 
 /** What this order holds; read after lockReservation, so no other handler is changing it. */
 async function reservedItems(tx: SqlTx, orderId: string): Promise<Line[]> {
-  return tx.$queryRaw<Line[]>`SELECT sku, quantity FROM reservation_items WHERE order_id = ${orderId}::uuid ORDER BY sku`;
+  return tx.$queryRaw<
+    Line[]
+  >`SELECT sku, quantity FROM reservation_items WHERE order_id = ${orderId}::uuid ORDER BY sku`;
 }
 
 /** Locks stock rows in sku order: two orders sharing skus always lock in the same order (no deadlock). */
@@ -36,7 +38,14 @@ async function lockStock(tx: SqlTx, skus: string[]): Promise<Map<string, Stock>>
  * One statement for the whole effect on locked rows: stock reserved (+) or given back (−), the
  * order's reservation lines recorded (on reserve), and the reservation's new status.
  */
-async function applyReservation(tx: SqlTx, orderId: string, items: Line[], sign: 1 | -1, status: ReservationStatus, reason: string | null): Promise<void> {
+async function applyReservation(
+  tx: SqlTx,
+  orderId: string,
+  items: Line[],
+  sign: 1 | -1,
+  status: ReservationStatus,
+  reason: string | null,
+): Promise<void> {
   await tx.$executeRaw`
     WITH line (sku, quantity) AS (SELECT * FROM unnest(${items.map((i) => i.sku)}::text[], ${items.map((i) => i.quantity)}::int[])),
     stock AS (
@@ -50,7 +59,11 @@ async function applyReservation(tx: SqlTx, orderId: string, items: Line[], sign:
 }
 
 /** OrderCreated → reserve every line or none → StockReserved | StockRejected. */
-export async function reserveStock(tx: SqlTx, event: EventOf<"OrderCreated">, { cause, log }: HandlerContext): Promise<EventOf[]> {
+export async function reserveStock(
+  tx: SqlTx,
+  event: EventOf<"OrderCreated">,
+  { cause, log }: HandlerContext,
+): Promise<EventOf[]> {
   const orderId = event.aggregateId;
   const status = await lockReservation(tx, orderId);
   const lines = event.payload.items.map(({ sku, quantity }) => ({ sku, quantity }));
@@ -61,7 +74,14 @@ export async function reserveStock(tx: SqlTx, event: EventOf<"OrderCreated">, { 
       return [];
     case "reject":
       await applyReservation(tx, orderId, [], 1, "REJECTED", decision.reason);
-      return [eventCatalog.create("StockRejected", orderId, { orderId, reason: decision.reason, shortSkus: decision.shortSkus }, cause)];
+      return [
+        eventCatalog.create(
+          "StockRejected",
+          orderId,
+          { orderId, reason: decision.reason, shortSkus: decision.shortSkus },
+          cause,
+        ),
+      ];
     case "reserve":
       await applyReservation(tx, orderId, decision.items, 1, "RESERVED", null);
       return [eventCatalog.create("StockReserved", orderId, { orderId, items: decision.items }, cause)];
@@ -69,7 +89,11 @@ export async function reserveStock(tx: SqlTx, event: EventOf<"OrderCreated">, { 
 }
 
 /** OrderCancelled → give back exactly what this order reserved → StockReleased. */
-export async function releaseStock(tx: SqlTx, event: EventOf<"OrderCancelled">, { cause, log }: HandlerContext): Promise<EventOf[]> {
+export async function releaseStock(
+  tx: SqlTx,
+  event: EventOf<"OrderCancelled">,
+  { cause, log }: HandlerContext,
+): Promise<EventOf[]> {
   const orderId = event.aggregateId;
   const status = await lockReservation(tx, orderId);
   const decision = decideRelease(status, status === "RESERVED" ? await reservedItems(tx, orderId) : []);
@@ -81,7 +105,10 @@ export async function releaseStock(tx: SqlTx, event: EventOf<"OrderCancelled">, 
       await applyReservation(tx, orderId, [], -1, "RELEASED", "cancelled before stock was reserved");
       return [eventCatalog.create("StockReleased", orderId, { orderId, items: [] }, cause)];
     case "release":
-      await lockStock(tx, decision.items.map((i) => i.sku));
+      await lockStock(
+        tx,
+        decision.items.map((i) => i.sku),
+      );
       await applyReservation(tx, orderId, decision.items, -1, "RELEASED", event.payload.reason);
       return [eventCatalog.create("StockReleased", orderId, { orderId, items: decision.items }, cause)];
   }
@@ -91,14 +118,22 @@ export const MAX_RESTOCK = 100_000;
 
 /** Adds stock (a delivery arrived) → StockAdjusted. */
 export async function restock(db: Pick<Database, "transaction">, sku: string, quantity: number, cause: EventCause) {
-  if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_RESTOCK) throw badInput("quantity", `must be a whole number from 1 to ${MAX_RESTOCK}`);
+  if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_RESTOCK)
+    throw badInput("quantity", `must be a whole number from 1 to ${MAX_RESTOCK}`);
   return db.transaction(async (tx) => {
     const stock = (await lockStock(tx, [sku])).get(sku);
     if (!stock) throw new AppError("NOT_FOUND", `sku "${sku}" not found`, { field: "sku" });
     const decision = decideAdjust(stock, quantity);
     if (decision.outcome === "refused") throw new AppError("CONFLICT", decision.why);
     await tx.$executeRaw`UPDATE stock_levels SET on_hand = ${decision.onHand}::int, updated_at = now() WHERE sku = ${sku}`;
-    await appendToOutbox(tx, eventCatalog, [eventCatalog.create("StockAdjusted", sku, { sku, delta: quantity, onHand: decision.onHand, reason: "restock" }, cause)]);
+    await appendToOutbox(tx, eventCatalog, [
+      eventCatalog.create(
+        "StockAdjusted",
+        sku,
+        { sku, delta: quantity, onHand: decision.onHand, reason: "restock" },
+        cause,
+      ),
+    ]);
     return { sku, onHand: decision.onHand, reserved: stock.reserved };
   });
 }

@@ -28,15 +28,29 @@ export async function cancelOrder(
   return db.transaction(async (tx) => {
     const cancel = async () => {
       const authorize = (customerId: string) => {
-        if (!mayCancelFor(customerId)) throw new AppError("FORBIDDEN", `not allowed: order ${id.data} belongs to another customer`, { field: "id" });
+        if (!mayCancelFor(customerId))
+          throw new AppError("FORBIDDEN", `not allowed: order ${id.data} belongs to another customer`, { field: "id" });
       };
-      const result = await applyToOrder(tx, id.data, { type: "cancel", reason }, { ...cause, correlationId: id.data }, log, authorize);
+      const result = await applyToOrder(
+        tx,
+        id.data,
+        { type: "cancel", reason },
+        { ...cause, correlationId: id.data },
+        log,
+        authorize,
+      );
       if (!result.found) throw new AppError("NOT_FOUND", `order ${id.data} not found`, { field: "id" });
-      if (result.decision.outcome !== "transition") throw new AppError("CONFLICT", result.decision.why, { field: "id" });
+      if (result.decision.outcome !== "transition")
+        throw new AppError("CONFLICT", result.decision.why, { field: "id" });
       await appendToOutbox(tx, eventCatalog, result.events);
       return id.data;
     };
-    const { resultId, replayed } = await runOnce(tx, idempotency, { operation: "cancelOrder", input: { id: id.data, reason } }, cancel);
+    const { resultId, replayed } = await runOnce(
+      tx,
+      idempotency,
+      { operation: "cancelOrder", input: { id: id.data, reason } },
+      cancel,
+    );
     return { orderId: resultId, replayed };
   });
 }

@@ -19,12 +19,19 @@ const caches = new WeakMap<PrismaClient, LRUCache<string, Price>>();
  * statement, and asks again with `fresh` when one changed, so a stale entry costs a re-read, never
  * a wrong price.
  */
-export async function lookUpPrices(prisma: PrismaClient, skus: readonly string[], fresh = false): Promise<Map<string, Price>> {
+export async function lookUpPrices(
+  prisma: PrismaClient,
+  skus: readonly string[],
+  fresh = false,
+): Promise<Map<string, Price>> {
   let cache = caches.get(prisma);
   if (!cache) caches.set(prisma, (cache = new LRUCache({ max: MAX_CACHED_SKUS })));
   const toRead = fresh ? skus : skus.filter((sku) => !cache.has(sku));
   if (toRead.length > 0) {
-    const rows = await prisma.product.findMany({ where: { sku: { in: [...toRead] } }, select: { sku: true, priceCents: true, currency: true } });
+    const rows = await prisma.product.findMany({
+      where: { sku: { in: [...toRead] } },
+      select: { sku: true, priceCents: true, currency: true },
+    });
     for (const sku of toRead) cache.delete(sku);
     for (const { sku, priceCents, currency } of rows) cache.set(sku, { priceCents, currency });
   }

@@ -22,7 +22,12 @@ export const createOrderInput = z.object({
     .superRefine((items, ctx) => {
       const seen = new Set<string>();
       items.forEach((item, i) => {
-        if (seen.has(item.sku)) ctx.addIssue({ code: "custom", path: [i, "sku"], message: `duplicate sku "${item.sku}": put the whole quantity on one line` });
+        if (seen.has(item.sku))
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "sku"],
+            message: `duplicate sku "${item.sku}": put the whole quantity on one line`,
+          });
         seen.add(item.sku);
       });
     }),

@@ -9,7 +9,13 @@ import { inOutboxSpan, outboxInsert } from "../../platform/outbox/enqueue.ts";
 import { createOrderInput, type CreateOrderInput } from "./create-order-input.ts";
 import { priceOrder, type PricedOrder } from "./pricing.ts";
 import { lookUpPrices } from "./catalog-prices.ts";
-import { claimKey, firstResult, keyedRequest, type IdempotencyOption, type KeyedRequest } from "../../platform/idempotency/keys.ts";
+import {
+  claimKey,
+  firstResult,
+  keyedRequest,
+  type IdempotencyOption,
+  type KeyedRequest,
+} from "../../platform/idempotency/keys.ts";
 
 /** Price changes racing one order: after this many fresh re-reads, ask the client to retry. */
 const MAX_PRICING_ATTEMPTS = 3;
@@ -56,13 +62,26 @@ type WriteOutcome = { outcome: "placed"; order: Order } | { outcome: "prices-cha
  * (and the idempotency key was free), so all rows are written or none. A concurrent request with
  * the same key waits on the key's primary key until the first one commits, then writes nothing.
  */
-async function writeOrder(prisma: PrismaClient, input: CreateOrderInput, priced: PricedOrder, cause: EventCause, keyed?: KeyedRequest): Promise<WriteOutcome> {
+async function writeOrder(
+  prisma: PrismaClient,
+  input: CreateOrderInput,
+  priced: PricedOrder,
+  cause: EventCause,
+  keyed?: KeyedRequest,
+): Promise<WriteOutcome> {
   const id = uuidv7();
   const { currency, totalCents, lines } = priced;
-  const event = eventCatalog.create("OrderCreated", id, { customerId: input.customerId, currency, totalCents, items: lines }, { ...cause, correlationId: cause.correlationId ?? id });
+  const event = eventCatalog.create(
+    "OrderCreated",
+    id,
+    { customerId: input.customerId, currency, totalCents, items: lines },
+    { ...cause, correlationId: cause.correlationId ?? id },
+  );
   const lineValues = join(lines.map((l) => sql`(${l.sku}, ${l.quantity}::int, ${l.unitPriceCents}::int)`));
 
-  const rows = await inOutboxSpan([event], () => prisma.$queryRaw<(Partial<Order> & { pricesCurrent: boolean; keyFree: boolean })[]>`
+  const rows = await inOutboxSpan(
+    [event],
+    () => prisma.$queryRaw<(Partial<Order> & { pricesCurrent: boolean; keyFree: boolean })[]>`
     WITH line (sku, quantity, unit_price_cents) AS (VALUES ${lineValues}),
     checked AS (
       SELECT count(*) = ${lines.length} AS prices_current
@@ -82,7 +101,8 @@ async function writeOrder(prisma: PrismaClient, input: CreateOrderInput, priced:
     ),
     events AS (${outboxInsert(eventCatalog, [event], sql`EXISTS (SELECT 1 FROM placed)`)})
     SELECT checked.prices_current AS "pricesCurrent", ${keyed ? sql`EXISTS (SELECT 1 FROM keyed)` : sql`true`} AS "keyFree", placed.*
-    FROM checked LEFT JOIN placed ON true`);
+    FROM checked LEFT JOIN placed ON true`,
+  );
 
   const row = rows[0]!;
   if (!row.pricesCurrent) return { outcome: "prices-changed" };

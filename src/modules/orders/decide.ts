@@ -9,12 +9,15 @@
 export type OrderStatus = "PENDING" | "CONFIRMED" | "REJECTED" | "CANCELLED";
 
 export type OrderCommand =
-  | { type: "confirm" }
-  | { type: "reject"; reason: string }
-  | { type: "cancel"; reason: string };
+  { type: "confirm" } | { type: "reject"; reason: string } | { type: "cancel"; reason: string };
 
 export type OrderDecision =
-  | { outcome: "transition"; to: OrderStatus; event: "OrderConfirmed" | "OrderRejected" | "OrderCancelled"; reason?: string }
+  | {
+      outcome: "transition";
+      to: OrderStatus;
+      event: "OrderConfirmed" | "OrderRejected" | "OrderCancelled";
+      reason?: string;
+    }
   /** Already in the state this command leads to (a redelivery): nothing to do. */
   | { outcome: "unchanged"; why: string }
   /** Illegal in this state: never applied. */
@@ -27,11 +30,13 @@ export function decideOrder(status: OrderStatus, command: OrderCommand): OrderDe
       if (status === "CONFIRMED") return { outcome: "unchanged", why: "order is already CONFIRMED" };
       return { outcome: "refused", why: `cannot confirm an order that is ${status}` };
     case "reject":
-      if (status === "PENDING") return { outcome: "transition", to: "REJECTED", event: "OrderRejected", reason: command.reason };
+      if (status === "PENDING")
+        return { outcome: "transition", to: "REJECTED", event: "OrderRejected", reason: command.reason };
       if (status === "REJECTED") return { outcome: "unchanged", why: "order is already REJECTED" };
       return { outcome: "refused", why: `cannot reject an order that is ${status}` };
     case "cancel":
-      if (status === "PENDING" || status === "CONFIRMED") return { outcome: "transition", to: "CANCELLED", event: "OrderCancelled", reason: command.reason };
+      if (status === "PENDING" || status === "CONFIRMED")
+        return { outcome: "transition", to: "CANCELLED", event: "OrderCancelled", reason: command.reason };
       return { outcome: "refused", why: `order is ${status}; only PENDING or CONFIRMED orders can be cancelled` };
   }
 }

@@ -10,13 +10,15 @@ type OrderLiveEvent = LiveEvent & { envelope: EventOf<OrderEventType> };
 type Of<T extends OrderEventType> = LiveEvent & { envelope: EventOf<T> };
 
 export function registerOrderEventSchema(builder: Builder): void {
-  const OrderEventLine = builder.objectRef<{ sku: string; quantity: number; unitPriceCents: number }>("OrderEventLine").implement({
-    fields: (t) => ({
-      sku: t.exposeString("sku"),
-      quantity: t.exposeInt("quantity"),
-      unitPriceCents: t.exposeInt("unitPriceCents"),
-    }),
-  });
+  const OrderEventLine = builder
+    .objectRef<{ sku: string; quantity: number; unitPriceCents: number }>("OrderEventLine")
+    .implement({
+      fields: (t) => ({
+        sku: t.exposeString("sku"),
+        quantity: t.exposeInt("quantity"),
+        unitPriceCents: t.exposeInt("unitPriceCents"),
+      }),
+    });
 
   const OrderEvent = builder.interfaceRef<OrderLiveEvent>("OrderEvent").implement({
     description: "Something that happened to an order, as recorded on the orders stream.",
@@ -72,8 +74,12 @@ export function registerOrderEventSchema(builder: Builder): void {
       subscribe: async (_root, args, ctx) => {
         // A customer's subscription is always narrowed to its own events; only admins get a firehose.
         const customerId = customerInScope(ctx.viewer, args.customerId, "customerId");
-        if (args.orderId != null) await assertMayReadOrder(ctx, routingKeysFor({ orderId: args.orderId })[0]!.slice("order:".length));
-        const filter = { keys: routingKeysFor({ ...args, customerId }), types: args.types?.length ? args.types : ORDER_EVENT_TYPES };
+        if (args.orderId != null)
+          await assertMayReadOrder(ctx, routingKeysFor({ orderId: args.orderId })[0]!.slice("order:".length));
+        const filter = {
+          keys: routingKeysFor({ ...args, customerId }),
+          types: args.types?.length ? args.types : ORDER_EVENT_TYPES,
+        };
         return subscribeLive(ctx.hub("orders"), filter, args.after, {
           viewer: ctx.viewer,
           mayReceive: (e) => mayActFor(ctx.viewer, (e.envelope as OrderLiveEvent["envelope"]).payload.customerId),
@@ -94,8 +100,17 @@ export function registerOrderEventSchema(builder: Builder): void {
         const orderId = key!.slice("order:".length);
         await assertMayReadOrder(ctx, orderId);
         const { key: partitionKey, ...spot } = ctx.hub("orders").partitionFor(orderId);
-        const events = await readForward(eventCatalog, ctx.redis, partitionKey, key!, streamIdAtOrderCreation(orderId), spot);
-        return events.filter((e) => (ORDER_EVENT_TYPES as readonly string[]).includes(e.envelope.eventType)) as OrderLiveEvent[];
+        const events = await readForward(
+          eventCatalog,
+          ctx.redis,
+          partitionKey,
+          key!,
+          streamIdAtOrderCreation(orderId),
+          spot,
+        );
+        return events.filter((e) =>
+          (ORDER_EVENT_TYPES as readonly string[]).includes(e.envelope.eventType),
+        ) as OrderLiveEvent[];
       },
     }),
   );

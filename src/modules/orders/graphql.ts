@@ -16,11 +16,18 @@ const IDEMPOTENCY_KEY_DOC =
  * Which customer an operation is about: for a customer always itself (naming another is FORBIDDEN),
  * for an admin the one it named, or undefined (every customer).
  */
-export function customerInScope(viewer: Viewer, requested: string | number | null | undefined, field: string): string | undefined {
+export function customerInScope(
+  viewer: Viewer,
+  requested: string | number | null | undefined,
+  field: string,
+): string | undefined {
   const asked = requested != null ? String(requested) : undefined;
   if (isAdmin(viewer)) return asked;
   const own = viewer!.customerId!;
-  if (asked !== undefined && asked !== own) throw new AppError("FORBIDDEN", `not allowed: ${field} names another customer; customers act for themselves only`, { field });
+  if (asked !== undefined && asked !== own)
+    throw new AppError("FORBIDDEN", `not allowed: ${field} names another customer; customers act for themselves only`, {
+      field,
+    });
   return own;
 }
 
@@ -29,7 +36,8 @@ export async function assertMayReadOrder(ctx: Context, orderId: string): Promise
   if (isAdmin(ctx.viewer)) return;
   const order = await ctx.prisma.order.findUnique({ where: { id: orderId }, select: { customerId: true } });
   if (!order) throw new AppError("NOT_FOUND", `order ${orderId} not found`, { field: "orderId" });
-  if (!mayActFor(ctx.viewer, order.customerId)) throw new AppError("FORBIDDEN", `not allowed: order ${orderId} belongs to another customer`);
+  if (!mayActFor(ctx.viewer, order.customerId))
+    throw new AppError("FORBIDDEN", `not allowed: order ${orderId} belongs to another customer`);
 }
 
 export function registerOrderSchema(builder: Builder): void {
@@ -80,17 +88,24 @@ export function registerOrderSchema(builder: Builder): void {
     }),
     orders: t.prismaConnection(
       {
-      type: Order,
-      cursor: "id",
-      description: "Orders, newest first: a customer's own, or (admins) everyone's or one customer's.",
-      authScopes: { signedIn: true },
-      args: { status: t.arg({ type: OrderStatus, required: false }), customerId: t.arg.id({ required: false }) },
-      maxSize: 100,
-      defaultSize: 20,
-      resolve: (query, _root, args, ctx) => {
-        const customerId = customerInScope(ctx.viewer, args.customerId, "customerId");
-        return ctx.prisma.order.findMany({ ...query, where: { ...(args.status ? { status: args.status } : {}), ...(customerId !== undefined ? { customerId } : {}) }, orderBy: { id: "desc" } });
-      },
+        type: Order,
+        cursor: "id",
+        description: "Orders, newest first: a customer's own, or (admins) everyone's or one customer's.",
+        authScopes: { signedIn: true },
+        args: { status: t.arg({ type: OrderStatus, required: false }), customerId: t.arg.id({ required: false }) },
+        maxSize: 100,
+        defaultSize: 20,
+        resolve: (query, _root, args, ctx) => {
+          const customerId = customerInScope(ctx.viewer, args.customerId, "customerId");
+          return ctx.prisma.order.findMany({
+            ...query,
+            where: {
+              ...(args.status ? { status: args.status } : {}),
+              ...(customerId !== undefined ? { customerId } : {}),
+            },
+            orderBy: { id: "desc" },
+          });
+        },
       },
       { name: "OrderConnection" },
       { name: "OrderEdge" },
@@ -106,21 +121,29 @@ export function registerOrderSchema(builder: Builder): void {
 
   const CreateOrderInput = builder.inputType("CreateOrderInput", {
     fields: (t) => ({
-      customerId: t.id({ required: false, description: "Admins only (required for them); a customer's orders are always its own." }),
+      customerId: t.id({
+        required: false,
+        description: "Admins only (required for them); a customer's orders are always its own.",
+      }),
       items: t.field({ type: [OrderLineInput], required: true, description: "1 to 50 lines, one per sku." }),
     }),
   });
 
-  const CreateOrderPayload = builder.objectRef<{ orderId: string; traceId: string; order?: OrderRow }>("CreateOrderPayload").implement({
-    fields: (t) => ({
-      order: t.prismaField({
-        type: Order,
-        // The row createOrder wrote answers the order's own fields; Pothos loads any relation asked for (items).
-        resolve: (query, payload, _args, ctx) => payload.order ?? ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: payload.orderId } }),
+  const CreateOrderPayload = builder
+    .objectRef<{ orderId: string; traceId: string; order?: OrderRow }>("CreateOrderPayload")
+    .implement({
+      fields: (t) => ({
+        order: t.prismaField({
+          type: Order,
+          // The row createOrder wrote answers the order's own fields; Pothos loads any relation asked for (items).
+          resolve: (query, payload, _args, ctx) =>
+            payload.order ?? ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: payload.orderId } }),
+        }),
+        traceId: t.exposeString("traceId", {
+          description: "Trace id of this request: it follows the order through every event.",
+        }),
       }),
-      traceId: t.exposeString("traceId", { description: "Trace id of this request: it follows the order through every event." }),
-    }),
-  });
+    });
 
   builder.mutationField("createOrder", (t) =>
     t.field({
@@ -133,10 +156,19 @@ export function registerOrderSchema(builder: Builder): void {
       },
       resolve: async (_root, { input, idempotencyKey }, ctx) => {
         const customerId = customerInScope(ctx.viewer, input.customerId, "input.customerId");
-        if (customerId === undefined) throw badInput("input.customerId", "admins must name the customer the order is for");
+        if (customerId === undefined)
+          throw badInput("input.customerId", "admins must name the customer the order is for");
         const key = parseIdempotencyKey(idempotencyKey);
-        const { orderId, replayed, order } = await createOrder(ctx.prisma, { customerId, items: input.items }, { trace: ctx.trace }, key ? { scope: ctx.clientKey, key } : undefined);
-        ctx.log.info({ orderId, customerId, replayed }, replayed ? "order request replayed (idempotency key)" : "order created");
+        const { orderId, replayed, order } = await createOrder(
+          ctx.prisma,
+          { customerId, items: input.items },
+          { trace: ctx.trace },
+          key ? { scope: ctx.clientKey, key } : undefined,
+        );
+        ctx.log.info(
+          { orderId, customerId, replayed },
+          replayed ? "order request replayed (idempotency key)" : "order created",
+        );
         return { orderId, traceId: ctx.trace.traceId, order };
       },
     }),
@@ -146,7 +178,8 @@ export function registerOrderSchema(builder: Builder): void {
     fields: (t) => ({
       order: t.prismaField({
         type: Order,
-        resolve: (query, payload, _args, ctx) => ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: payload.orderId } }),
+        resolve: (query, payload, _args, ctx) =>
+          ctx.prisma.order.findUniqueOrThrow({ ...query, where: { id: payload.orderId } }),
       }),
       traceId: t.exposeString("traceId"),
     }),
@@ -164,7 +197,15 @@ export function registerOrderSchema(builder: Builder): void {
       },
       resolve: async (_root, args, ctx) => {
         const key = parseIdempotencyKey(args.idempotencyKey);
-        const { orderId, replayed } = await cancelOrder(ctx.db, String(args.id), args.reason, { trace: ctx.trace }, ctx.log, (customerId) => mayActFor(ctx.viewer, customerId), key ? { scope: ctx.clientKey, key } : undefined);
+        const { orderId, replayed } = await cancelOrder(
+          ctx.db,
+          String(args.id),
+          args.reason,
+          { trace: ctx.trace },
+          ctx.log,
+          (customerId) => mayActFor(ctx.viewer, customerId),
+          key ? { scope: ctx.clientKey, key } : undefined,
+        );
         ctx.log.info({ orderId, replayed }, replayed ? "cancel request replayed (idempotency key)" : "order cancelled");
         return { orderId, traceId: ctx.trace.traceId };
       },
@@ -174,14 +215,21 @@ export function registerOrderSchema(builder: Builder): void {
   builder.subscriptionField("orderUpdated", (t) =>
     t.field({
       type: Order,
-      description: "One order's current state: now, then again after each of its events (with `after`: once caught up).",
+      description:
+        "One order's current state: now, then again after each of its events (with `after`: once caught up).",
       authScopes: { signedIn: true },
       args: { id: t.arg.id({ required: true }), after: t.arg.string({ required: false }) },
       subscribe: async (_root, args, ctx) => {
         const keys = routingKeysFor({ orderId: args.id });
         const id = keys[0]!.slice("order:".length);
         await assertMayReadOrder(ctx, id);
-        return subscribeSnapshots(ctx.hub("orders"), { keys }, args.after, () => ctx.prisma.order.findUnique({ where: { id } }), ctx.viewer);
+        return subscribeSnapshots(
+          ctx.hub("orders"),
+          { keys },
+          args.after,
+          () => ctx.prisma.order.findUnique({ where: { id } }),
+          ctx.viewer,
+        );
       },
       resolve: (order) => unwrapLive(order),
     }),

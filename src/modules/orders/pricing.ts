@@ -28,8 +28,13 @@ export function priceOrder(items: CreateOrderInput["items"], prices: ReadonlyMap
   });
   const currency = lines[0]!.currency;
   const mixed = lines.findIndex((l) => l.currency !== currency);
-  if (mixed >= 0) throw badInput(`input.items[${mixed}].sku`, `priced in ${lines[mixed]!.currency}, the order is in ${currency}`);
+  if (mixed >= 0)
+    throw badInput(`input.items[${mixed}].sku`, `priced in ${lines[mixed]!.currency}, the order is in ${currency}`);
   const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
   if (totalCents > MAX_INT4) throw badInput("input.items", "order total too large");
-  return { currency, totalCents, lines: lines.map(({ sku, quantity, unitPriceCents }) => ({ sku, quantity, unitPriceCents })) };
+  return {
+    currency,
+    totalCents,
+    lines: lines.map(({ sku, quantity, unitPriceCents }) => ({ sku, quantity, unitPriceCents })),
+  };
 }

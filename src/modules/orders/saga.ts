@@ -10,14 +10,24 @@ import { decideOrder, type OrderCommand, type OrderStatus } from "./decide.ts";
  * events goes through this lock, so the order's events enter the outbox in commit order.
  * `authorize` sees the order's customer once it is locked and may throw before anything changes.
  */
-export async function applyToOrder(tx: SqlTx, orderId: string, command: OrderCommand, cause: EventCause, log: Logger, authorize?: (customerId: string) => void) {
+export async function applyToOrder(
+  tx: SqlTx,
+  orderId: string,
+  command: OrderCommand,
+  cause: EventCause,
+  log: Logger,
+  authorize?: (customerId: string) => void,
+) {
   const [order] = await tx.$queryRaw<{ status: OrderStatus; customerId: string }[]>`
     SELECT status::text AS status, customer_id AS "customerId" FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
   if (!order) return { found: false as const };
   authorize?.(order.customerId);
   const decision = decideOrder(order.status, command);
   if (decision.outcome !== "transition") {
-    log[decision.outcome === "refused" ? "warn" : "info"]({ orderId, status: order.status, command: command.type, why: decision.why }, decision.outcome === "refused" ? "illegal order transition refused" : "order unchanged");
+    log[decision.outcome === "refused" ? "warn" : "info"](
+      { orderId, status: order.status, command: command.type, why: decision.why },
+      decision.outcome === "refused" ? "illegal order transition refused" : "order unchanged",
+    );
     return { found: true as const, decision, events: [] as EventOf[] };
   }
   const reason = decision.reason ?? null;
@@ -34,8 +44,13 @@ export async function applyToOrder(tx: SqlTx, orderId: string, command: OrderCom
   return { found: true as const, decision, events: [event] as EventOf[] };
 }
 
-async function onStockOutcome(tx: SqlTx, event: EventOf<"StockReserved"> | EventOf<"StockRejected">, { cause, log }: HandlerContext) {
-  const command: OrderCommand = event.eventType === "StockReserved" ? { type: "confirm" } : { type: "reject", reason: event.payload.reason };
+async function onStockOutcome(
+  tx: SqlTx,
+  event: EventOf<"StockReserved"> | EventOf<"StockRejected">,
+  { cause, log }: HandlerContext,
+) {
+  const command: OrderCommand =
+    event.eventType === "StockReserved" ? { type: "confirm" } : { type: "reject", reason: event.payload.reason };
   const result = await applyToOrder(tx, event.payload.orderId, command, cause, log);
   if (!result.found) throw new PermanentError(`order ${event.payload.orderId} does not exist`);
   return result.events;

@@ -17,7 +17,8 @@ const KNOWN_ROLES: readonly Role[] = ["customer", "admin"];
 
 export function principalFromClaims(payload: unknown): Principal | string {
   const parsed = claimsSchema.safeParse(payload);
-  if (!parsed.success) return `invalid claims: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`;
+  if (!parsed.success)
+    return `invalid claims: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`;
   const { sub, exp, roles: raw } = parsed.data;
   const roles = new Set(raw.filter((r): r is Role => (KNOWN_ROLES as string[]).includes(r)));
   if (roles.size === 0) return "token grants no role of this service";

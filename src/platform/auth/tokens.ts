@@ -64,11 +64,13 @@ export function unauthenticated(why: string): AppError {
 
 function describeJoseError(err: unknown): string {
   if (err instanceof errors.JWTExpired) return "token expired";
-  if (err instanceof errors.JWTClaimValidationFailed) return `claim ${err.claim} ${err.reason === "missing" ? "missing" : "rejected"}`;
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return `claim ${err.claim} ${err.reason === "missing" ? "missing" : "rejected"}`;
   if (err instanceof errors.JWSSignatureVerificationFailed) return "bad signature";
   if (err instanceof errors.JOSEAlgNotAllowed) return "signing algorithm not accepted";
   if (err instanceof errors.JWKSNoMatchingKey) return "no matching signing key";
-  if (err instanceof errors.JWKSTimeout || (err instanceof errors.JOSEError && err.code === "ERR_JWKS_INVALID")) return "signing keys unavailable";
+  if (err instanceof errors.JWKSTimeout || (err instanceof errors.JOSEError && err.code === "ERR_JWKS_INVALID"))
+    return "signing keys unavailable";
   return "malformed token";
 }
 
@@ -86,8 +88,12 @@ export interface TokenRequest {
 }
 
 /** Signs an HS256 token the verifier accepts: for `npm run token`, the dev GraphiQL header and tests. */
-export function signToken(settings: Pick<AuthSettings, "secret" | "issuer" | "audience">, request: TokenRequest): Promise<string> {
-  if (!settings.secret) throw new Error("signing needs AUTH_JWT_SECRET (tokens for a JWKS setup come from its identity provider)");
+export function signToken(
+  settings: Pick<AuthSettings, "secret" | "issuer" | "audience">,
+  request: TokenRequest,
+): Promise<string> {
+  if (!settings.secret)
+    throw new Error("signing needs AUTH_JWT_SECRET (tokens for a JWKS setup come from its identity provider)");
   return new SignJWT({ roles: request.roles })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(request.subject)

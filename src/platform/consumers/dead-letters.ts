@@ -18,23 +18,39 @@ export interface DeadLetterMeta {
  * MULTI so the group moves on: either both happen or neither (then it is simply delivered again).
  * The dead-letter stream shares the partition's hash tag, so the MULTI stays in one cluster slot.
  */
-export async function deadLetter(redis: RedisClient, source: string, entry: StreamEntry, meta: DeadLetterMeta): Promise<string> {
+export async function deadLetter(
+  redis: RedisClient,
+  source: string,
+  entry: StreamEntry,
+  meta: DeadLetterMeta,
+): Promise<string> {
   const result = await redis
     .multi()
     .xadd(
       dlqOf(source),
       "*",
-      "stream", source,
-      "entryId", entry.id,
-      "group", meta.group,
-      "consumer", meta.consumer,
-      "deliveries", String(meta.deliveries),
-      "reason", meta.reason,
-      "error", meta.error.slice(0, 2_000),
-      "failedAt", new Date().toISOString(),
-      "type", entry.type,
-      "agg", entry.aggregateId,
-      "env", entry.json,
+      "stream",
+      source,
+      "entryId",
+      entry.id,
+      "group",
+      meta.group,
+      "consumer",
+      meta.consumer,
+      "deliveries",
+      String(meta.deliveries),
+      "reason",
+      meta.reason,
+      "error",
+      meta.error.slice(0, 2_000),
+      "failedAt",
+      new Date().toISOString(),
+      "type",
+      entry.type,
+      "agg",
+      entry.aggregateId,
+      "env",
+      entry.json,
     )
     .xack(source, meta.group, entry.id)
     .exec();
@@ -78,7 +94,13 @@ export function parseDeadLetterId(id: string, partitions = 1): DeadLetterRef | n
   return partition < partitions ? { stream: m[1] as StreamName, partition, entryId: m[3]! } : null;
 }
 
-function toDeadLetter(layout: StreamLayout, stream: StreamName, partition: number, entryId: string, fields: string[]): DeadLetter {
+function toDeadLetter(
+  layout: StreamLayout,
+  stream: StreamName,
+  partition: number,
+  entryId: string,
+  fields: string[],
+): DeadLetter {
   const f: Record<string, string> = {};
   for (let i = 0; i < fields.length - 1; i += 2) f[fields[i]!] = fields[i + 1]!;
   return {
@@ -99,27 +121,50 @@ function toDeadLetter(layout: StreamLayout, stream: StreamName, partition: numbe
   };
 }
 
-const dlqKey = (layout: StreamLayout, stream: StreamName, partition: number) => dlqOf(partitionKey(layout, stream, partition));
+const dlqKey = (layout: StreamLayout, stream: StreamName, partition: number) =>
+  dlqOf(partitionKey(layout, stream, partition));
 
 /**
  * A page of dead letters of every partition, oldest first (by DLQ entry id, then partition),
  * after the given one. Each partition contributes at most first + 1, enough to fill the page.
  */
-export async function listDeadLetters(redis: RedisClient, layout: StreamLayout, stream: StreamName, first: number, after?: DeadLetterRef) {
+export async function listDeadLetters(
+  redis: RedisClient,
+  layout: StreamLayout,
+  stream: StreamName,
+  first: number,
+  after?: DeadLetterRef,
+) {
   const pages = await Promise.all(
     Array.from({ length: layout.partitions }, async (_, p) => {
       // Partitions up to after's come after it from the next id on; later ones from the same id.
       const start = !after ? "-" : p <= after.partition ? `(${after.entryId}` : after.entryId;
-      const page = (await redis.xrange(dlqKey(layout, stream, p), start, "+", "COUNT", first + 1)) as [string, string[]][];
+      const page = (await redis.xrange(dlqKey(layout, stream, p), start, "+", "COUNT", first + 1)) as [
+        string,
+        string[],
+      ][];
       return page.map(([id, fields]) => toDeadLetter(layout, stream, p, id, fields));
     }),
   );
-  const all = pages.flat().sort((a, b) => compareIds(a.id.slice(a.id.lastIndexOf(":") + 1), b.id.slice(b.id.lastIndexOf(":") + 1)) || a.partition - b.partition);
+  const all = pages
+    .flat()
+    .sort(
+      (a, b) =>
+        compareIds(a.id.slice(a.id.lastIndexOf(":") + 1), b.id.slice(b.id.lastIndexOf(":") + 1)) ||
+        a.partition - b.partition,
+    );
   return { items: all.slice(0, first), hasNextPage: all.length > first };
 }
 
-export async function getDeadLetter(redis: RedisClient, layout: StreamLayout, ref: DeadLetterRef): Promise<DeadLetter | null> {
-  const [entry] = (await redis.xrange(dlqKey(layout, ref.stream, ref.partition), ref.entryId, ref.entryId)) as [string, string[]][];
+export async function getDeadLetter(
+  redis: RedisClient,
+  layout: StreamLayout,
+  ref: DeadLetterRef,
+): Promise<DeadLetter | null> {
+  const [entry] = (await redis.xrange(dlqKey(layout, ref.stream, ref.partition), ref.entryId, ref.entryId)) as [
+    string,
+    string[],
+  ][];
   return entry ? toDeadLetter(layout, ref.stream, ref.partition, entry[0], entry[1]) : null;
 }
 
@@ -133,13 +178,22 @@ if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return false end
 return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))`;
 
 /** Back onto the partition it came from (the aggregate's partition): both keys share one slot. */
-export async function replayDeadLetter(redis: RedisClient, layout: StreamLayout, letter: DeadLetter, fields: string[]): Promise<string | null> {
+export async function replayDeadLetter(
+  redis: RedisClient,
+  layout: StreamLayout,
+  letter: DeadLetter,
+  fields: string[],
+): Promise<string | null> {
   const entryId = letter.id.slice(letter.id.lastIndexOf(":") + 1);
   const key = partitionKey(layout, letter.stream, letter.partition);
   const result = await redis.eval(REPLAY, 2, dlqOf(key), key, entryId, ...fields);
   return (result as string | null) ?? null;
 }
 
-export async function discardDeadLetter(redis: RedisClient, layout: StreamLayout, ref: DeadLetterRef): Promise<boolean> {
+export async function discardDeadLetter(
+  redis: RedisClient,
+  layout: StreamLayout,
+  ref: DeadLetterRef,
+): Promise<boolean> {
   return (await redis.xdel(dlqKey(layout, ref.stream, ref.partition), ref.entryId)) === 1;
 }

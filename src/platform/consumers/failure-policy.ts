@@ -11,7 +11,8 @@ export type DeadLetterReason =
   | "permanent-error"
   | "max-deliveries-exceeded";
 
-export type FailureDecision = { action: "retry"; delayMs: number } | { action: "dead-letter"; reason: DeadLetterReason };
+export type FailureDecision =
+  { action: "retry"; delayMs: number } | { action: "dead-letter"; reason: DeadLetterReason };
 
 export interface RetryLimits {
   maxDeliveries: number;
@@ -24,10 +25,16 @@ export interface RetryLimits {
  * Infrastructure outages (database or Redis unreachable) are retried forever: an outage must
  * never push good events into the dead-letter stream.
  */
-export function decideFailure(err: unknown, deliveries: number, limits: RetryLimits, isInfrastructure: (err: unknown) => boolean): FailureDecision {
+export function decideFailure(
+  err: unknown,
+  deliveries: number,
+  limits: RetryLimits,
+  isInfrastructure: (err: unknown) => boolean,
+): FailureDecision {
   if (err instanceof EnvelopeError) return { action: "dead-letter", reason: err.reason };
   if (err instanceof PermanentError) return { action: "dead-letter", reason: "permanent-error" };
-  if (isInfrastructure(err)) return { action: "retry", delayMs: backoffDelay(Math.min(deliveries, 8), limits.retryBaseMs, limits.retryMaxMs) };
+  if (isInfrastructure(err))
+    return { action: "retry", delayMs: backoffDelay(Math.min(deliveries, 8), limits.retryBaseMs, limits.retryMaxMs) };
   if (deliveries >= limits.maxDeliveries) return { action: "dead-letter", reason: "max-deliveries-exceeded" };
   return { action: "retry", delayMs: backoffDelay(deliveries, limits.retryBaseMs, limits.retryMaxMs) };
 }

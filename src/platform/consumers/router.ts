@@ -85,7 +85,13 @@ export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
     const keys = def.streams.flatMap((stream) => partitionKeys(o.layout, stream).map((key) => ({ stream, key })));
     this.readers = readGroups(keys, o.layout.cluster).map((group, i) => {
       const redis = i === 0 ? o.redis : duplicateRedis(o.redis);
-      return { sources: group.map((s) => ({ ...s, redis })), redis, blocked: false, nextClaimAt: 0, retries: new Map() };
+      return {
+        sources: group.map((s) => ({ ...s, redis })),
+        redis,
+        blocked: false,
+        nextClaimAt: 0,
+        retries: new Map(),
+      };
     });
     this.handle = this.middlewares();
   }
@@ -118,7 +124,10 @@ export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
     const handled = new Set(Object.keys(handlers).filter((type) => handlers[type] !== undefined));
     for (const type of handled) {
       // What the handlers are given is validated against their own contract: it must be what the registry runs.
-      if (o.events.specs[type] !== def.contract[type]) throw new Error(`consumer ${group} handles ${type}, which the running modules declare differently or not at all`);
+      if (o.events.specs[type] !== def.contract[type])
+        throw new Error(
+          `consumer ${group} handles ${type}, which the running modules declare differently or not at all`,
+        );
     }
     // Acknowledges what the rest of the chain is done with; inside retry, so a failed XACK is retried.
     const acknowledge: Middleware<Message> = (next) => async (msg) => {
@@ -129,9 +138,19 @@ export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
     return chain<Message>()
       .use(metrics({ group, stats: this.stats, metrics: o.metrics, known: (type) => o.events.has(type) }))
       .use(poison({ group, consumer: this.consumer, log: o.log }))
-      .use(retry({ group, log: o.log, maxDeliveries: o.maxDeliveries, retryBaseMs: o.retryBaseMs, retryMaxMs: o.retryMaxMs }))
+      .use(
+        retry({
+          group,
+          log: o.log,
+          maxDeliveries: o.maxDeliveries,
+          retryBaseMs: o.retryBaseMs,
+          retryMaxMs: o.retryMaxMs,
+        }),
+      )
       .use(acknowledge)
-      .use(decode({ registry: o.events, contract: new EventRegistry(def.contract), handles: (type) => handled.has(type) }))
+      .use(
+        decode({ registry: o.events, contract: new EventRegistry(def.contract), handles: (type) => handled.has(type) }),
+      )
       .use(tracing({ group, log: o.log }))
       .use(transaction(o.pool))
       .use(inbox(group))
@@ -143,7 +162,15 @@ export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
     await this.ensureGroups();
     this.looping = true;
     this.loops = this.readers.map((r) => this.run(r));
-    this.log.info({ group: this.def.group, consumer: this.consumer, streams: this.def.streams, partitions: this.o.layout.partitions }, "consumer started");
+    this.log.info(
+      {
+        group: this.def.group,
+        consumer: this.consumer,
+        streams: this.def.streams,
+        partitions: this.o.layout.partitions,
+      },
+      "consumer started",
+    );
   }
 
   /** Stops reading, lets the batch in flight finish and be acknowledged, then returns. */
@@ -205,10 +232,16 @@ export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
     r.blocked = blockMs > 0;
     try {
       const reply = (await r.redis.call(
-        "XREADGROUP", "GROUP", this.def.group, this.consumer,
-        "COUNT", this.o.readCount,
+        "XREADGROUP",
+        "GROUP",
+        this.def.group,
+        this.consumer,
+        "COUNT",
+        this.o.readCount,
         ...(blockMs > 0 ? ["BLOCK", blockMs] : []),
-        "STREAMS", ...args, ...args.map(() => ">"),
+        "STREAMS",
+        ...args,
+        ...args.map(() => ">"),
       )) as XReadGroupReply;
       return this.toDeliveries(r, reply);
     } finally {
@@ -220,7 +253,8 @@ export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
     const out: Message[] = [];
     for (const [key, entries] of reply ?? []) {
       const source = r.sources.find((s) => s.key === key)!;
-      for (const [id, fields] of entries) if (fields) out.push({ source, entry: decodeEntry(id, fields), deliveries: 1 });
+      for (const [id, fields] of entries)
+        if (fields) out.push({ source, entry: decodeEntry(id, fields), deliveries: 1 });
     }
     return out;
   }
@@ -234,8 +268,13 @@ export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
       r.retries.delete(id);
       // Min idle = 0 would steal it back from a consumer that claimed it meanwhile; 1 ms is enough
       // to refuse an entry someone is processing right now (their claim reset its idle time).
-      const claimed = (await r.redis.call("XCLAIM", retry.source.key, this.def.group, this.consumer, 1, id)) as [string, string[]][];
-      for (const [cid, fields] of claimed) if (fields) out.push({ source: retry.source, entry: decodeEntry(cid, fields), deliveries: retry.deliveries + 1 });
+      const claimed = (await r.redis.call("XCLAIM", retry.source.key, this.def.group, this.consumer, 1, id)) as [
+        string,
+        string[],
+      ][];
+      for (const [cid, fields] of claimed)
+        if (fields)
+          out.push({ source: retry.source, entry: decodeEntry(cid, fields), deliveries: retry.deliveries + 1 });
     }
     return out;
   }
@@ -246,15 +285,34 @@ export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
     const out: Message[] = [];
     for (const source of r.sources) {
       const { key, stream } = source;
-      const [, entries] = (await r.redis.xautoclaim(key, this.def.group, this.consumer, this.o.claimIdleMs, "0-0", "COUNT", this.o.readCount)) as [string, [string, string[] | null][], string[]?];
+      const [, entries] = (await r.redis.xautoclaim(
+        key,
+        this.def.group,
+        this.consumer,
+        this.o.claimIdleMs,
+        "0-0",
+        "COUNT",
+        this.o.readCount,
+      )) as [string, [string, string[] | null][], string[]?];
       const live = entries.filter(([, fields]) => fields);
       if (live.length === 0) continue;
       // XAUTOCLAIM does not say how often an entry was delivered; the pending entries list does.
-      const pending = (await r.redis.xpending(key, this.def.group, live[0]![0], live.at(-1)![0], live.length * 2, this.consumer)) as [string, string, number, number][];
+      const pending = (await r.redis.xpending(
+        key,
+        this.def.group,
+        live[0]![0],
+        live.at(-1)![0],
+        live.length * 2,
+        this.consumer,
+      )) as [string, string, number, number][];
       const counts = new Map(pending.map(([id, , , n]) => [id, n]));
-      for (const [id, fields] of live) out.push({ source, entry: decodeEntry(id, fields!), deliveries: counts.get(id) ?? 1 });
+      for (const [id, fields] of live)
+        out.push({ source, entry: decodeEntry(id, fields!), deliveries: counts.get(id) ?? 1 });
       this.stats.claimed += live.length;
-      this.log.warn({ group: this.def.group, stream, key, count: live.length, ids: live.map(([id]) => id) }, "claimed entries from an unresponsive consumer");
+      this.log.warn(
+        { group: this.def.group, stream, key, count: live.length, ids: live.map(([id]) => id) },
+        "claimed entries from an unresponsive consumer",
+      );
     }
     return out;
   }
@@ -303,7 +361,12 @@ export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
     await this.handle(msg);
     if (!msg.retry) return;
     const { delayMs, reason } = msg.retry;
-    r.retries.set(msg.entry.id, { source: msg.source, entry: msg.entry, deliveries: msg.deliveries, dueAt: Date.now() + delayMs });
+    r.retries.set(msg.entry.id, {
+      source: msg.source,
+      entry: msg.entry,
+      deliveries: msg.deliveries,
+      dueAt: Date.now() + delayMs,
+    });
     if (reason === "infrastructure") await sleep(delayMs, this.stopping.signal); // don't pull more work into an outage
   }
 }

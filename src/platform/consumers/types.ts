@@ -28,7 +28,10 @@ export interface ConsumerDefinition<S extends EventSpecs = EventSpecs> {
 }
 
 /** Declares a consumer over the event contract `S`: its handlers' envelopes are typed from it. */
-export const defineConsumer = <S extends EventSpecs>(contract: S, definition: Omit<ConsumerDefinition<S>, "contract">): ConsumerDefinition<S> => ({
+export const defineConsumer = <S extends EventSpecs>(
+  contract: S,
+  definition: Omit<ConsumerDefinition<S>, "contract">,
+): ConsumerDefinition<S> => ({
   ...definition,
   contract,
 });

@@ -18,7 +18,10 @@ export const envelopeSchema = z.object({
   payload: z.unknown(),
 });
 
-export type Envelope<T extends string = string, P = unknown> = Omit<z.output<typeof envelopeSchema>, "eventType" | "payload"> & {
+export type Envelope<T extends string = string, P = unknown> = Omit<
+  z.output<typeof envelopeSchema>,
+  "eventType" | "payload"
+> & {
   eventType: T;
   payload: P;
 };

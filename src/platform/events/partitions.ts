@@ -90,7 +90,10 @@ export function covers(a: readonly string[], b: readonly string[]): boolean {
  * entries only while every partition still having more pages has an entry left, so a caller
  * paging through partitions never emits an entry before a smaller one not yet fetched.
  */
-export function mergeByIdOrder<E extends { id: string }>(pages: readonly E[][], exhausted: readonly boolean[]): { merged: [number, E][]; rest: E[][] } {
+export function mergeByIdOrder<E extends { id: string }>(
+  pages: readonly E[][],
+  exhausted: readonly boolean[],
+): { merged: [number, E][]; rest: E[][] } {
   const rest = pages.map((p) => [...p]);
   const merged: [number, E][] = [];
   for (;;) {

@@ -17,7 +17,11 @@ export interface StreamEntry {
 }
 
 /** Field/value list for XADD. */
-export function encodeEntryFields(e: Envelope, routingKeys: readonly string[], json: string = JSON.stringify(e)): string[] {
+export function encodeEntryFields(
+  e: Envelope,
+  routingKeys: readonly string[],
+  json: string = JSON.stringify(e),
+): string[] {
   return ["type", e.eventType, "agg", e.aggregateId, "keys", routingKeys.join(" "), "env", json];
 }
 

@@ -10,48 +10,55 @@ import type { Context } from "./context.ts";
 
 function newBuilder() {
   return new SchemaBuilder<{
-  PrismaTypes: PrismaTypes;
-  Context: Context;
-  DefaultFieldNullability: false;
-  Scalars: { DateTime: { Input: Date; Output: Date | string } };
-  AuthScopes: {
-    /** Any verified token. */
-    signedIn: boolean;
-    admin: boolean;
-    /** The viewer may act for this customer id: its own (customer) or any (admin). */
-    actsFor: string;
-  };
-}>({
-  // Scope-auth first, so its checks wrap every other plugin's resolvers.
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
-  scopeAuth: {
-    // Field scopes are checked when a subscription starts; type scopes (Order, OrderEvent) on every event.
-    authorizeOnSubscribe: true,
-    authScopes: (ctx) => ({
-      signedIn: ctx.viewer !== null,
-      admin: isAdmin(ctx.viewer),
-      actsFor: (customerId) => mayActFor(ctx.viewer, customerId),
-    }),
-    unauthorizedError: (_parent, ctx, info) =>
-      ctx.viewer
-        ? new AppError("FORBIDDEN", `not allowed: ${info.parentType.name}.${info.fieldName} belongs to someone else or needs the admin role`)
-        : new AppError("UNAUTHENTICATED", `not authenticated: ${info.parentType.name}.${info.fieldName} needs a bearer token`, { extensions: { http: { status: 401 } } }),
-  },
-  defaultFieldNullability: false,
-  prisma: {
-    // Resolved per request: the schema is built (and printed) without a database.
-    client: (ctx) => ctx.prisma,
-    dmmf: getDatamodel(),
-    exposeDescriptions: true,
-    filterConnectionTotalCount: true,
-  },
-  relay: {
-    clientMutationId: "omit",
-    cursorType: "String",
-    nodeQueryOptions: false,
-    nodesQueryOptions: false,
-  },
-});
+    PrismaTypes: PrismaTypes;
+    Context: Context;
+    DefaultFieldNullability: false;
+    Scalars: { DateTime: { Input: Date; Output: Date | string } };
+    AuthScopes: {
+      /** Any verified token. */
+      signedIn: boolean;
+      admin: boolean;
+      /** The viewer may act for this customer id: its own (customer) or any (admin). */
+      actsFor: string;
+    };
+  }>({
+    // Scope-auth first, so its checks wrap every other plugin's resolvers.
+    plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+    scopeAuth: {
+      // Field scopes are checked when a subscription starts; type scopes (Order, OrderEvent) on every event.
+      authorizeOnSubscribe: true,
+      authScopes: (ctx) => ({
+        signedIn: ctx.viewer !== null,
+        admin: isAdmin(ctx.viewer),
+        actsFor: (customerId) => mayActFor(ctx.viewer, customerId),
+      }),
+      unauthorizedError: (_parent, ctx, info) =>
+        ctx.viewer
+          ? new AppError(
+              "FORBIDDEN",
+              `not allowed: ${info.parentType.name}.${info.fieldName} belongs to someone else or needs the admin role`,
+            )
+          : new AppError(
+              "UNAUTHENTICATED",
+              `not authenticated: ${info.parentType.name}.${info.fieldName} needs a bearer token`,
+              { extensions: { http: { status: 401 } } },
+            ),
+    },
+    defaultFieldNullability: false,
+    prisma: {
+      // Resolved per request: the schema is built (and printed) without a database.
+      client: (ctx) => ctx.prisma,
+      dmmf: getDatamodel(),
+      exposeDescriptions: true,
+      filterConnectionTotalCount: true,
+    },
+    relay: {
+      clientMutationId: "omit",
+      cursorType: "String",
+      nodeQueryOptions: false,
+      nodesQueryOptions: false,
+    },
+  });
 }
 
 export type Builder = ReturnType<typeof newBuilder>;

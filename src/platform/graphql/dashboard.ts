@@ -56,7 +56,8 @@ async function build(): Promise<Assets> {
 
 const SECURITY_HEADERS = {
   // Everything comes from this origin: the page cannot load or send anything elsewhere.
-  "content-security-policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+  "content-security-policy":
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
 };
@@ -75,12 +76,18 @@ export function withDashboard(options: DashboardOptions, next: (req: IncomingMes
 }
 
 async function serve(options: DashboardOptions, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain; charset=utf-8", "method not allowed", { allow: "GET, HEAD" });
+  if (req.method !== "GET" && req.method !== "HEAD")
+    return send(res, 405, "text/plain; charset=utf-8", "method not allowed", { allow: "GET, HEAD" });
   switch (url.pathname) {
     case "/dashboard":
     case "/dashboard/": {
       const { html } = await dashboardAssets();
-      return send(res, 200, "text/html; charset=utf-8", html.replace("__DEV_TOKENS__", options.devToken ? "true" : "false"));
+      return send(
+        res,
+        200,
+        "text/html; charset=utf-8",
+        html.replace("__DEV_TOKENS__", options.devToken ? "true" : "false"),
+      );
     }
     case "/dashboard/app.js":
       return send(res, 200, "text/javascript; charset=utf-8", (await dashboardAssets()).js);
@@ -90,7 +97,8 @@ async function serve(options: DashboardOptions, url: URL, req: IncomingMessage, 
       if (!options.devToken) return send(res, 404, "text/plain; charset=utf-8", "not found");
       const as = url.searchParams.get("as");
       const customerId = url.searchParams.get("customerId") ?? "c1";
-      if (as !== "admin" && !(as === "customer" && /^[A-Za-z0-9_.:-]{1,64}$/.test(customerId))) return send(res, 400, "text/plain; charset=utf-8", "as=admin, or as=customer&customerId=…");
+      if (as !== "admin" && !(as === "customer" && /^[A-Za-z0-9_.:-]{1,64}$/.test(customerId)))
+        return send(res, 400, "text/plain; charset=utf-8", "as=admin, or as=customer&customerId=…");
       const token = await options.devToken(as === "admin" ? { admin: true } : { customerId });
       return send(res, 200, "application/json", JSON.stringify({ token }));
     }
@@ -99,7 +107,19 @@ async function serve(options: DashboardOptions, url: URL, req: IncomingMessage, 
   }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { "content-type": type, "cache-control": "no-cache", "content-length": Buffer.byteLength(body), ...SECURITY_HEADERS, ...headers });
+function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    "content-type": type,
+    "cache-control": "no-cache",
+    "content-length": Buffer.byteLength(body),
+    ...SECURITY_HEADERS,
+    ...headers,
+  });
   res.end(res.req.method === "HEAD" ? undefined : body);
 }

@@ -31,7 +31,10 @@ export function maskError(error: unknown, message: string): Error {
     return new GraphQLError(error.message, {
       nodes: error.nodes,
       path: error.path,
-      extensions: { ...extensions, code: typeof code === "string" && !GENERIC_CODES.has(code) ? code : "BAD_USER_INPUT" },
+      extensions: {
+        ...extensions,
+        code: typeof code === "string" && !GENERIC_CODES.has(code) ? code : "BAD_USER_INPUT",
+      },
     });
   }
   return new GraphQLError(message, {
@@ -40,9 +43,14 @@ export function maskError(error: unknown, message: string): Error {
   });
 }
 
-
 /** Yoga's and GraphQL's own codes for "the request is wrong": reported as BAD_USER_INPUT. */
-const GENERIC_CODES = new Set(["BAD_REQUEST", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "OPERATION_RESOLUTION_FAILURE", "BAD_USER_INPUT"]);
+const GENERIC_CODES = new Set([
+  "BAD_REQUEST",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "OPERATION_RESOLUTION_FAILURE",
+  "BAD_USER_INPUT",
+]);
 
 export const isExpectedError = (err: unknown) => {
   const original = err instanceof GraphQLError ? err.originalError : err;

@@ -45,7 +45,8 @@ export function bodyLimit(maxBytes: number, next: (req: IncomingMessage, res: Se
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "POST" || req.method === "PUT" || req.method === "PATCH") {
       const length = req.headers["content-length"];
-      if (length === undefined) return refuseBody(res, 411, "LENGTH_REQUIRED", "send the request body with a Content-Length header");
+      if (length === undefined)
+        return refuseBody(res, 411, "LENGTH_REQUIRED", "send the request body with a Content-Length header");
       if (!/^\d+$/.test(length) || Number(length) > maxBytes) {
         return refuseBody(res, 413, "PAYLOAD_TOO_LARGE", `request body larger than ${maxBytes} bytes`);
       }

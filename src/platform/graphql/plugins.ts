@@ -25,7 +25,10 @@ export function useOperationLog(): Plugin<Context> {
       if (isInfrastructureError(cause)) ctx.log.warn({ err: cause, path: err.path }, "dependency unavailable");
       else ctx.log.error({ err: cause, path: err.path }, "internal error in resolver");
     }
-    ctx.log.info({ operation: op, ms: Math.round(performance.now() - started), errors: errors.length }, "graphql operation");
+    ctx.log.info(
+      { operation: op, ms: Math.round(performance.now() - started), errors: errors.length },
+      "graphql operation",
+    );
   };
   return {
     onExecute({ args }) {
@@ -45,7 +48,9 @@ export function useOperationLog(): Plugin<Context> {
       return {
         onSubscribeResult: () => ({
           onNext: ({ result }) => {
-            for (const err of result.errors ?? []) if (!isExpectedError(err)) ctx.log.error({ err: err.originalError ?? err }, "internal error in subscription");
+            for (const err of result.errors ?? [])
+              if (!isExpectedError(err))
+                ctx.log.error({ err: err.originalError ?? err }, "internal error in subscription");
           },
           onEnd: () => ctx.log.info({ operation: args.operationName ?? "anonymous" }, "subscription ended"),
         }),

@@ -30,7 +30,9 @@ export function useMutationRateLimit(settings: RateLimitSettings): Plugin<Contex
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== "mutation") return;
       const ctx = args.contextValue as Context;
-      const cost = operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD && !s.name.value.startsWith("__")).length || 1;
+      const cost =
+        operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD && !s.name.value.startsWith("__"))
+          .length || 1;
       const window = fixedWindow(Date.now(), settings.windowMs);
       const key = `${settings.keyPrefix}:${ctx.clientKey}:${window.index}`;
       let count: number;
@@ -46,13 +48,16 @@ export function useMutationRateLimit(settings: RateLimitSettings): Plugin<Contex
       const retryAfterMs = window.resetInMs;
       setResultAndStopExecution({
         errors: [
-          new GraphQLError(`too many mutations: at most ${settings.limit} per ${settings.windowMs / 1000} s; retry in ${Math.ceil(retryAfterMs / 1000)} s`, {
-            extensions: {
-              code: "RATE_LIMITED",
-              retryAfterMs,
-              http: { status: 429, headers: { "retry-after": String(Math.ceil(retryAfterMs / 1000)) } },
+          new GraphQLError(
+            `too many mutations: at most ${settings.limit} per ${settings.windowMs / 1000} s; retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+            {
+              extensions: {
+                code: "RATE_LIMITED",
+                retryAfterMs,
+                http: { status: 429, headers: { "retry-after": String(Math.ceil(retryAfterMs / 1000)) } },
+              },
             },
-          }),
+          ),
         ],
       });
     },

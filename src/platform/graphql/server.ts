@@ -87,10 +87,14 @@ export function createApi(deps: ApiDeps): Api {
     if (initial.request) traces.set(initial.request, trace);
     const log = deps.log.child({ traceId: trace.traceId });
     const viewer =
-      initial.viewer !== undefined ? initial.viewer : await viewerFromAuthorization(initial.request?.headers.get("authorization"), deps.verifyToken).catch((err) => {
-        log.info({ reason: (err as Error).message }, "request with a bad credential refused");
-        throw err;
-      });
+      initial.viewer !== undefined
+        ? initial.viewer
+        : await viewerFromAuthorization(initial.request?.headers.get("authorization"), deps.verifyToken).catch(
+            (err) => {
+              log.info({ reason: (err as Error).message }, "request with a bad credential refused");
+              throw err;
+            },
+          );
     const address = initial.req?.socket?.remoteAddress ?? "unknown";
     const clientKey = viewer ? `sub:${viewer.subject}` : `ip:${address}`;
     return { ...deps.shared, hub: (stream) => hubOf(deps.shared.hubs, stream), trace, log, viewer, clientKey };
@@ -105,16 +109,28 @@ export function createApi(deps: ApiDeps): Api {
     renderGraphiQL: renderLocalGraphiQL,
     graphiql: !deps.graphiql
       ? false
-      : async () => ({ title: "Order gateway", subscriptionsProtocol: "WS", defaultQuery: deps.graphiqlExamples, headers: await deps.graphiqlHeaders?.() }),
+      : async () => ({
+          title: "Order gateway",
+          subscriptionsProtocol: "WS",
+          defaultQuery: deps.graphiqlExamples,
+          headers: await deps.graphiqlHeaders?.(),
+        }),
     // One operation per request: a batch would multiply every limit below by its length.
     batching: false,
     // bodyLimit (limits.ts) already refuses bodies without a Content-Length or over the limit
     // before Yoga sees them, and Node reads no more than Content-Length; Yoga's own 25 MB check
     // would re-pipe every body through a TransformStream (~15% of a small request's CPU here).
     maxRequestBodySize: false,
-    cors: deps.corsOrigins === null
-      ? false
-      : { origin: deps.corsOrigins === "*" ? "*" : deps.corsOrigins, methods: ["GET", "POST"], allowedHeaders: ["content-type", "authorization", "traceparent", "x-graphql-csrf"], exposedHeaders: ["traceparent", "retry-after"], maxAge: 600 },
+    cors:
+      deps.corsOrigins === null
+        ? false
+        : {
+            origin: deps.corsOrigins === "*" ? "*" : deps.corsOrigins,
+            methods: ["GET", "POST"],
+            allowedHeaders: ["content-type", "authorization", "traceparent", "x-graphql-csrf"],
+            exposedHeaders: ["traceparent", "retry-after"],
+            maxAge: 600,
+          },
     // isDev off: Yoga would otherwise copy the original error (stack, message) into responses.
     maskedErrors: { maskError: (error, message) => maskError(error, message), isDev: false },
     logging: {
@@ -128,7 +144,11 @@ export function createApi(deps: ApiDeps): Api {
     context: buildContext,
     plugins: [
       ...queryLimitPlugins(deps.limits),
-      useMutationRateLimit({ redis: deps.shared.redis, keyPrefix: `${deps.shared.layout.prefix}:ratelimit`, ...deps.rateLimit }),
+      useMutationRateLimit({
+        redis: deps.shared.redis,
+        keyPrefix: `${deps.shared.layout.prefix}:ratelimit`,
+        ...deps.rateLimit,
+      }),
       useRequestSpans(),
       ...(deps.metrics ? [useMetrics(deps.metrics)] : []),
       useTraceHeader((request) => traces.get(request)),
@@ -139,7 +159,10 @@ export function createApi(deps: ApiDeps): Api {
         check: async () => {
           try {
             const checks = await deps.readiness();
-            return new Response(JSON.stringify(checks ? readyBody(checks) : { ready: true }), { status: 200, headers: { "content-type": "application/json" } });
+            return new Response(JSON.stringify(checks ? readyBody(checks) : { ready: true }), {
+              status: 200,
+              headers: { "content-type": "application/json" },
+            });
           } catch (err) {
             deps.log.warn({ err }, "not ready");
             return new Response(JSON.stringify(readyBody(err as Error)), {
@@ -152,7 +175,9 @@ export function createApi(deps: ApiDeps): Api {
     ],
   });
 
-  const server = createServer(withDashboard({ log: deps.log, devToken: deps.devToken }, bodyLimit(deps.maxBodyBytes, yoga)));
+  const server = createServer(
+    withDashboard({ log: deps.log, devToken: deps.devToken }, bodyLimit(deps.maxBodyBytes, yoga)),
+  );
   // Upgrades are accepted here rather than by ws itself, so a full server refuses new sockets
   // with a plain HTTP 503 before spending anything on them.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
@@ -199,12 +224,21 @@ export function createApi(deps: ApiDeps): Api {
       onSubscribe: async (ctx, _id, params) => {
         // ctx.subscriptions already holds this one while it is being set up.
         if (Object.keys(ctx.subscriptions).length > deps.ws.maxSubscriptionsPerConnection) {
-          return [new GraphQLError(`at most ${deps.ws.maxSubscriptionsPerConnection} subscriptions per connection`, { extensions: { code: "LIMIT_EXCEEDED" } })];
+          return [
+            new GraphQLError(`at most ${deps.ws.maxSubscriptionsPerConnection} subscriptions per connection`, {
+              extensions: { code: "LIMIT_EXCEEDED" },
+            }),
+          ];
         }
         // Parsing, limits and validation may throw GraphQLErrors (syntax, token and alias limits):
         // the client's mistake, answered as an error result rather than a 4500 close.
         try {
-          const enveloped = yoga.getEnveloped({ req: ctx.extra.request, connectionParams: ctx.connectionParams, viewer: ctx.extra.viewer ?? null, params } as InitialContext);
+          const enveloped = yoga.getEnveloped({
+            req: ctx.extra.request,
+            connectionParams: ctx.connectionParams,
+            viewer: ctx.extra.viewer ?? null,
+            params,
+          } as InitialContext);
           const document = enveloped.parse(params.query);
           const args: ExecutionArgs = {
             schema: enveloped.schema,

@@ -19,7 +19,8 @@ export function useSharedSubscriptionExecution(): Plugin<Context> {
   const results = new WeakMap<object, PerEvent>();
 
   const executeShared = (args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> => {
-    const run = () => Promise.resolve(execute({ ...args, rootValue: payload }) as ExecutionResult | Promise<ExecutionResult>);
+    const run = () =>
+      Promise.resolve(execute({ ...args, rootValue: payload }) as ExecutionResult | Promise<ExecutionResult>);
     if (typeof payload !== "object" || payload === null) return run();
     let byDocument = results.get(payload);
     if (!byDocument) results.set(payload, (byDocument = new Map()));

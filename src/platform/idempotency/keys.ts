@@ -38,7 +38,9 @@ export function requestHash(operation: string, input: unknown): string {
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value ?? null);
@@ -95,7 +97,9 @@ export async function firstResult(db: Pick<SqlTx, "$queryRaw">, request: KeyedRe
     SELECT operation, request_hash AS "requestHash", result_id AS "resultId"
     FROM idempotency_keys WHERE scope = ${request.scope} AND key = ${request.key}`;
   if (!first?.resultId || first.operation !== request.operation || first.requestHash !== request.hash) {
-    throw new AppError("CONFLICT", `idempotency key "${request.key}" was already used for a different request`, { field: "idempotencyKey" });
+    throw new AppError("CONFLICT", `idempotency key "${request.key}" was already used for a different request`, {
+      field: "idempotencyKey",
+    });
   }
   return first.resultId;
 }

@@ -34,7 +34,10 @@ export function createDatabase(url: string, poolSize: number, applicationName = 
   pool.on("connect", (client) => client.on("error", () => {}));
   // A burst (hundreds of createOrder at once) queues for the pool's connections: wait up to 5 s
   // for one (Prisma's default, 2 s, fails such bursts on a busy machine), then SERVICE_UNAVAILABLE.
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: { maxWait: 5_000, timeout: 10_000 } });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    transactionOptions: { maxWait: 5_000, timeout: 10_000 },
+  });
   return {
     pool,
     prisma,

@@ -31,7 +31,10 @@ export function createRedis(target: string | RedisTarget, name: string, log?: Lo
   if (clusterNodes?.length) {
     const u = new URL(url);
     redis = new Cluster(
-      clusterNodes.map((n) => ({ host: n.slice(0, n.lastIndexOf(":")), port: Number(n.slice(n.lastIndexOf(":") + 1)) })),
+      clusterNodes.map((n) => ({
+        host: n.slice(0, n.lastIndexOf(":")),
+        port: Number(n.slice(n.lastIndexOf(":") + 1)),
+      })),
       {
         redisOptions: {
           ...options,

@@ -50,4 +50,5 @@ function transactionClient(client: pg.PoolClient): SqlTx {
   };
 }
 
-const isTemplate = (query: TemplateStringsArray | Sql): query is TemplateStringsArray => Array.isArray(query) && "raw" in query;
+const isTemplate = (query: TemplateStringsArray | Sql): query is TemplateStringsArray =>
+  Array.isArray(query) && "raw" in query;

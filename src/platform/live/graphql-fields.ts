@@ -18,13 +18,22 @@ export interface LiveAudience {
 type SchemaTypesOf<B> = B extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
 /** Fields every event type exposes, whatever its stream (used by OrderEvent and InventoryEvent). */
-export function commonEventFields<P extends LiveEvent>(t: PothosSchemaTypes.InterfaceFieldBuilder<SchemaTypesOf<Builder>, P>) {
+export function commonEventFields<P extends LiveEvent>(
+  t: PothosSchemaTypes.InterfaceFieldBuilder<SchemaTypesOf<Builder>, P>,
+) {
   return {
     eventId: t.id({ resolve: (e: LiveEvent) => e.envelope.eventId }),
     eventType: t.string({ resolve: (e: LiveEvent) => e.envelope.eventType }),
     occurredAt: t.field({ type: "DateTime", resolve: (e: LiveEvent) => e.envelope.occurredAt }),
-    traceId: t.string({ nullable: true, description: "W3C trace id of the request that caused this event.", resolve: (e: LiveEvent) => e.traceId }),
-    cursor: t.string({ description: "Position on the stream; opaque, pass it back to resume after this event.", resolve: (e: LiveEvent) => e.cursor }),
+    traceId: t.string({
+      nullable: true,
+      description: "W3C trace id of the request that caused this event.",
+      resolve: (e: LiveEvent) => e.traceId,
+    }),
+    cursor: t.string({
+      description: "Position on the stream; opaque, pass it back to resume after this event.",
+      resolve: (e: LiveEvent) => e.cursor,
+    }),
   };
 }
 
@@ -39,7 +48,12 @@ export type LiveItem = LiveEvent | LiveFailure;
  * A subscriber cut off later gets one final result carrying the error and its last cursor, then
  * completion — the same over WebSocket and SSE, and its other subscriptions are unaffected.
  */
-export async function subscribeLive(hub: StreamHub, filter: LiveFilter, after: string | null | undefined, audience: LiveAudience): Promise<AsyncGenerator<LiveItem>> {
+export async function subscribeLive(
+  hub: StreamHub,
+  filter: LiveFilter,
+  after: string | null | undefined,
+  audience: LiveAudience,
+): Promise<AsyncGenerator<LiveItem>> {
   if (after != null) await hub.checkCursor(after);
   const queue = hub.subscribe(filter, after != null ? { after } : {});
   return closingQueueOnReturn(endWithFailure(queue, audience), queue);
@@ -85,10 +99,19 @@ export function unwrapLive<T>(item: T | LiveFailure): T {
 }
 
 /** Like subscribeLive, for fields that push a fresh snapshot of some state after its events. */
-export async function subscribeSnapshots<T>(hub: StreamHub, filter: LiveFilter, after: string | null | undefined, load: () => Promise<T | null>, viewer: Viewer) {
+export async function subscribeSnapshots<T>(
+  hub: StreamHub,
+  filter: LiveFilter,
+  after: string | null | undefined,
+  load: () => Promise<T | null>,
+  viewer: Viewer,
+) {
   if (after != null) await hub.checkCursor(after);
   const queue = hub.subscribe(filter, after != null ? { after } : {});
-  return closingQueueOnReturn(snapshots(endWithFailure(queue, { viewer }), load, () => queue.size), queue);
+  return closingQueueOnReturn(
+    snapshots(endWithFailure(queue, { viewer }), load, () => queue.size),
+    queue,
+  );
 }
 
 /**
@@ -96,7 +119,11 @@ export async function subscribeSnapshots<T>(hub: StreamHub, filter: LiveFilter, 
  * loads second, so an event landing in between still triggers a reload. Events already queued are
  * coalesced into one reload (a replay or a burst yields the state once, not once per event).
  */
-async function* snapshots<T>(items: AsyncGenerator<LiveItem>, load: () => Promise<T | null>, queued: () => number): AsyncGenerator<T | LiveFailure> {
+async function* snapshots<T>(
+  items: AsyncGenerator<LiveItem>,
+  load: () => Promise<T | null>,
+  queued: () => number,
+): AsyncGenerator<T | LiveFailure> {
   try {
     const first = await load();
     if (first !== null) yield first;

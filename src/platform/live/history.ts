@@ -21,7 +21,14 @@ export interface PartitionSpot {
  * Scans forward from `startId` in pages, matching on routing keys without parsing other entries.
  * `key` is the aggregate's partition (all its events are there).
  */
-export async function readForward(events: Parser, redis: RedisClient, key: string, routingKey: string, startId = "-", spot: PartitionSpot = { partition: 0, partitions: 1 }): Promise<LiveEvent[]> {
+export async function readForward(
+  events: Parser,
+  redis: RedisClient,
+  key: string,
+  routingKey: string,
+  startId = "-",
+  spot: PartitionSpot = { partition: 0, partitions: 1 },
+): Promise<LiveEvent[]> {
   const out: LiveEvent[] = [];
   let start = startId;
   for (;;) {
@@ -39,7 +46,13 @@ export async function readForward(events: Parser, redis: RedisClient, key: strin
  * The newest `last` matching events, scanning backwards through every partition (`keys`, in
  * partition order) merged by entry id, returned oldest first.
  */
-export async function readBackward(events: Parser, redis: RedisClient, keys: string | string[], routingKey: string, last: number): Promise<LiveEvent[]> {
+export async function readBackward(
+  events: Parser,
+  redis: RedisClient,
+  keys: string | string[],
+  routingKey: string,
+  last: number,
+): Promise<LiveEvent[]> {
   const all = typeof keys === "string" ? [keys] : keys;
   const out: LiveEvent[] = [];
   const ends = all.map(() => "+");
@@ -56,7 +69,10 @@ export async function readBackward(events: Parser, redis: RedisClient, keys: str
         if (page.length < PAGE) exhausted[p] = true;
       }),
     );
-    const { merged, rest } = mergeByIdOrder(pages.map((page) => page.map((e) => ({ ...e, id: e.flipped, original: e.id }))), exhausted);
+    const { merged, rest } = mergeByIdOrder(
+      pages.map((page) => page.map((e) => ({ ...e, id: e.flipped, original: e.id }))),
+      exhausted,
+    );
     pages = rest.map((page) => page.map((e) => ({ id: e.original, flipped: e.id, entry: e.entry })));
     for (const [p, { entry }] of merged) {
       if (entry.keys.includes(routingKey)) pushParsed(events, out, entry, { partition: p, partitions: all.length });
@@ -80,11 +96,23 @@ export function streamIdAtOrderCreation(orderId: string): string {
   return Number.isFinite(ms) ? `${Math.max(0, ms - 60_000)}-0` : "-"; // a minute of slack for clock skew between hosts
 }
 
-function pushParsed(events: Parser, out: LiveEvent[], entry: StreamEntry, { partition, partitions }: PartitionSpot): void {
+function pushParsed(
+  events: Parser,
+  out: LiveEvent[],
+  entry: StreamEntry,
+  { partition, partitions }: PartitionSpot,
+): void {
   try {
     const envelope = events.parseJson(entry.json);
     const position = partitions > 1 ? cutAt(entry.id, partition, partitions) : [entry.id];
-    out.push({ cursor: encodeCursor(position), envelope, traceId: parseTraceparent(envelope.traceparent)?.traceId ?? null, partition, id: entry.id, position });
+    out.push({
+      cursor: encodeCursor(position),
+      envelope,
+      traceId: parseTraceparent(envelope.traceparent)?.traceId ?? null,
+      partition,
+      id: entry.id,
+      position,
+    });
   } catch {
     // Invalid entries are the consumers' business (dead-lettered there); history shows valid events.
   }

@@ -8,7 +8,16 @@ import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { SubscriptionQueue } from "./subscription-queue.ts";
 import { AppError, badInput } from "../shared/errors.ts";
 import { compareIds } from "../events/stream-ids.ts";
-import { trimmedThroughKey, partitionOf, covers, decodeCursor, encodeCursor, maxPositions, mergeByIdOrder, readGroups } from "../events/partitions.ts";
+import {
+  trimmedThroughKey,
+  partitionOf,
+  covers,
+  decodeCursor,
+  encodeCursor,
+  maxPositions,
+  mergeByIdOrder,
+  readGroups,
+} from "../events/partitions.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Role } from "../roles.ts";
 import { recordSpan, SpanKind } from "../observability/tracing.ts";
@@ -87,7 +96,10 @@ export class StreamHub implements Role {
     this.keys = o.keys ?? [o.key];
     this.lastIds = this.keys.map(() => "$");
     // One XREAD covers every partition on a single Redis; a cluster needs one per partition (slot).
-    this.readers = readGroups(this.keys.map((_, p) => p), o.redis.isCluster).map((partitions, i) => ({
+    this.readers = readGroups(
+      this.keys.map((_, p) => p),
+      o.redis.isCluster,
+    ).map((partitions, i) => ({
       partitions,
       redis: i === 0 ? o.redis : duplicateRedis(o.redis),
     }));
@@ -175,13 +187,20 @@ export class StreamHub implements Role {
     }
     // Partitioned: the earliest cursor from which nothing is missing, partition by partition.
     const oldest = encodeCursor(checks.map((c, p) => (c.tooOld ? c.resumableFrom : ids[p]!)));
-    throw new AppError("CURSOR_TOO_OLD", `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest cursor still complete is "${oldest}"`, {
-      field: "after",
-      extensions: { oldestCursor: oldest },
-    });
+    throw new AppError(
+      "CURSOR_TOO_OLD",
+      `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest cursor still complete is "${oldest}"`,
+      {
+        field: "after",
+        extensions: { oldestCursor: oldest },
+      },
+    );
   }
 
-  private async checkPartition(key: string, after: string): Promise<{ tooOld: boolean; first: string | null; resumableFrom: string }> {
+  private async checkPartition(
+    key: string,
+    after: string,
+  ): Promise<{ tooOld: boolean; first: string | null; resumableFrom: string }> {
     let info: unknown[];
     try {
       info = (await this.o.commands.xinfo("STREAM", key)) as unknown[];
@@ -192,9 +211,15 @@ export class StreamHub implements Role {
     const first = (field("first-entry") as [string, string[]] | null)?.[0] ?? null;
     // The newest entry known to be gone: XDEL'd (Redis tracks it) or trimmed (our trimmer records it).
     const trimmed = await this.o.commands.get(trimmedThroughKey(key));
-    const gone = [String(field("max-deleted-entry-id") ?? "0-0"), trimmed ?? "0-0"].reduce((a, b) => (compareIds(a, b) >= 0 ? a : b));
+    const gone = [String(field("max-deleted-entry-id") ?? "0-0"), trimmed ?? "0-0"].reduce((a, b) =>
+      compareIds(a, b) >= 0 ? a : b,
+    );
     // Trimmed by someone else (no record): anything before the first entry may be lost.
-    const unrecordedTrim = trimmed === null && Number(field("entries-added")) > Number(field("length")) && first !== null && compareIds(after, first) < 0;
+    const unrecordedTrim =
+      trimmed === null &&
+      Number(field("entries-added")) > Number(field("length")) &&
+      first !== null &&
+      compareIds(after, first) < 0;
     const resumableFrom = unrecordedTrim && first !== null && compareIds(gone, first) < 0 ? first : gone;
     return { tooOld: compareIds(after, gone) < 0 || unrecordedTrim, first, resumableFrom };
   }
@@ -215,7 +240,10 @@ export class StreamHub implements Role {
         await Promise.all(
           this.keys.map(async (key, p) => {
             if (exhausted[p] || pages[p]!.length > 0) return;
-            const page = (await this.o.commands.xrange(key, `(${fetchedTo[p]}`, "+", "COUNT", REPLAY_PAGE)) as [string, string[]][];
+            const page = (await this.o.commands.xrange(key, `(${fetchedTo[p]}`, "+", "COUNT", REPLAY_PAGE)) as [
+              string,
+              string[],
+            ][];
             pages[p] = page.map(([id, fields]) => decodeEntry(id, fields));
             if (page.length) fetchedTo[p] = page.at(-1)![0];
             if (page.length < REPLAY_PAGE) exhausted[p] = true;
@@ -234,7 +262,11 @@ export class StreamHub implements Role {
       sub.queue.release(this.handover(sub, position));
     } catch (err) {
       this.o.log.warn({ err, stream: this.o.key, after }, "history replay failed");
-      sub.queue.fail(new AppError("SERVICE_UNAVAILABLE", "could not replay history; resubscribe with the same cursor", { extensions: { lastCursor: sub.queue.lastCursor ?? after } }));
+      sub.queue.fail(
+        new AppError("SERVICE_UNAVAILABLE", "could not replay history; resubscribe with the same cursor", {
+          extensions: { lastCursor: sub.queue.lastCursor ?? after },
+        }),
+      );
     }
   }
 
@@ -288,9 +320,15 @@ export class StreamHub implements Role {
           markPinned();
         }
         const ids = reader.partitions.map((p) => this.lastIds[p]!);
-        const reply = (await reader.redis.xread("COUNT", this.o.readCount, "BLOCK", this.o.blockMs, "STREAMS", ...keys, ...ids)) as
-          | [string, [string, string[]][]][]
-          | null;
+        const reply = (await reader.redis.xread(
+          "COUNT",
+          this.o.readCount,
+          "BLOCK",
+          this.o.blockMs,
+          "STREAMS",
+          ...keys,
+          ...ids,
+        )) as [string, [string, string[]][]][] | null;
         failures = 0;
         for (const [key, entries] of reply ?? []) {
           const p = partitionOf.get(key)!;
@@ -302,7 +340,10 @@ export class StreamHub implements Role {
       } catch (err) {
         if (this.stopping.signal.aborted) break;
         const delay = backoffDelay(failures++, 100, 2_000);
-        this.o.log.warn({ err, stream: keys.join(","), retryInMs: delay }, "live hub read failed; resuming from last entry");
+        this.o.log.warn(
+          { err, stream: keys.join(","), retryInMs: delay },
+          "live hub read failed; resuming from last entry",
+        );
         await sleep(delay, this.stopping.signal);
       }
     }
@@ -339,14 +380,23 @@ export class StreamHub implements Role {
       this.o.metrics.liveDelivered.inc({ stream }, subscribers);
       if (latencyMs >= 0) this.o.metrics.deliveryLatency.observe({ stream }, latencyMs / 1000);
     }
-    recordSpan(`live deliver ${event.envelope.eventType}`, event.envelope.traceparent, Date.now(), { "live.subscribers": subscribers, "live.cursor": event.cursor, "live.commit_to_delivery_ms": latencyMs }, SpanKind.CONSUMER);
+    recordSpan(
+      `live deliver ${event.envelope.eventType}`,
+      event.envelope.traceparent,
+      Date.now(),
+      { "live.subscribers": subscribers, "live.cursor": event.cursor, "live.commit_to_delivery_ms": latencyMs },
+      SpanKind.CONSUMER,
+    );
   }
 
   private toLiveEvent(entry: StreamEntry, partition: number, position: string[]): LiveEvent | null {
     try {
       const envelope = this.o.events.parseJson(entry.json);
       const traceId = parseTraceparent(envelope.traceparent)?.traceId ?? null;
-      this.o.log.info({ traceId, eventId: envelope.eventId, eventType: envelope.eventType, cursor: entry.id, partition }, "live hub delivering event");
+      this.o.log.info(
+        { traceId, eventId: envelope.eventId, eventType: envelope.eventType, cursor: entry.id, partition },
+        "live hub delivering event",
+      );
       return { cursor: encodeCursor(position), envelope, traceId, partition, id: entry.id, position };
     } catch (err) {
       this.o.log.error({ err, stream: this.o.key, cursor: entry.id }, "live hub skipped an invalid stream entry");

@@ -17,7 +17,12 @@ export interface MetricsSource {
  * /health, /ready and /metrics for processes without the api role (relay and worker replicas), so
  * an orchestrator and Prometheus can probe every role the same way. The api serves the same paths itself.
  */
-export async function startHealthServer(port: number, host: string, readiness: () => Promise<CheckResults | void>, metrics?: MetricsSource): Promise<HealthServer> {
+export async function startHealthServer(
+  port: number,
+  host: string,
+  readiness: () => Promise<CheckResults | void>,
+  metrics?: MetricsSource,
+): Promise<HealthServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const reply = (status: number, body: object) => {

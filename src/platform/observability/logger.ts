@@ -6,7 +6,19 @@ export type { Logger };
  * Field paths whose values are never logged: credentials in headers (HTTP and graphql-ws
  * connection_init payloads) and anything called a token, password or secret, up to two levels deep.
  */
-const SECRET_KEYS = ["authorization", "Authorization", "cookie", "set-cookie", "token", "accessToken", "refreshToken", "idToken", "password", "secret", "apiKey"];
+const SECRET_KEYS = [
+  "authorization",
+  "Authorization",
+  "cookie",
+  "set-cookie",
+  "token",
+  "accessToken",
+  "refreshToken",
+  "idToken",
+  "password",
+  "secret",
+  "apiKey",
+];
 export const REDACT_PATHS = [
   "req.headers.authorization",
   "req.headers.cookie",
@@ -70,12 +82,18 @@ export function createLogger(config: LogSettings, base: Record<string, unknown> 
     hooks: {
       logMethod(args, method) {
         // The message string (last string argument, or the only one).
-        for (let i = 0; i < args.length; i++) if (typeof args[i] === "string") args[i] = scrubSecrets(args[i] as string);
+        for (let i = 0; i < args.length; i++)
+          if (typeof args[i] === "string") args[i] = scrubSecrets(args[i] as string);
         return method.apply(this, args as Parameters<typeof method>);
       },
     },
     ...(config.logPretty && !destination
-      ? { transport: { target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" } } }
+      ? {
+          transport: {
+            target: "pino-pretty",
+            options: { colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" },
+          },
+        }
       : {}),
   };
   return destination ? pino(options, destination) : pino(options);

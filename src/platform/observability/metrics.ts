@@ -193,16 +193,29 @@ export async function probeOutbox(pool: Queryable, log?: Logger): Promise<{ back
 }
 
 /** Lag and pending per group and stream via XINFO GROUPS; empty when Redis does not answer (also used by `systemStatus`). */
-export async function probeConsumerGroups(redis: XinfoClient, groups: GroupStreams[], log?: Logger): Promise<GroupSample[]> {
+export async function probeConsumerGroups(
+  redis: XinfoClient,
+  groups: GroupStreams[],
+  log?: Logger,
+): Promise<GroupSample[]> {
   const out: GroupSample[] = [];
   try {
     for (const { group, streams } of groups) {
       for (const stream of streams) {
-        const info = (await withDeadline(PROBE_TIMEOUT_MS, "XINFO GROUPS", redis.xinfo("GROUPS", stream.key))) as unknown[][];
+        const info = (await withDeadline(
+          PROBE_TIMEOUT_MS,
+          "XINFO GROUPS",
+          redis.xinfo("GROUPS", stream.key),
+        )) as unknown[][];
         for (const raw of info) {
           const f = pairs(raw);
           if (f.name !== group) continue;
-          out.push({ group, stream: stream.name, pending: Number(f.pending ?? 0), lag: f.lag === null || f.lag === undefined ? null : Number(f.lag) });
+          out.push({
+            group,
+            stream: stream.name,
+            pending: Number(f.pending ?? 0),
+            lag: f.lag === null || f.lag === undefined ? null : Number(f.lag),
+          });
         }
       }
     }

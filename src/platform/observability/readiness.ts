@@ -66,7 +66,9 @@ export function createReadiness(deps: ReadinessDeps): () => Promise<CheckResults
     const { rows } = await withDeadline(
       timeoutMs,
       "postgres (migrations)",
-      deps.pool.query<{ migration_name: string }>("SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL"),
+      deps.pool.query<{ migration_name: string }>(
+        "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+      ),
     );
     const applied = new Set(rows.map((r) => r.migration_name));
     const missing = expected.filter((m) => !applied.has(m));
@@ -74,14 +76,22 @@ export function createReadiness(deps: ReadinessDeps): () => Promise<CheckResults
     migrationsOk = true;
   };
   const loops = async () => {
-    const stopped = deps.loops().filter((l) => !l.running).map((l) => l.name);
+    const stopped = deps
+      .loops()
+      .filter((l) => !l.running)
+      .map((l) => l.name);
     if (stopped.length) throw new Error(`not running: ${stopped.join(", ")}`);
   };
 
   return async () => {
     const names: CheckName[] = ["postgres", "redis", "migrations", "loops"];
     const outcomes = await Promise.allSettled([postgres(), redis(), migrations(), loops()]);
-    const checks = Object.fromEntries(names.map((n, i) => [n, outcomes[i]!.status === "fulfilled" ? "ok" : errorText((outcomes[i] as PromiseRejectedResult).reason)])) as CheckResults;
+    const checks = Object.fromEntries(
+      names.map((n, i) => [
+        n,
+        outcomes[i]!.status === "fulfilled" ? "ok" : errorText((outcomes[i] as PromiseRejectedResult).reason),
+      ]),
+    ) as CheckResults;
     if (Object.values(checks).some((v) => v !== "ok")) throw new NotReadyError(checks);
     return checks;
   };

@@ -43,19 +43,31 @@ export function installContextPropagation(): void {
  * Loads the OTel SDK and exports spans to `<endpoint>/v1/traces` when an endpoint is configured.
  * Returns a flush-and-shutdown function for graceful exit.
  */
-export async function initTracing(opts: { endpoint?: string; serviceName: string; roles: readonly string[]; log: Logger }): Promise<() => Promise<void>> {
+export async function initTracing(opts: {
+  endpoint?: string;
+  serviceName: string;
+  roles: readonly string[];
+  log: Logger;
+}): Promise<() => Promise<void>> {
   installContextPropagation();
   if (!opts.endpoint || sdk) return async () => {};
   // Loaded lazily: processes without an endpoint never import the SDK or the exporter.
-  const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
-    import("@opentelemetry/sdk-trace-node"),
-    import("@opentelemetry/sdk-trace-base"),
-    import("@opentelemetry/exporter-trace-otlp-http"),
-    import("@opentelemetry/resources"),
-  ]);
+  const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] =
+    await Promise.all([
+      import("@opentelemetry/sdk-trace-node"),
+      import("@opentelemetry/sdk-trace-base"),
+      import("@opentelemetry/exporter-trace-otlp-http"),
+      import("@opentelemetry/resources"),
+    ]);
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ "service.name": opts.serviceName, "service.instance.id": `${process.pid}`, "app.roles": opts.roles.join(",") }),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${opts.endpoint.replace(/\/+$/, "")}/v1/traces` }))],
+    resource: resourceFromAttributes({
+      "service.name": opts.serviceName,
+      "service.instance.id": `${process.pid}`,
+      "app.roles": opts.roles.join(","),
+    }),
+    spanProcessors: [
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: `${opts.endpoint.replace(/\/+$/, "")}/v1/traces` })),
+    ],
   });
   // The async context (AsyncLocalStorage) only with the SDK: on Node 20 it hooks every promise of
   // the process, and without the SDK nothing reads it (every span gets its parent explicitly).
@@ -82,7 +94,12 @@ export interface StartedSpan {
 export function parentContext(parent?: string | TraceContext | null): Context {
   const p = typeof parent === "string" || parent == null ? parseTraceparent(parent) : parent;
   if (!p) return ROOT_CONTEXT;
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId: p.traceId, spanId: p.spanId, traceFlags: p.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true });
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: p.traceId,
+    spanId: p.spanId,
+    traceFlags: p.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    isRemote: true,
+  });
 }
 
 /**
@@ -90,20 +107,45 @@ export function parentContext(parent?: string | TraceContext | null): Context {
  * the SDK the API's no-op tracer would hand back the parent's own ids; we give the hop a fresh span
  * id instead, so trace ids behave the same with and without export.
  */
-export function startSpan(name: string, parent: string | TraceContext | null | undefined, options: SpanOptions = {}): StartedSpan {
+export function startSpan(
+  name: string,
+  parent: string | TraceContext | null | undefined,
+  options: SpanOptions = {},
+): StartedSpan {
   const parentCtx = parentContext(parent);
   let span = tracer().startSpan(name, options, parentCtx);
   if (!sdk) {
     const parentSpan = trace.getSpanContext(parentCtx);
-    const own = continueTrace(parentSpan ? { traceId: parentSpan.traceId, spanId: parentSpan.spanId, sampled: (parentSpan.traceFlags & 1) === 1 } : undefined);
-    span = trace.wrapSpanContext({ traceId: own.traceId, spanId: own.spanId, traceFlags: own.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE });
+    const own = continueTrace(
+      parentSpan
+        ? { traceId: parentSpan.traceId, spanId: parentSpan.spanId, sampled: (parentSpan.traceFlags & 1) === 1 }
+        : undefined,
+    );
+    span = trace.wrapSpanContext({
+      traceId: own.traceId,
+      spanId: own.spanId,
+      traceFlags: own.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    });
   }
   const sc = span.spanContext();
-  return { span, trace: { traceId: sc.traceId, spanId: sc.spanId, sampled: (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED }, context: trace.setSpan(parentCtx, span) };
+  return {
+    span,
+    trace: {
+      traceId: sc.traceId,
+      spanId: sc.spanId,
+      sampled: (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED,
+    },
+    context: trace.setSpan(parentCtx, span),
+  };
 }
 
 /** Runs `fn` inside a child span of `parent` (active in the async context), recording a failure on it. */
-export async function inSpan<T>(name: string, parent: string | TraceContext | null | undefined, options: SpanOptions, fn: (s: StartedSpan) => Promise<T>): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  parent: string | TraceContext | null | undefined,
+  options: SpanOptions,
+  fn: (s: StartedSpan) => Promise<T>,
+): Promise<T> {
   const s = startSpan(name, parent, options);
   try {
     return await context.with(s.context, () => fn(s));
@@ -133,7 +175,13 @@ export function failSpan(span: Span, err: unknown): void {
 }
 
 /** A finished span for work that already happened (e.g. one event of a relay batch). */
-export function recordSpan(name: string, parent: string | null | undefined, startTime: number, attributes: Attributes, kind = SpanKind.INTERNAL): void {
+export function recordSpan(
+  name: string,
+  parent: string | null | undefined,
+  startTime: number,
+  attributes: Attributes,
+  kind = SpanKind.INTERNAL,
+): void {
   if (!sdk) return; // nothing would record it
   startSpan(name, parent, { kind, startTime, attributes }).span.end();
 }

@@ -1,5 +1,10 @@
 import type { Plugin } from "graphql-yoga";
-import { createCounter, createHistogram, usePrometheus, type FillLabelsFnParams } from "@graphql-yoga/plugin-prometheus";
+import {
+  createCounter,
+  createHistogram,
+  usePrometheus,
+  type FillLabelsFnParams,
+} from "@graphql-yoga/plugin-prometheus";
 import { context, SpanKind } from "@opentelemetry/api";
 import { endEntrySpan, failSpan, registerEntrySpan, startSpan, type StartedSpan } from "./tracing.ts";
 import type { TraceContext } from "./trace.ts";
@@ -17,7 +22,12 @@ export function entryTrace(request: Request | undefined, incoming: string | unde
   const http = request && httpSpans.get(request);
   if (http) return http.trace;
   if (request) return startSpan("POST /graphql", incoming, { kind: SpanKind.SERVER }).trace; // not seen by the request hook
-  return registerEntrySpan(startSpan("graphql-ws operation", incoming, { kind: SpanKind.SERVER, attributes: { "network.protocol.name": "websocket" } }));
+  return registerEntrySpan(
+    startSpan("graphql-ws operation", incoming, {
+      kind: SpanKind.SERVER,
+      attributes: { "network.protocol.name": "websocket" },
+    }),
+  );
 }
 
 /** One server span per GraphQL HTTP request, active (async context) while Yoga handles it. */
@@ -103,7 +113,10 @@ export function operationNameLabel(seen: Set<string>, name: string | undefined):
 export function useMetrics(metrics: Metrics, endpoint = "/metrics"): Plugin {
   const registry = metrics.registry;
   const seen = new Set<string>();
-  const byOperation = (params: FillLabelsFnParams) => ({ operationName: operationNameLabel(seen, params.operationName), operationType: params.operationType ?? "unknown" });
+  const byOperation = (params: FillLabelsFnParams) => ({
+    operationName: operationNameLabel(seen, params.operationName),
+    operationType: params.operationType ?? "unknown",
+  });
   const operationLabels = ["operationName", "operationType"] as const;
   return usePrometheus({
     registry,
@@ -112,23 +125,50 @@ export function useMetrics(metrics: Metrics, endpoint = "/metrics"): Plugin {
     metrics: {
       graphql_envelop_request: createCounter({
         registry,
-        counter: { name: "graphql_envelop_request", help: "GraphQL operations executed (subscriptions count when they start).", labelNames: operationLabels },
+        counter: {
+          name: "graphql_envelop_request",
+          help: "GraphQL operations executed (subscriptions count when they start).",
+          labelNames: operationLabels,
+        },
         fillLabelsFn: byOperation,
       }),
       graphql_envelop_request_duration: createHistogram({
         registry,
-        histogram: { name: "graphql_envelop_request_duration", help: "Duration of GraphQL operations, seconds (a subscription's: from start to end).", labelNames: operationLabels, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+        histogram: {
+          name: "graphql_envelop_request_duration",
+          help: "Duration of GraphQL operations, seconds (a subscription's: from start to end).",
+          labelNames: operationLabels,
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        },
         fillLabelsFn: byOperation,
       }),
       graphql_envelop_error_result: createCounter({
         registry,
-        counter: { name: "graphql_envelop_error_result", help: "Errors in GraphQL results, by operation and the phase that produced them (parse, validate, context, execute, subscribe).", labelNames: [...operationLabels, "phase"] },
-        fillLabelsFn: (params: FillLabelsFnParams & { errorPhase?: string }) => ({ ...byOperation(params), phase: params.errorPhase ?? "unknown" }),
+        counter: {
+          name: "graphql_envelop_error_result",
+          help: "Errors in GraphQL results, by operation and the phase that produced them (parse, validate, context, execute, subscribe).",
+          labelNames: [...operationLabels, "phase"],
+        },
+        fillLabelsFn: (params: FillLabelsFnParams & { errorPhase?: string }) => ({
+          ...byOperation(params),
+          phase: params.errorPhase ?? "unknown",
+        }),
       }),
       graphql_yoga_http_duration: createHistogram({
         registry,
-        histogram: { name: "graphql_yoga_http_duration", help: "HTTP requests to the GraphQL endpoint, seconds.", labelNames: ["method", "statusCode", "operationType"] },
-        fillLabelsFn: (params: FillLabelsFnParams, { request, response }: { request: Request; response: Response }) => ({ method: request.method, statusCode: response.status, operationType: params.operationType ?? "unknown" }),
+        histogram: {
+          name: "graphql_yoga_http_duration",
+          help: "HTTP requests to the GraphQL endpoint, seconds.",
+          labelNames: ["method", "statusCode", "operationType"],
+        },
+        fillLabelsFn: (
+          params: FillLabelsFnParams,
+          { request, response }: { request: Request; response: Response },
+        ) => ({
+          method: request.method,
+          statusCode: response.status,
+          operationType: params.operationType ?? "unknown",
+        }),
       }),
       graphql_envelop_request_time_summary: false,
       graphql_envelop_phase_parse: false,

@@ -130,7 +130,10 @@ export class OutboxRelay implements Role {
     const client = await this.o.pool.connect();
     let broken: Error | undefined;
     try {
-      const [, claimed] = (await client.query(claimBatch(shuffledLanes(), this.o.batchSize))) as unknown as [pg.QueryResult, pg.QueryResult<OutboxRow>];
+      const [, claimed] = (await client.query(claimBatch(shuffledLanes(), this.o.batchSize))) as unknown as [
+        pg.QueryResult,
+        pg.QueryResult<OutboxRow>,
+      ];
       const rows = claimed.rows;
       const claimedAt = Date.now();
       if (rows.length === 0) {
@@ -190,14 +193,19 @@ export class OutboxRelay implements Role {
       return this.o.events.parseJson(row.envelope);
     } catch (err) {
       // Still published: consumers dead-letter it with the reason, where an operator can see it.
-      this.o.log.error({ err, outboxId: row.id }, "outbox row holds an invalid envelope; publishing it for dead-lettering");
+      this.o.log.error(
+        { err, outboxId: row.id },
+        "outbox row holds an invalid envelope; publishing it for dead-lettering",
+      );
       return undefined;
     }
   }
 
   /** XADD fields of a row: its envelope's, or an entry typed "invalid" that consumers dead-letter. */
   private fieldsOf(row: OutboxRow, envelope: Envelope | undefined): string[] {
-    return envelope ? encodeEntryFields(envelope, this.o.events.routingKeys(envelope), row.envelope) : ["type", "invalid", "agg", "", "keys", "", "env", row.envelope];
+    return envelope
+      ? encodeEntryFields(envelope, this.o.events.routingKeys(envelope), row.envelope)
+      : ["type", "invalid", "agg", "", "keys", "", "env", row.envelope];
   }
 
   private logPublished(rows: OutboxRow[], envelopes: (Envelope | undefined)[], cursors: string[]): void {
@@ -205,7 +213,14 @@ export class OutboxRelay implements Role {
     rows.forEach((row, i) => {
       const e = envelopes[i];
       this.o.log.info(
-        { traceId: parseTraceparent(e?.traceparent)?.traceId, eventId: e?.eventId, eventType: e?.eventType, aggregateId: e?.aggregateId ?? row.aggregateId, stream: row.stream, cursor: cursors[i] },
+        {
+          traceId: parseTraceparent(e?.traceparent)?.traceId,
+          eventId: e?.eventId,
+          eventType: e?.eventType,
+          aggregateId: e?.aggregateId ?? row.aggregateId,
+          stream: row.stream,
+          cursor: cursors[i],
+        },
         "relay published event",
       );
     });
@@ -216,7 +231,13 @@ export class OutboxRelay implements Role {
     const perStream = new Map<string, number>();
     rows.forEach((row, i) => {
       perStream.set(row.stream, (perStream.get(row.stream) ?? 0) + 1);
-      recordSpan(`relay publish ${row.stream}`, envelopes[i]?.traceparent ?? traceparentOf(row.envelope), claimedAt, { "messaging.system": "redis", "messaging.destination.name": row.stream, "outbox.id": row.id }, SpanKind.PRODUCER);
+      recordSpan(
+        `relay publish ${row.stream}`,
+        envelopes[i]?.traceparent ?? traceparentOf(row.envelope),
+        claimedAt,
+        { "messaging.system": "redis", "messaging.destination.name": row.stream, "outbox.id": row.id },
+        SpanKind.PRODUCER,
+      );
     });
     for (const [stream, n] of perStream) this.o.metrics?.relayPublished.inc({ stream }, n);
   }

@@ -19,7 +19,6 @@ export interface RetentionOptions {
 
 const MAX_EVICT_SCAN = 10_000;
 
-
 /**
  * Applies the streams' retention periodically. Redis 7.0's XTRIM has no "only acknowledged" mode,
  * so the cut-off is computed here and lowered to the oldest entry any group still needs.
@@ -80,7 +79,10 @@ export class StreamTrimmer extends PeriodicRole {
       const info = toObject(raw as unknown[]);
       const name = String(info.name);
       const summary = (await this.o.redis.xpending(key, name)) as [number, string | null, string | null, unknown];
-      positions.push({ lastDeliveredId: String(info["last-delivered-id"]), oldestPendingId: summary[0] > 0 ? summary[1] : null });
+      positions.push({
+        lastDeliveredId: String(info["last-delivered-id"]),
+        oldestPendingId: summary[0] > 0 ? summary[1] : null,
+      });
     }
     return positions;
   }

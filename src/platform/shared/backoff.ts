@@ -4,7 +4,12 @@ export function backoffDelay(attempt: number, baseMs = 100, capMs = 5_000): numb
 }
 
 /** Runs `task` now, then every `intervalMs` until `signal` aborts; a failed run is reported and the next one still comes. */
-export async function repeatEvery(intervalMs: number, signal: AbortSignal, task: () => Promise<unknown>, onError: (err: unknown) => void): Promise<void> {
+export async function repeatEvery(
+  intervalMs: number,
+  signal: AbortSignal,
+  task: () => Promise<unknown>,
+  onError: (err: unknown) => void,
+): Promise<void> {
   while (!signal.aborted) {
     await task().catch(onError);
     await sleep(intervalMs, signal);

@@ -42,11 +42,17 @@ export function badInput(field: string, message: string): AppError {
 
 /** A zod failure as one BAD_USER_INPUT error naming every offending field, e.g. `items[1].quantity`. */
 export function fromZodError(error: z.ZodError, root = ""): AppError {
-  const issues = error.issues.map((i) => ({ field: fieldPath([root, ...i.path].filter((p) => p !== "")), message: i.message }));
+  const issues = error.issues.map((i) => ({
+    field: fieldPath([root, ...i.path].filter((p) => p !== "")),
+    message: i.message,
+  }));
   const first = issues[0] ?? { field: root, message: "invalid input" };
   return new AppError("BAD_USER_INPUT", `${first.field}: ${first.message}`, { field: first.field, issues });
 }
 
 function fieldPath(path: PropertyKey[]): string {
-  return path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "");
+  return path.reduce<string>(
+    (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    "",
+  );
 }

@@ -29,7 +29,12 @@ function consumer(group: string, handler: () => Promise<void> = async () => {}) 
 }
 
 const recorded = async (eventId: string) =>
-  (await env.db.pool.query<{ consumer: string }>("SELECT consumer FROM processed_events WHERE event_id = $1 ORDER BY consumer", [eventId])).rows.map((r) => r.consumer);
+  (
+    await env.db.pool.query<{ consumer: string }>(
+      "SELECT consumer FROM processed_events WHERE event_id = $1 ORDER BY consumer",
+      [eventId],
+    )
+  ).rows.map((r) => r.consumer);
 
 describe("inbox middleware", () => {
   it("records the event and lets it through once; a redelivery is a duplicate and runs nothing", async () => {

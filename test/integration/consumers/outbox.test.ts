@@ -26,7 +26,13 @@ const emitting = (events: Envelope[] | undefined, fail = false) =>
 
 const rowsOf = async (aggregateId: string) =>
   (
-    await env.db.pool.query<{ event_id: string; stream: string; event_type: string; aggregate_type: string; envelope: Envelope }>(
+    await env.db.pool.query<{
+      event_id: string;
+      stream: string;
+      event_type: string;
+      aggregate_type: string;
+      envelope: Envelope;
+    }>(
       "SELECT event_id, stream, event_type, aggregate_type, envelope FROM outbox WHERE aggregate_id = $1 ORDER BY id",
       [aggregateId],
     )
@@ -53,7 +59,9 @@ describe("outbox middleware", () => {
   });
 
   it("emits nothing when the handler's transaction fails", async () => {
-    await expect(emitting([pinged(1, "agg-fails")], true)(messageOf(entryOf(pinged())))).rejects.toThrow("commit never happens");
+    await expect(emitting([pinged(1, "agg-fails")], true)(messageOf(entryOf(pinged())))).rejects.toThrow(
+      "commit never happens",
+    );
     expect(await rowsOf("agg-fails")).toEqual([]);
   });
 });

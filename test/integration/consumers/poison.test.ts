@@ -21,7 +21,10 @@ beforeAll(async () => {
 async function delivered(deliveries = 1): Promise<Message> {
   const e = pinged();
   await env.redis.xadd(source.key, "*", ...encodeEntryFields(e, pings.routingKeys(e)));
-  const reply = (await env.redis.xreadgroup("GROUP", GROUP, "c1", "COUNT", 1, "STREAMS", source.key, ">")) as [string, [string, string[]][]][];
+  const reply = (await env.redis.xreadgroup("GROUP", GROUP, "c1", "COUNT", 1, "STREAMS", source.key, ">")) as [
+    string,
+    [string, string[]][],
+  ][];
   const [id, fields] = reply[0]![1][0]!;
   return { source, entry: decodeEntry(id, fields), deliveries, envelope: e };
 }
@@ -41,16 +44,35 @@ describe("poison middleware", () => {
     expect(msg.deadLetter).toEqual({ reason: "max-deliveries-exceeded", id });
     const letter: Record<string, string> = {};
     for (let i = 0; i < fields.length; i += 2) letter[fields[i]!] = fields[i + 1]!;
-    expect(letter).toMatchObject({ stream: source.key, entryId: msg.entry.id, group: GROUP, consumer: "c1", deliveries: "5", reason: "max-deliveries-exceeded", error: "warehouse said no", type: "Pinged", env: msg.entry.json });
+    expect(letter).toMatchObject({
+      stream: source.key,
+      entryId: msg.entry.id,
+      group: GROUP,
+      consumer: "c1",
+      deliveries: "5",
+      reason: "max-deliveries-exceeded",
+      error: "warehouse said no",
+      type: "Pinged",
+      env: msg.entry.json,
+    });
     expect(lines).toEqual([
-      expect.objectContaining({ msg: "event dead-lettered", reason: "max-deliveries-exceeded", deadLetterId: id, entryId: msg.entry.id, traceId: msg.envelope!.traceparent.split("-")[1], err: expect.objectContaining({ message: "warehouse said no" }) }),
+      expect.objectContaining({
+        msg: "event dead-lettered",
+        reason: "max-deliveries-exceeded",
+        deadLetterId: id,
+        entryId: msg.entry.id,
+        traceId: msg.envelope!.traceparent.split("-")[1],
+        err: expect.objectContaining({ message: "warehouse said no" }),
+      }),
     ]);
   });
 
   it("lets other failures and every success through, leaving the entry pending", async () => {
     const msg = await delivered();
     const { log, lines } = capturingLogger();
-    await expect(poison({ group: GROUP, consumer: "c1", log })(async () => Promise.reject(new Error("not decided")))(msg)).rejects.toThrow("not decided");
+    await expect(
+      poison({ group: GROUP, consumer: "c1", log })(async () => Promise.reject(new Error("not decided")))(msg),
+    ).rejects.toThrow("not decided");
     expect(await poison({ group: GROUP, consumer: "c1", log })(async () => "handled")(msg)).toBe("handled");
     expect(await pending()).toBe(1);
     expect(msg.deadLetter).toBeUndefined();

@@ -11,7 +11,8 @@ beforeAll(async () => {
   await env.db.pool.query("CREATE TABLE marks (name text PRIMARY KEY)");
 });
 
-const marks = async () => (await env.db.pool.query<{ name: string }>("SELECT name FROM marks ORDER BY name")).rows.map((r) => r.name);
+const marks = async () =>
+  (await env.db.pool.query<{ name: string }>("SELECT name FROM marks ORDER BY name")).rows.map((r) => r.name);
 
 describe("transaction middleware", () => {
   it("runs the rest of the chain in one transaction, committed when it returns", async () => {

@@ -29,7 +29,16 @@ describe("middleware chain", () => {
     const event = pinged();
     const msg = messageOf(entryOf(event), 3);
     const err = new Error("x");
-    expect(failureContext("pinger", msg, err)).toEqual({ err, traceId: undefined, group: "pinger", stream: "pings", key: "test:pings", entryId: "1-0", eventType: "Pinged", deliveries: 3 });
+    expect(failureContext("pinger", msg, err)).toEqual({
+      err,
+      traceId: undefined,
+      group: "pinger",
+      stream: "pings",
+      key: "test:pings",
+      entryId: "1-0",
+      eventType: "Pinged",
+      deliveries: 3,
+    });
     msg.envelope = event;
     expect(failureContext("pinger", msg, err).traceId).toBe(event.traceparent.split("-")[1]);
   });

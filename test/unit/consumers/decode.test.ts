@@ -12,7 +12,11 @@ const trace = continueTrace();
 const { Pinged, Ponged } = pingEvents;
 const contract = { Pinged, Ponged };
 const seen: Decoded<EnvelopeOf<typeof contract>>[] = [];
-const decoding = decode({ registry: pings, contract: new EventRegistry(contract), handles: (type) => type === "Pinged" })(async (msg) => {
+const decoding = decode({
+  registry: pings,
+  contract: new EventRegistry(contract),
+  handles: (type) => type === "Pinged",
+})(async (msg) => {
   // Typed by the contract: the type narrows the payload.
   expectTypeOf(msg.envelope).toEqualTypeOf<EnvelopeOf<typeof contract>>();
   if (msg.envelope.eventType === "Pinged") expectTypeOf(msg.envelope.payload).toEqualTypeOf<{ n: number }>();
@@ -47,11 +51,27 @@ describe("decode middleware", () => {
     ["no envelope", () => entryOf(pinged(), JSON.stringify({ hello: 1 })), "invalid-envelope"],
     ["unknown version", () => entryOf(pinged(), JSON.stringify({ ...pinged(), version: 9 })), "unknown-version"],
     ["bad payload", () => entryOf(pinged(), JSON.stringify({ ...pinged(), payload: { n: "one" } })), "invalid-payload"],
-    ["unknown type", () => ({ ...entryOf(pinged()), type: "Teleported", json: JSON.stringify({ ...pinged(), eventType: "Teleported" }) }), "unknown-event-type"],
+    [
+      "unknown type",
+      () => ({
+        ...entryOf(pinged()),
+        type: "Teleported",
+        json: JSON.stringify({ ...pinged(), eventType: "Teleported" }),
+      }),
+      "unknown-event-type",
+    ],
     ["unknown type, not JSON", () => ({ ...entryOf(pinged()), type: "Teleported", json: "{nope" }), "invalid-envelope"],
     // The type field routes the entry; a handler must never get another type's payload.
-    ["type field and envelope disagree", () => ({ ...entryOf(pinged()), json: JSON.stringify(pings.create("Ponged", "p-1", { reply: "x" }, { trace })) }), "invalid-envelope"],
-    ["unknown type field over a known envelope", () => ({ ...entryOf(pinged()), type: "Teleported" }), "invalid-envelope"],
+    [
+      "type field and envelope disagree",
+      () => ({ ...entryOf(pinged()), json: JSON.stringify(pings.create("Ponged", "p-1", { reply: "x" }, { trace })) }),
+      "invalid-envelope",
+    ],
+    [
+      "unknown type field over a known envelope",
+      () => ({ ...entryOf(pinged()), type: "Teleported" }),
+      "invalid-envelope",
+    ],
   ])("rejects %s with EnvelopeError %s", async (_what, entry, reason) => {
     const before = seen.length;
     expect(await reasonOf(decoding(messageOf(entry())))).toBe(reason);

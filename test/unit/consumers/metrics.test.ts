@@ -4,7 +4,14 @@ import type { Message, Outcome } from "../../../src/platform/consumers/message.t
 import { Metrics } from "../../../src/platform/observability/metrics.ts";
 import { entryOf, messageOf, pinged, pings } from "../../support/consumer-messages.ts";
 
-const newStats = (): ConsumerStats => ({ handled: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0, claimed: 0 });
+const newStats = (): ConsumerStats => ({
+  handled: 0,
+  duplicates: 0,
+  skipped: 0,
+  retried: 0,
+  deadLettered: 0,
+  claimed: 0,
+});
 
 async function valuesOf(m: Metrics, name: string) {
   const metric = await m.registry.getSingleMetricAsString(name);
@@ -22,8 +29,12 @@ describe("metrics middleware", () => {
     }
     expect(stats).toEqual({ handled: 2, duplicates: 1, skipped: 1, retried: 1, deadLettered: 1, claimed: 0 });
     const counts = await valuesOf(m, "consumer_processing_duration_seconds");
-    expect(counts).toContain('consumer_processing_duration_seconds_count{group="pinger",event_type="Pinged",outcome="handled"} 2');
-    expect(counts).toContain('consumer_processing_duration_seconds_count{group="pinger",event_type="Pinged",outcome="dead-letter"} 1');
+    expect(counts).toContain(
+      'consumer_processing_duration_seconds_count{group="pinger",event_type="Pinged",outcome="handled"} 2',
+    );
+    expect(counts).toContain(
+      'consumer_processing_duration_seconds_count{group="pinger",event_type="Pinged",outcome="dead-letter"} 1',
+    );
   });
 
   it("counts retries and dead letters by the reason recorded on the message", async () => {
@@ -41,9 +52,15 @@ describe("metrics middleware", () => {
     });
     // Poison may carry any type: unknown ones share one label value.
     await poisoned(messageOf({ ...entryOf(pinged()), type: "Teleported" }));
-    expect(await valuesOf(m, "consumer_retries_total")).toContain('consumer_retries_total{group="pinger",reason="infrastructure"} 1');
-    expect(await valuesOf(m, "consumer_dead_letters_total")).toContain('consumer_dead_letters_total{group="pinger",reason="unknown-event-type"} 1');
-    expect(await valuesOf(m, "consumer_processing_duration_seconds")).toContain('consumer_processing_duration_seconds_count{group="pinger",event_type="invalid",outcome="dead-letter"} 1');
+    expect(await valuesOf(m, "consumer_retries_total")).toContain(
+      'consumer_retries_total{group="pinger",reason="infrastructure"} 1',
+    );
+    expect(await valuesOf(m, "consumer_dead_letters_total")).toContain(
+      'consumer_dead_letters_total{group="pinger",reason="unknown-event-type"} 1',
+    );
+    expect(await valuesOf(m, "consumer_processing_duration_seconds")).toContain(
+      'consumer_processing_duration_seconds_count{group="pinger",event_type="invalid",outcome="dead-letter"} 1',
+    );
   });
 
   it("counts nothing for a delivery that ends in an error, and keeps stats without a registry", async () => {

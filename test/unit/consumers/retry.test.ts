@@ -18,12 +18,18 @@ function failingWith(err: unknown, deliveries: number) {
   return { msg, lines, result };
 }
 
-const poisonReason = (p: Promise<unknown>) => p.then(() => "resolved", (err: unknown) => (err instanceof Poisoned ? err.reason : `not Poisoned: ${String(err)}`));
+const poisonReason = (p: Promise<unknown>) =>
+  p.then(
+    () => "resolved",
+    (err: unknown) => (err instanceof Poisoned ? err.reason : `not Poisoned: ${String(err)}`),
+  );
 
 describe("retry middleware", () => {
   it("passes a success through untouched", async () => {
     const msg = messageOf(entryOf(pinged()));
-    expect(await retry({ group: "pinger", log: capturingLogger().log, ...limits })(async () => "handled")(msg)).toBe("handled");
+    expect(await retry({ group: "pinger", log: capturingLogger().log, ...limits })(async () => "handled")(msg)).toBe(
+      "handled",
+    );
     expect(msg.retry).toBeUndefined();
   });
 
@@ -36,7 +42,15 @@ describe("retry middleware", () => {
       expect(msg.retry!.delayMs).toBeGreaterThanOrEqual(0);
       expect(msg.retry!.delayMs).toBeLessThanOrEqual(100 * 2 ** deliveries);
       expect(lines).toEqual([
-        expect.objectContaining({ msg: "event failed; will retry", group: "pinger", eventType: "Pinged", entryId: "1-0", deliveries, retryInMs: msg.retry!.delayMs, err: expect.objectContaining({ message: "deadlock detected" }) }),
+        expect.objectContaining({
+          msg: "event failed; will retry",
+          group: "pinger",
+          eventType: "Pinged",
+          entryId: "1-0",
+          deliveries,
+          retryInMs: msg.retry!.delayMs,
+          err: expect.objectContaining({ message: "deadlock detected" }),
+        }),
       ]);
     }
   });
@@ -68,9 +82,11 @@ describe("retry middleware", () => {
   it("uses the classification it is given", async () => {
     const { log } = capturingLogger();
     const msg = messageOf(entryOf(pinged()), 9);
-    const handle = retry({ group: "pinger", log, ...limits, isInfrastructure: (err) => err === "the disk is full" })(async () => {
-      throw "the disk is full";
-    });
+    const handle = retry({ group: "pinger", log, ...limits, isInfrastructure: (err) => err === "the disk is full" })(
+      async () => {
+        throw "the disk is full";
+      },
+    );
     expect(await handle(msg)).toBe("retry");
     expect(msg.retry!.reason).toBe("infrastructure");
     expect(await poisonReason(failingWith("the disk is full", 9).result)).toBe("max-deliveries-exceeded");

@@ -40,7 +40,13 @@ describe("tracing middleware", () => {
     });
     await result;
     const traceId = parseTraceparent(event.traceparent)!.traceId;
-    const context = { traceId, eventId: event.eventId, eventType: "Pinged", aggregateId: event.aggregateId, group: "pinger" };
+    const context = {
+      traceId,
+      eventId: event.eventId,
+      eventType: "Pinged",
+      aggregateId: event.aggregateId,
+      group: "pinger",
+    };
     expect(lines.find((l) => l.msg === "inside the handler")).toMatchObject(context);
     const handled = lines.find((l) => l.msg === "event handled");
     expect(handled).toMatchObject({ ...context, emitted: ["Pinged"] });

@@ -31,4 +31,5 @@ export function decode<S extends EventSpecs>(o: DecodeOptions<S>): Middleware<Me
   };
 }
 
-const mismatch = (field: string, envelope: string) => new EnvelopeError("invalid-envelope", `the entry's type is "${field}" but its envelope's is "${envelope}"`);
+const mismatch = (field: string, envelope: string) =>
+  new EnvelopeError("invalid-envelope", `the entry's type is "${field}" but its envelope's is "${envelope}"`);

@@ -7,7 +7,8 @@ import type { Decoded, InTransaction, Middleware } from "../message.ts";
  */
 export function inbox<M extends InTransaction<Decoded>>(group: string): Middleware<M> {
   return (next) => async (msg) => {
-    const fresh = await msg.tx.$executeRaw`INSERT INTO processed_events (consumer, event_id) VALUES (${group}, ${msg.envelope.eventId}::uuid) ON CONFLICT DO NOTHING`;
+    const fresh = await msg.tx
+      .$executeRaw`INSERT INTO processed_events (consumer, event_id) VALUES (${group}, ${msg.envelope.eventId}::uuid) ON CONFLICT DO NOTHING`;
     return fresh === 0 ? "duplicate" : next(msg);
   };
 }

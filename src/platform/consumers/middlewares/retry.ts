@@ -16,7 +16,12 @@ export interface RetryOptions extends RetryLimits {
  * on an outage, pauses its reads for as long so as not to pull more work into it), or it can never
  * succeed and is thrown on as {@link Poisoned} for the poison middleware.
  */
-export function retry<M extends Message>({ group, log, isInfrastructure = isInfrastructureError, ...limits }: RetryOptions): Middleware<M> {
+export function retry<M extends Message>({
+  group,
+  log,
+  isInfrastructure = isInfrastructureError,
+  ...limits
+}: RetryOptions): Middleware<M> {
   return (next) => async (msg) => {
     try {
       return await next(msg);

@@ -19,17 +19,31 @@ export function tracing<E extends Envelope>({ group, log }: TracingOptions): Mid
     const event = msg.envelope;
     const span = startSpan(`${group} process ${event.eventType}`, event.traceparent, {
       kind: SpanKind.CONSUMER,
-      attributes: { "messaging.system": "redis", "messaging.consumer.group.name": group, "messaging.message.id": event.eventId },
+      attributes: {
+        "messaging.system": "redis",
+        "messaging.consumer.group.name": group,
+        "messaging.message.id": event.eventId,
+      },
     });
     const { trace } = span;
     const traced = Object.assign(msg, {
       cause: { trace, correlationId: event.correlationId, causationId: event.eventId },
-      log: log.child({ traceId: trace.traceId, eventId: event.eventId, eventType: event.eventType, aggregateId: event.aggregateId, group }),
+      log: log.child({
+        traceId: trace.traceId,
+        eventId: event.eventId,
+        eventType: event.eventType,
+        aggregateId: event.aggregateId,
+        group,
+      }),
     });
     const started = performance.now();
     const outcome = await runInSpan(span, () => next(traced));
     if (outcome === "duplicate") traced.log.info("event already processed; skipped");
-    else if (outcome === "handled") traced.log.info({ emitted: (msg.emitted ?? []).map((e) => e.eventType), ms: Math.round(performance.now() - started) }, "event handled");
+    else if (outcome === "handled")
+      traced.log.info(
+        { emitted: (msg.emitted ?? []).map((e) => e.eventType), ms: Math.round(performance.now() - started) },
+        "event handled",
+      );
     return outcome;
   };
 }

@@ -23,17 +23,21 @@ export type EventStreamRef = ReturnType<typeof eventStreamEnum>;
 
 /** Dead letters: list, replay and discard (admins), over every stream. */
 export function registerDeadLetterSchema(builder: Builder, EventStream: EventStreamRef) {
-
   const DeadLetterRef = builder.objectRef<DeadLetter>("DeadLetter").implement({
     description: "An event a consumer group gave up on, with why. Replay puts it back on its stream.",
     fields: (t) => ({
       id: t.exposeID("id"),
       stream: t.field({ type: EventStream, resolve: (d) => d.stream }),
-      originalEntryId: t.exposeString("originalEntryId", { description: "Its entry id (cursor) on the original stream." }),
+      originalEntryId: t.exposeString("originalEntryId", {
+        description: "Its entry id (cursor) on the original stream.",
+      }),
       group: t.exposeString("group"),
       consumer: t.exposeString("consumer"),
       deliveries: t.exposeInt("deliveries"),
-      reason: t.exposeString("reason", { description: "invalid-envelope, unknown-event-type, unknown-version, invalid-payload, permanent-error or max-deliveries-exceeded." }),
+      reason: t.exposeString("reason", {
+        description:
+          "invalid-envelope, unknown-event-type, unknown-version, invalid-payload, permanent-error or max-deliveries-exceeded.",
+      }),
       error: t.exposeString("error"),
       failedAt: t.field({ type: "DateTime", resolve: (d) => d.failedAt }),
       eventType: t.exposeString("eventType"),
@@ -43,17 +47,21 @@ export function registerDeadLetterSchema(builder: Builder, EventStream: EventStr
   });
 
   const DeadLetterEdge = builder.objectRef<DeadLetter>("DeadLetterEdge").implement({
-    fields: (t) => ({ cursor: t.string({ resolve: (d) => d.id }), node: t.field({ type: DeadLetterRef, resolve: (d) => d }) }),
-  });
-
-  const DeadLetterConnection = builder.objectRef<{ items: DeadLetter[]; hasNextPage: boolean }>("DeadLetterConnection").implement({
     fields: (t) => ({
-      edges: t.field({ type: [DeadLetterEdge], resolve: (c) => c.items }),
-      hasNextPage: t.exposeBoolean("hasNextPage"),
-      endCursor: t.string({ nullable: true, resolve: (c) => c.items.at(-1)?.id ?? null }),
+      cursor: t.string({ resolve: (d) => d.id }),
+      node: t.field({ type: DeadLetterRef, resolve: (d) => d }),
     }),
   });
 
+  const DeadLetterConnection = builder
+    .objectRef<{ items: DeadLetter[]; hasNextPage: boolean }>("DeadLetterConnection")
+    .implement({
+      fields: (t) => ({
+        edges: t.field({ type: [DeadLetterEdge], resolve: (c) => c.items }),
+        hasNextPage: t.exposeBoolean("hasNextPage"),
+        endCursor: t.string({ nullable: true, resolve: (c) => c.items.at(-1)?.id ?? null }),
+      }),
+    });
 
   builder.queryField("deadLetters", (t) =>
     t.field({
@@ -79,16 +87,26 @@ export function registerDeadLetterSchema(builder: Builder, EventStream: EventStr
   builder.mutationFields((t) => ({
     replayDeadLetter: t.field({
       type: DeadLetterRef,
-      description: "Puts the original event back on its stream (once) and removes the dead letter. Consumers that already applied it skip it. Admins only.",
+      description:
+        "Puts the original event back on its stream (once) and removes the dead letter. Consumers that already applied it skip it. Admins only.",
       authScopes: { admin: true },
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root, args, ctx) => {
         const letter = await getDeadLetter(ctx.redis, ctx.layout, parseId(ctx, args.id));
-        if (!letter) throw new AppError("NOT_FOUND", `dead letter ${args.id} not found (already replayed or discarded?)`, { field: "id" });
+        if (!letter)
+          throw new AppError("NOT_FOUND", `dead letter ${args.id} not found (already replayed or discarded?)`, {
+            field: "id",
+          });
         const fields = replayFields(ctx.events, letter);
         const cursor = await replayDeadLetter(ctx.redis, ctx.layout, letter, fields);
-        if (!cursor) throw new AppError("NOT_FOUND", `dead letter ${args.id} was replayed or discarded concurrently`, { field: "id" });
-        ctx.log.warn({ deadLetter: letter.id, reason: letter.reason, eventType: letter.eventType, newCursor: cursor }, "dead letter replayed");
+        if (!cursor)
+          throw new AppError("NOT_FOUND", `dead letter ${args.id} was replayed or discarded concurrently`, {
+            field: "id",
+          });
+        ctx.log.warn(
+          { deadLetter: letter.id, reason: letter.reason, eventType: letter.eventType, newCursor: cursor },
+          "dead letter replayed",
+        );
         return letter;
       },
     }),
@@ -103,7 +121,10 @@ export function registerDeadLetterSchema(builder: Builder, EventStream: EventStr
         if (!letter || !(await discardDeadLetter(ctx.redis, ctx.layout, ref))) {
           throw new AppError("NOT_FOUND", `dead letter ${args.id} not found`, { field: "id" });
         }
-        ctx.log.warn({ deadLetter: letter.id, reason: letter.reason, eventType: letter.eventType, envelope: letter.envelope }, "dead letter discarded");
+        ctx.log.warn(
+          { deadLetter: letter.id, reason: letter.reason, eventType: letter.eventType, envelope: letter.envelope },
+          "dead letter discarded",
+        );
         return letter;
       },
     }),
@@ -123,6 +144,10 @@ function replayFields(events: EventRegistry, letter: DeadLetter): string[] {
 function parseId(ctx: Context, id: string | number, field = "id") {
   const partitions = ctx.layout.partitions;
   const parsed = parseDeadLetterId(String(id), partitions);
-  if (!parsed) throw badInput(field, `must be a dead letter id such as ${partitions > 1 ? "orders:0:1732530000000-0" : "orders:1732530000000-0"}`);
+  if (!parsed)
+    throw badInput(
+      field,
+      `must be a dead letter id such as ${partitions > 1 ? "orders:0:1732530000000-0" : "orders:1732530000000-0"}`,
+    );
   return parsed;
 }

@@ -29,11 +29,17 @@ interface Sample {
 export function consumerGroupStreams(layout: StreamLayout, groups: readonly ConsumerGroupInfo[]): GroupStreams[] {
   return groups.map((d) => ({
     group: d.group,
-    streams: d.streams.flatMap((s) => partitionKeys(layout, s).map((key, p) => ({ name: layout.partitions > 1 ? `${s}/${p}` : s, key }))),
+    streams: d.streams.flatMap((s) =>
+      partitionKeys(layout, s).map((key, p) => ({ name: layout.partitions > 1 ? `${s}/${p}` : s, key })),
+    ),
   }));
 }
 
-async function entriesAdded(redis: Context["redis"], layout: StreamLayout, streams: readonly StreamName[]): Promise<Record<StreamName, number> | null> {
+async function entriesAdded(
+  redis: Context["redis"],
+  layout: StreamLayout,
+  streams: readonly StreamName[],
+): Promise<Record<StreamName, number> | null> {
   try {
     const out = {} as Record<StreamName, number>;
     for (const stream of streams) {
@@ -105,7 +111,10 @@ class RateSampler {
     if (added && past) {
       // The first live point then covers the open bucket from its start: every event counted once.
       this.points = past.points;
-      this.last = { at: past.boundary, added: Object.fromEntries(Object.entries(added).map(([s, n]) => [s, n - (past.open[s] ?? 0)])) };
+      this.last = {
+        at: past.boundary,
+        added: Object.fromEntries(Object.entries(added).map(([s, n]) => [s, n - (past.open[s] ?? 0)])),
+      };
     } else {
       this.last = { at: Date.now(), added };
     }
@@ -117,7 +126,9 @@ class RateSampler {
     const prev = this.last;
     if (prev?.added && added) {
       const seconds = (at - prev.at) / 1000;
-      const rates = Object.fromEntries(Object.entries(added).map(([s, n]) => [s, Math.max(0, n - (prev.added![s] ?? 0)) / seconds]));
+      const rates = Object.fromEntries(
+        Object.entries(added).map(([s, n]) => [s, Math.max(0, n - (prev.added![s] ?? 0)) / seconds]),
+      );
       this.points.push({ at: new Date(at), seconds, rates });
     }
     this.last = { at, added };
@@ -129,7 +140,12 @@ const samplers = new Map<string, RateSampler>();
 const BACKFILL_MAX = 2_000;
 
 /** Rates per SAMPLE_MS bucket over the last KEEP_MS, counted from entry ids (ids are publish times). */
-async function recentRates(redis: Context["redis"], layout: StreamLayout, streams: readonly StreamName[], now: number): Promise<Backfill> {
+async function recentRates(
+  redis: Context["redis"],
+  layout: StreamLayout,
+  streams: readonly StreamName[],
+  now: number,
+): Promise<Backfill> {
   const start = now - KEEP_MS;
   const openBucket = Math.floor(KEEP_MS / SAMPLE_MS);
   let from = start; // where the counts are complete (later when a key had more than BACKFILL_MAX entries)
@@ -151,7 +167,11 @@ async function recentRates(redis: Context["redis"], layout: StreamLayout, stream
   const seconds = SAMPLE_MS / 1000;
   for (let b = Math.ceil((from - start) / SAMPLE_MS); b < openBucket; b++) {
     const c = counts.get(b) ?? zero();
-    points.push({ at: new Date(start + (b + 1) * SAMPLE_MS), seconds, rates: Object.fromEntries(streams.map((s) => [s, (c[s] ?? 0) / seconds])) });
+    points.push({
+      at: new Date(start + (b + 1) * SAMPLE_MS),
+      seconds,
+      rates: Object.fromEntries(streams.map((s) => [s, (c[s] ?? 0) / seconds])),
+    });
   }
   return { points, boundary: start + openBucket * SAMPLE_MS, open: counts.get(openBucket) ?? zero() };
 }
@@ -171,13 +191,21 @@ interface SystemStatus {
 }
 
 /** `systemStatus` over the streams the modules declared. */
-export function registerSystemStatusSchema(builder: Builder, streams: readonly StreamName[], EventStream: EventStreamRef): void {
+export function registerSystemStatusSchema(
+  builder: Builder,
+  streams: readonly StreamName[],
+  EventStream: EventStreamRef,
+): void {
   const ConsumerGroupStatus = builder.objectRef<GroupSample>("ConsumerGroupStatus").implement({
     description: "A consumer group on one stream (or stream partition), as XINFO GROUPS reports it.",
     fields: (t) => ({
       group: t.exposeString("group"),
       stream: t.exposeString("stream", { description: "orders or inventory (orders/0 … with partitions)." }),
-      lag: t.int({ nullable: true, description: "Entries not yet delivered to the group; null when Redis cannot tell.", resolve: (g) => g.lag }),
+      lag: t.int({
+        nullable: true,
+        description: "Entries not yet delivered to the group; null when Redis cannot tell.",
+        resolve: (g) => g.lag,
+      }),
       pending: t.exposeInt("pending", { description: "Delivered, not yet acknowledged." }),
     }),
   });
@@ -199,8 +227,16 @@ export function registerSystemStatusSchema(builder: Builder, streams: readonly S
   const SystemStatusRef = builder.objectRef<SystemStatus>("SystemStatus").implement({
     description: "Pipeline health for operators: the dashboard's system panel.",
     fields: (t) => ({
-      outboxBacklog: t.int({ nullable: true, description: "Outbox rows not yet published (null: Postgres did not answer in time).", resolve: async (s) => (await s.outbox)?.backlog ?? null }),
-      outboxOldestAgeSeconds: t.float({ nullable: true, description: "Age of the oldest unpublished outbox row (0 when empty).", resolve: async (s) => (await s.outbox)?.age ?? null }),
+      outboxBacklog: t.int({
+        nullable: true,
+        description: "Outbox rows not yet published (null: Postgres did not answer in time).",
+        resolve: async (s) => (await s.outbox)?.backlog ?? null,
+      }),
+      outboxOldestAgeSeconds: t.float({
+        nullable: true,
+        description: "Age of the oldest unpublished outbox row (0 when empty).",
+        resolve: async (s) => (await s.outbox)?.age ?? null,
+      }),
       consumerGroups: t.field({ type: [ConsumerGroupStatus], resolve: (s) => s.groups }),
       deadLetters: t.field({
         type: [StreamCount],
@@ -216,7 +252,8 @@ export function registerSystemStatusSchema(builder: Builder, streams: readonly S
       }),
       eventRate: t.field({
         type: [EventRatePoint],
-        description: "Events per second on each stream, one point per 2 s sample, over the last `minutes` (sampled while someone asks for this).",
+        description:
+          "Events per second on each stream, one point per 2 s sample, over the last `minutes` (sampled while someone asks for this).",
         args: { minutes: t.arg.int({ required: false, defaultValue: 10 }) },
         resolve: (s, args) => ratesOf(s.sampler.points, Math.min(Math.max(args.minutes ?? 10, 1), 15)),
       }),
@@ -235,7 +272,14 @@ export function registerSystemStatusSchema(builder: Builder, streams: readonly S
         let sampler = samplers.get(layout.prefix);
         // The sampler outlives this request: it keeps the process's commands connection, not the context.
         const redis = ctx.redis;
-        if (!sampler) samplers.set(layout.prefix, (sampler = new RateSampler(() => entriesAdded(redis, layout, streams), (now) => recentRates(redis, layout, streams, now))));
+        if (!sampler)
+          samplers.set(
+            layout.prefix,
+            (sampler = new RateSampler(
+              () => entriesAdded(redis, layout, streams),
+              (now) => recentRates(redis, layout, streams, now),
+            )),
+          );
         await sampler.touch();
         return {
           ctx,
