@@ -8,6 +8,7 @@ import { StreamHub } from "./platform/live/hub.ts";
 import { createApi } from "./platform/graphql/server.ts";
 import type { SharedContext } from "./platform/graphql/context.ts";
 import { dlqOf, partitionKeys, type StreamLayout } from "./platform/events/partitions.ts";
+import { describeUrls, startupUrls } from "./startup-urls.ts";
 import { ConsumerRouter } from "./platform/consumers/router.ts";
 import { StreamTrimmer } from "./platform/retention/trimmer.ts";
 import { IdempotencyKeyPurger } from "./platform/idempotency/purger.ts";
@@ -110,6 +111,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     { roles: config.ROLES, port: api?.port, healthPort: health?.port, streamPrefix: config.STREAM_PREFIX },
     "started",
   );
+  const urls = startupUrls({
+    host: config.HOST,
+    port: api?.port,
+    healthPort: health?.port,
+    graphiql: config.graphiql,
+  });
+  log.info({ urls }, describeUrls(urls));
 
   return {
     port: api?.port,
