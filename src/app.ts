@@ -7,7 +7,8 @@ import { OutboxRelay } from "./platform/outbox/relay.ts";
 import { StreamHub } from "./platform/live/hub.ts";
 import { createApi } from "./platform/graphql/server.ts";
 import type { SharedContext } from "./platform/graphql/context.ts";
-import { partitionKeys, type StreamLayout } from "./platform/events/partitions.ts";
+import { dlqOf, partitionKeys, type StreamLayout } from "./platform/events/partitions.ts";
+import { describeUrls, startupUrls } from "./startup-urls.ts";
 import { ConsumerRouter } from "./platform/consumers/router.ts";
 import { StreamTrimmer } from "./platform/retention/trimmer.ts";
 import { IdempotencyKeyPurger } from "./platform/idempotency/purger.ts";
@@ -82,9 +83,19 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       infra.redis,
       routers.map((r) => groupStreams(infra.layout, r.group, r.streams)),
     );
+  if (routers.length)
+    infra.metrics.watchDeadLetters(
+      infra.redis,
+      [...new Set(routers.flatMap((r) => r.streams))].map((stream) => ({
+        stream,
+        dlqKeys: partitionKeys(infra.layout, stream).map(dlqOf),
+      })),
+    );
 
   // /ready: Postgres, Redis, migrations applied, and every role of this process running.
-  const readiness = createReadiness({ pool: infra.db.pool, redis: infra.redis, loops: () => roles });
+  const readiness = infra.metrics.trackReadiness(
+    createReadiness({ pool: infra.db.pool, redis: infra.redis, loops: () => roles }),
+  );
   const api = has("api") ? apiRole(infra, readiness) : undefined;
   if (api) roles.push(...api.hubs, api);
 
@@ -100,6 +111,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     { roles: config.ROLES, port: api?.port, healthPort: health?.port, streamPrefix: config.STREAM_PREFIX },
     "started",
   );
+  const urls = startupUrls({
+    host: config.HOST,
+    port: api?.port,
+    healthPort: health?.port,
+    graphiql: config.graphiql,
+  });
+  log.info({ urls }, describeUrls(urls));
 
   return {
     port: api?.port,

@@ -1,9 +1,12 @@
 /** Opens in GraphiQL: run the subscription in one tab, then createOrder in another. */
 export const EXAMPLE_OPERATIONS = `# Welcome to the order gateway.
 # 1. Run "Products" to see the catalog.
-# 2. In a second tab, run "WatchOrders" (live over WebSocket).
-# 3. Run "PlaceOrder" here and watch the OrderCreated event arrive there,
-#    with the same traceId as this request.
+# 2. Open this page in a second browser tab and run "WatchOrders" there (live over WebSocket;
+#    one GraphiQL page runs one operation at a time, so another run here would stop it).
+# 3. Run "PlaceOrder" here and watch the OrderCreated event arrive there, with the same traceId as
+#    this request. The result pane shows the latest event only.
+#    PlaceOrder's fixed idempotencyKey makes a second run return the same order and no new event:
+#    change "try-1" to place another.
 #
 # Auth: every operation but products/stockLevel needs a bearer token. The Headers tab holds
 #   { "Authorization": "Bearer <token>" }  (in development: a fresh admin token already).

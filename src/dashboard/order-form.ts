@@ -4,9 +4,16 @@ import type { Session } from "./auth.ts";
 import { fill, h, shortId } from "./dom.ts";
 import type { Product } from "./stock.ts";
 
+/**
+ * The customer id the API accepts (subjectIdSchema in src/platform/shared/ids.ts) as an HTML `pattern`.
+ * Browsers compile `pattern` with the `v` flag, where a literal `-` in a class must be escaped:
+ * unescaped, the pattern is invalid and the browser silently skips the check.
+ */
+export const CUSTOMER_ID_PATTERN = "[A-Za-z0-9._:@\\-]{1,64}";
+
 export function orderForm(root: HTMLElement, api: Api, session: Session, products: Product[]): void {
   // Admins order for a named customer; a customer always for itself.
-  const customer = h("input", { name: "customerId", value: "c1", required: true, pattern: "[A-Za-z0-9_.:-]{1,64}" });
+  const customer = h("input", { name: "customerId", value: "c1", required: true, pattern: CUSTOMER_ID_PATTERN });
   const sku = h(
     "select",
     { name: "sku" },

@@ -93,6 +93,34 @@ describe("dashboard in Chromium", () => {
     // The reservation shows in the stock table: 10 − 3 = 7, below 10, so highlighted.
     await page.waitForSelector("tr.low[data-sku=SKU-019] td.available[data-available='7']");
     await shot(page, "01-order-confirmed");
+    // The customer-id check really runs (a pattern invalid under the browser's v flag is skipped silently).
+    await page.fill("input[name=customerId]", "c 1");
+    expect(await page.$eval("input[name=customerId]", (el) => (el as HTMLInputElement).validity.patternMismatch)).toBe(
+      true,
+    );
+    await page.fill("input[name=customerId]", "c1");
+    // The site icon is served (no 404 in the console of every page).
+    const icon = await fetch(`http://127.0.0.1:${port}/favicon.ico`);
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get("content-type")).toBe("image/svg+xml");
+    // A phone-sized screen (420 px): nothing wider than the viewport, the orders table inside its panel.
+    await page.setViewportSize({ width: 420, height: 900 });
+    const widths = await page.evaluate(() => {
+      const table = document.querySelector("table.orders")!;
+      const panel = table.closest(".panel")!;
+      return {
+        page: document.documentElement.scrollWidth,
+        table: table.getBoundingClientRect().width,
+        panel: panel.clientWidth,
+        panelScroll: panel.scrollWidth,
+      };
+    });
+    await shot(page, "01b-orders-420px");
+    expect(widths.page).toBeLessThanOrEqual(420);
+    expect(widths.panelScroll, `orders table ${widths.table}px in a ${widths.panel}px panel`).toBeLessThanOrEqual(
+      widths.panel,
+    );
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // 2. A restock through the API changes the number on the page.
     await gqlOk(port, RESTOCK, { sku: "SKU-019", quantity: 20 });

@@ -122,7 +122,7 @@ const compose = interpolateDeep(composeRaw) as ComposeFile;
 const services = compose.services ?? {};
 
 /** Services from upstream images; every other service is built from this repo. */
-const INFRA = new Set(["postgres", "redis", "proxy"]);
+const INFRA = new Set(["postgres", "redis", "proxy", "prometheus", "grafana"]);
 const appServiceNames = Object.keys(services).filter((name) => !INFRA.has(name));
 const isOneShot = (s: Service) => s.restart === "no";
 const roleServiceNames = appServiceNames.filter((name) => !isOneShot(services[name]!));

@@ -7,10 +7,12 @@ import { createRedis } from "../../src/platform/infra/redis.ts";
 import { continueTrace } from "../../src/platform/observability/trace.ts";
 import { eventCatalog } from "../../src/contracts/index.ts";
 import { eventRegistry } from "../../src/modules.ts";
+import { Metrics } from "../../src/platform/observability/metrics.ts";
 
 let env: TestEnv;
 let hub: StreamHub;
 let key: string;
+const metrics = new Metrics();
 
 const order = (n: number) => `0193a1b2-0000-7000-8000-${String(n).padStart(12, "0")}`;
 const trace = continueTrace();
@@ -53,6 +55,8 @@ beforeAll(async () => {
     blockMs: 500,
     readCount: 100,
     bufferSize: 5,
+    metrics,
+    streamName: "orders",
   });
   await hub.start();
 });
@@ -94,6 +98,9 @@ describe("stream hub", () => {
     expect(slow.lastCursor).toBe(first);
     expect(slow.isClosed).toBe(true);
     await fast.return();
+    // Counted for the SubscribersCutOff alert; the fast one closing normally is not a cut-off.
+    const cutOff = (await metrics.liveCutOff.get()).values;
+    expect(cutOff.map((v) => [v.labels.stream, v.value])).toEqual([["orders", 1]]);
   });
 
   it("skips an entry whose envelope is invalid and carries on", async () => {

@@ -6,7 +6,7 @@ import { waitFor } from "../support/wait.ts";
 import { metric, parseMetrics } from "../support/metrics.ts";
 import type { RunningApp } from "../../src/app.ts";
 import { MAX_OPERATION_NAMES } from "../../src/platform/observability/yoga.ts";
-import { streamKey } from "../support/streams.ts";
+import { dlqKey, streamKey } from "../support/streams.ts";
 
 const WATCH = `subscription WatchCustomer($customerId: ID) { orderEvents(customerId: $customerId) { __typename orderId } }`;
 
@@ -246,6 +246,23 @@ describe("metrics", () => {
       }),
     ).toBe(0); // poison typed OrderCreated
     expect(await statusOf(failing)).toBe("PENDING");
+    // Both letters wait in the orders stream's dead-letter stream until someone replays or discards them.
+    expect(before.get('dead_letters_waiting{stream="orders"}')).toBe(0);
+    // (A scrape may reuse a probe up to 250 ms old, so wait for the gauge rather than read `after`.)
+    const waiting = await waitFor(
+      async () => {
+        const m = await scrape(port);
+        return metric(m, "dead_letters_waiting", { stream: "orders" }) >= 2 ? m : null;
+      },
+      { what: "the dead letters to show as waiting" },
+    );
+    expect(metric(waiting, "dead_letters_waiting", { stream: "orders" })).toBe(2);
+    expect(waiting.get('dead_letters_waiting{stream="inventory"}')).toBe(0);
+    await env.redis.del(dlqKey(env.config.STREAM_PREFIX, "orders")); // as if discarded
+
+    await waitFor(async () => metric(await scrape(port), "dead_letters_waiting", { stream: "orders" }) === 0, {
+      what: "the gauge to drop once the letters are gone",
+    });
     await env.db.pool.query(`DROP TRIGGER refuse_metrics_bad ON reservation_items; DROP FUNCTION refuse_metrics_bad()`);
   });
 

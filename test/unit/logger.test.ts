@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger, scrubSecrets } from "../../src/platform/observability/logger.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -76,5 +77,40 @@ describe("logs: no secrets", () => {
     expect(out).toContain('"traceId":"t"');
     expect(scrubSecrets("redis://:only-password@h:1")).toBe("redis://:[redacted]@h:1");
     expect(scrubSecrets("http://example.com/a@b")).toBe("http://example.com/a@b");
+  });
+});
+
+describe("logs: pretty (development at a terminal)", () => {
+  it("print one readable line per event with its fields; an error's stack follows its line", async () => {
+    const { PRETTY_OPTIONS } = await import("../../src/platform/observability/logger.ts");
+    const { default: pretty } = await import("pino-pretty");
+    let out = "";
+    const stream = pretty({
+      ...PRETTY_OPTIONS,
+      colorize: false,
+      sync: true,
+      destination: new Writable({
+        write(chunk: Buffer, _enc, done) {
+          out += chunk.toString();
+          done();
+        },
+      }),
+    });
+    const log = createLogger({ LOG_LEVEL: "info", logPretty: false }, {}, stream);
+    log.info({ roles: ["api", "relay"], port: 4000, nested: { a: { b: 1 } } }, "started");
+    log.error({ err: new Error("boom\nsecond line") }, "handler failed");
+    log.info("stopped");
+    const lines = out.trimEnd().split("\n");
+    expect(lines[0]).toMatch(
+      /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: started \{.*"roles":\["api","relay"\].*"port":4000.*\}$/,
+    );
+    expect(lines[1]).toMatch(/^\[[\d:.]+\] ERROR: handler failed/);
+    // The error's stack follows its line (indented), then the next event is one line again.
+    const next = lines.findIndex((l, i) => i > 1 && /^\[[\d:.]+\] /.test(l));
+    expect(lines.slice(2, next).every((l) => /^\s/.test(l))).toBe(true);
+    expect(lines.slice(2, next).join("\n")).toContain("boom");
+    expect(lines[next]).toMatch(/INFO: stopped$/);
+    expect(lines).toHaveLength(next + 1);
+    expect(out).not.toMatch(/"pid"|hostname/);
   });
 });

@@ -7,6 +7,7 @@
  *   GET /dashboard/app.js     the bundle (graphql-ws client, resuming helper, panels)
  *   GET /dashboard/app.css
  *   GET /dashboard/dev-token  { token } — only while the api signs with the public dev secret
+ *   GET /favicon.ico          the site icon (an SVG), for the dashboard and every other page
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -54,6 +55,9 @@ async function build(): Promise<Assets> {
   return { html, css, js: result.outputFiles[0]!.text };
 }
 
+/** /favicon.ico, which browsers ask for on every page of this origin: a small SVG (they accept one there). */
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f6feb"/><path d="M8 22V10h5.5a4 4 0 0 1 0 8H8m9 4 7-12" stroke="#fff" stroke-width="3" fill="none" stroke-linecap="round" stroke-linejoin="round"/></svg>`;
+
 const SECURITY_HEADERS = {
   // Everything comes from this origin: the page cannot load or send anything elsewhere.
   "content-security-policy":
@@ -66,6 +70,8 @@ const SECURITY_HEADERS = {
 export function withDashboard(options: DashboardOptions, next: (req: IncomingMessage, res: ServerResponse) => void) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname === "/favicon.ico" && (req.method === "GET" || req.method === "HEAD"))
+      return send(res, 200, "image/svg+xml", FAVICON, { "cache-control": "public, max-age=86400" });
     if (url.pathname !== "/dashboard" && !url.pathname.startsWith("/dashboard/")) return next(req, res);
     void serve(options, url, req, res).catch((err) => {
       options.log.error({ err }, "dashboard: could not serve");

@@ -21,7 +21,7 @@ import { bodyLimit, queryLimitPlugins, type QueryLimits } from "./limits.ts";
 import { useMutationRateLimit } from "./rate-limit.ts";
 import { useSharedSubscriptionExecution } from "./shared-execution.ts";
 import { withDashboard, type DashboardOptions } from "./dashboard.ts";
-import { renderLocalGraphiQL } from "./graphiql.ts";
+import { renderLocalGraphiQL, withGraphiQLAssets } from "./graphiql.ts";
 
 export interface WebSocketLimits {
   initTimeoutMs: number;
@@ -176,7 +176,10 @@ export function createApi(deps: ApiDeps): Api {
   });
 
   const server = createServer(
-    withDashboard({ log: deps.log, devToken: deps.devToken }, bodyLimit(deps.maxBodyBytes, yoga)),
+    withDashboard(
+      { log: deps.log, devToken: deps.devToken },
+      withGraphiQLAssets(deps.graphiql, bodyLimit(deps.maxBodyBytes, yoga)),
+    ),
   );
   // Upgrades are accepted here rather than by ws itself, so a full server refuses new sockets
   // with a plain HTTP 503 before spending anything on them.

@@ -5,7 +5,7 @@ import type { Envelope } from "../events/envelope.ts";
 import type { EventRegistry } from "../events/registry.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
-import { SubscriptionQueue } from "./subscription-queue.ts";
+import { SlowSubscriberError, SubscriptionQueue } from "./subscription-queue.ts";
 import { AppError, badInput } from "../shared/errors.ts";
 import { compareIds } from "../events/stream-ids.ts";
 import {
@@ -155,7 +155,11 @@ export class StreamHub implements Role {
   subscribe(filter: LiveFilter, opts: { after?: string } = {}): SubscriptionQueue<LiveEvent> {
     const indexKey = filter.keys[0];
     const sub: Subscriber = { filter, queue: undefined as never };
-    sub.queue = new SubscriptionQueue<LiveEvent>(this.o.bufferSize, () => this.remove(sub, indexKey));
+    sub.queue = new SubscriptionQueue<LiveEvent>(this.o.bufferSize, (failure) => {
+      if (failure instanceof SlowSubscriberError)
+        this.o.metrics?.liveCutOff.inc({ stream: this.o.streamName ?? this.o.key });
+      this.remove(sub, indexKey);
+    });
     // Registered before the replay starts: every entry the reader dispatches from now on is held,
     // and the replay's XRANGE reaches at least as far as the reader has, so the two overlap.
     if (indexKey === undefined) this.firehose.add(sub);

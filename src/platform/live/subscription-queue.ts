@@ -36,7 +36,8 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
 
   constructor(
     private readonly capacity: number,
-    private readonly onClose: () => void,
+    /** Called once when the queue closes, with the error it failed with (if it did). */
+    private readonly onClose: (failure?: Error) => void,
   ) {}
 
   get isClosed(): boolean {
@@ -157,7 +158,7 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    this.onClose();
+    this.onClose(this.failure);
     this.wakeReplayer();
     const waiting = this.pending;
     this.pending = undefined;

@@ -65,6 +65,18 @@ export interface LogSettings {
   logPretty: boolean;
 }
 
+/**
+ * pino-pretty for a person at a terminal: one line per event — time, level, message, then the
+ * fields as compact JSON on the same line. Only an `err` is printed below its line, with the stack
+ * over several lines (pino-pretty always treats pino's error key so), where it is easiest to read.
+ */
+export const PRETTY_OPTIONS = {
+  colorize: true,
+  singleLine: true,
+  translateTime: "SYS:HH:MM:ss.l",
+  ignore: "pid,hostname",
+};
+
 export function createLogger(config: LogSettings, base: Record<string, unknown> = {}, destination?: DestinationStream) {
   const options: pino.LoggerOptions = {
     level: config.LOG_LEVEL,
@@ -91,7 +103,7 @@ export function createLogger(config: LogSettings, base: Record<string, unknown> 
       ? {
           transport: {
             target: "pino-pretty",
-            options: { colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" },
+            options: PRETTY_OPTIONS,
           },
         }
       : {}),

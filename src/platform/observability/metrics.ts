@@ -26,6 +26,9 @@ export class Metrics {
   readonly deadLetters: Counter<"group" | "reason">;
   readonly deliveryLatency: Histogram<"stream">;
   readonly liveDelivered: Counter<"stream">;
+  readonly liveCutOff: Counter<"stream">;
+  readonly ready: Gauge;
+  readonly readinessChanges: Counter;
 
   constructor(private readonly log?: Logger) {
     const registers = [this.registry];
@@ -68,6 +71,42 @@ export class Metrics {
       labelNames: ["stream"],
       registers,
     });
+    this.liveCutOff = new Counter({
+      name: "live_subscribers_cut_off_total",
+      help: "Live subscribers disconnected because they fell a whole buffer behind (SLOW_SUBSCRIBER; they resume with their last cursor).",
+      labelNames: ["stream"],
+      registers,
+    });
+    this.ready = new Gauge({
+      name: "readiness_ready",
+      help: "Outcome of this process's last readiness check (/ready): 1 ready, 0 not ready.",
+      registers,
+    });
+    this.readinessChanges = new Counter({
+      name: "readiness_changes_total",
+      help: "Times this process's readiness check changed outcome (ready ↔ not ready); a rate of these is flapping.",
+      registers,
+    });
+  }
+
+  /** Wraps a readiness check so each outcome is recorded (readiness_ready) and each change counted. */
+  trackReadiness<T>(check: () => Promise<T>): () => Promise<T> {
+    let last: boolean | undefined;
+    const record = (ok: boolean) => {
+      this.ready.set(ok ? 1 : 0);
+      if (last !== undefined && last !== ok) this.readinessChanges.inc();
+      last = ok;
+    };
+    return async () => {
+      try {
+        const result = await check();
+        record(true);
+        return result;
+      } catch (err) {
+        record(false);
+        throw err;
+      }
+    };
   }
 
   get contentType(): string {
@@ -132,6 +171,28 @@ export class Metrics {
     });
   }
 
+  /**
+   * Dead letters waiting per stream: the XLEN of each partition's dead-letter stream, summed, on
+   * scrape. The counter above says how many were written; this says whether any still wait for a
+   * person (replayed or discarded letters leave it), so "the DLQ is not empty" can be alerted on.
+   */
+  watchDeadLetters(redis: XlenClient, streams: DeadLetterStreams[]): void {
+    if (this.registry.getSingleMetric("dead_letters_waiting")) return;
+    const log = this.log;
+    const probe = sharedProbe(() => probeDeadLetters(redis, streams, log));
+    new Gauge({
+      name: "dead_letters_waiting",
+      help: "Entries in the stream's dead-letter streams (XLEN of every partition's :dlq), waiting to be replayed or discarded.",
+      labelNames: ["stream"],
+      registers: [this.registry],
+      async collect() {
+        const snapshot = await probe();
+        this.reset();
+        if (snapshot) for (const [stream, n] of Object.entries(snapshot)) this.set({ stream }, n);
+      },
+    });
+  }
+
   /** Live subscribers per stream (from the hubs) and open graphql-ws connections. */
   watchLive(subscribers: () => Record<string, number>): void {
     new Gauge({
@@ -162,6 +223,12 @@ export class Metrics {
 /** What the outbox probe needs of a pool: a pg.Pool, or an adapter over another client. */
 export type Queryable = Pick<pg.Pool, "query">;
 export type XinfoClient = { xinfo(sub: "GROUPS", key: string): Promise<unknown> };
+export type XlenClient = { xlen(key: string): Promise<number> };
+/** A stream (as metrics label it) and the keys of its partitions' dead-letter streams. */
+export interface DeadLetterStreams {
+  stream: string;
+  dlqKeys: string[];
+}
 /** A consumer group and the stream keys it reads (`name` is how metrics label the stream). */
 export interface GroupStreams {
   group: string;
@@ -222,6 +289,26 @@ export async function probeConsumerGroups(
   } catch (err) {
     log?.debug({ err }, "consumer group metrics unavailable");
     return [];
+  }
+  return out;
+}
+
+/** Dead letters waiting per stream, or null when Redis does not answer in time (no sample rather than a wrong one). */
+export async function probeDeadLetters(
+  redis: XlenClient,
+  streams: DeadLetterStreams[],
+  log?: Logger,
+): Promise<Record<string, number> | null> {
+  const out: Record<string, number> = {};
+  try {
+    for (const { stream, dlqKeys } of streams) {
+      let n = 0;
+      for (const key of dlqKeys) n += await withDeadline(PROBE_TIMEOUT_MS, "XLEN dead letters", redis.xlen(key));
+      out[stream] = n;
+    }
+  } catch (err) {
+    log?.debug({ err }, "dead-letter metrics unavailable");
+    return null;
   }
   return out;
 }
