@@ -79,7 +79,12 @@ export async function createTestEnv(name: string, opts: { seed?: boolean; redisU
   const apps: RunningApp[] = [];
   disposers.push(async () => {
     await Promise.allSettled(apps.map((a) => a.stop()));
-    await deleteKeysOf(redis, config.STREAM_PREFIX).catch(() => {});
+    // A file's private Redis may be gone already (its keys with it): never wait for a reconnect.
+    if (redis.status === "ready")
+      await Promise.race([
+        deleteKeysOf(redis, config.STREAM_PREFIX).catch(() => {}),
+        new Promise((r) => setTimeout(r, 5_000)),
+      ]);
     redis.disconnect();
     await db.close().catch(() => {});
     await dropDatabase(database);
