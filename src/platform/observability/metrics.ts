@@ -26,6 +26,7 @@ export class Metrics {
   readonly deadLetters: Counter<"group" | "reason">;
   readonly deliveryLatency: Histogram<"stream">;
   readonly liveDelivered: Counter<"stream">;
+  readonly rateLimiterFailOpen: Counter;
 
   constructor(private readonly log?: Logger) {
     const registers = [this.registry];
@@ -66,6 +67,11 @@ export class Metrics {
       name: "live_delivered_events_total",
       help: "Events handed to live subscribers (one per subscriber).",
       labelNames: ["stream"],
+      registers,
+    });
+    this.rateLimiterFailOpen = new Counter({
+      name: "rate_limiter_fail_open_total",
+      help: "Mutations let through unlimited because the rate limiter's Redis was down or did not answer in time.",
       registers,
     });
   }
