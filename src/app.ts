@@ -1,7 +1,12 @@
 import type { Redis } from "ioredis";
 import type { Config, Role as RoleName } from "./config.ts";
 import type { Logger } from "./platform/observability/logger.ts";
-import { createDatabase, type Database } from "./platform/infra/database.ts";
+import {
+  createDatabase,
+  DEFAULT_DATABASE_TIMEOUTS,
+  type Database,
+  type DatabaseTimeouts,
+} from "./platform/infra/database.ts";
 import { createRedis, type RedisClient, type RedisTarget } from "./platform/infra/redis.ts";
 import { OutboxRelay } from "./platform/outbox/relay.ts";
 import { StreamHub } from "./platform/live/hub.ts";
@@ -55,7 +60,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   const infra: Infrastructure = {
     config,
     log,
-    db: createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+    db: createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, undefined, databaseTimeouts(config)),
     redisTarget,
     redis: createRedis(redisTarget, "commands", log),
     // The one stream layout of this process: every role derives its Redis keys from it.
@@ -141,10 +146,20 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
 const waitAtMost = (ms: number, p: Promise<unknown>) =>
   Promise.race([p, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 
+function databaseTimeouts(config: Config): DatabaseTimeouts {
+  return {
+    ...DEFAULT_DATABASE_TIMEOUTS,
+    connectMs: config.PG_CONNECT_TIMEOUT_MS,
+    statementMs: config.PG_STATEMENT_TIMEOUT_MS,
+    idleInTransactionMs: config.PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  };
+}
+
 function relayOptions({ config, log, db, redis, layout, metrics }: Infrastructure) {
   return {
     pool: db.pool,
     databaseUrl: config.DATABASE_URL,
+    databaseTimeouts: databaseTimeouts(config),
     redis,
     events: eventRegistry,
     layout,

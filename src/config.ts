@@ -24,6 +24,10 @@ const envSchema = z.object({
     .pipe(z.array(z.enum(ROLES)).min(1, "name at least one role")),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default("postgresql://postgres@127.0.0.1:5432/orders"),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
+  /** Postgres bounds (every pool and the relay's LISTEN connection): see DatabaseTimeouts in platform/infra/database.ts. */
+  PG_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5_000),
+  PG_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(100, 600_000).default(10_000),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
   /** Redis Cluster seed nodes (host:port,…); when set, REDIS_URL only lends credentials and TLS. */
   REDIS_CLUSTER_NODES: z

@@ -1,4 +1,17 @@
-import { TEMPLATE_DB, admin, dropDatabase, prismaCli, urlFor } from "./databases.ts";
+import { Redis } from "ioredis";
+import {
+  RUN_PID,
+  TEMPLATE_DB,
+  admin,
+  dropDatabase,
+  isAlive,
+  prismaCli,
+  testDatabases,
+  testKeys,
+  urlFor,
+} from "./databases.ts";
+
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 /**
  * Once per run: a template database migrated with the real `prisma migrate deploy`. Each test file
@@ -6,6 +19,8 @@ import { TEMPLATE_DB, admin, dropDatabase, prismaCli, urlFor } from "./databases
  */
 export default async function setup() {
   await dropOrphanedTemplates();
+  // Debris of runs that crashed or were killed: their databases and stream keys.
+  await sweep((pid) => pid !== RUN_PID && !isAlive(pid));
   await dropDatabase(TEMPLATE_DB);
   await prismaCli(["migrate", "deploy"], urlFor(TEMPLATE_DB));
   // Nobody may connect to a template while it is being cloned.
@@ -13,6 +28,9 @@ export default async function setup() {
   return async () => {
     await unmarkTemplate();
     await dropDatabase(TEMPLATE_DB);
+    // Each file cleans up after itself; this catches a file whose worker died before its afterAll.
+    const left = await sweep((pid) => pid === RUN_PID);
+    if (left) console.warn(`test debris: ${left} database(s)/key(s) of this run were left by their files; swept`);
   };
 }
 
@@ -31,13 +49,23 @@ async function dropOrphanedTemplates() {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Drops the test databases and deletes the test keys (on the shared Redis) of the runs `which` selects. */
+async function sweep(which: (pid: number) => boolean): Promise<number> {
+  const databases = await testDatabases(which);
+  for (const name of databases) await dropDatabase(name).catch(() => {});
+  let keyCount = 0;
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    await redis.connect();
+    const keys = await testKeys(redis, which);
+    keyCount = keys.length;
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  } catch {
+    // No Redis: the tests that need it will say so.
+  } finally {
+    redis.disconnect();
   }
+  return databases.length + keyCount;
 }
 
 async function unmarkTemplate() {

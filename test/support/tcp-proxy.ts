@@ -3,11 +3,15 @@ import { freePort } from "./private-redis.ts";
 
 /**
  * A loopback TCP proxy in front of a real server, to simulate its outage without touching it:
- * `cut()` drops every connection and refuses new ones (like a stopped Postgres), `restore()` heals.
+ * `cut()` drops every connection and refuses new ones (like a stopped Postgres), `blackhole()`
+ * stops forwarding without closing anything (a dead network path, a frozen server: connections stay
+ * open and silent, new ones are accepted and hear nothing), `restore()` heals either.
  */
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly pairs = new Set<{ client: Socket; upstream: Socket | undefined }>();
+  private held = false;
   private constructor(
     readonly port: number,
     private readonly target: { host: string; port: number },
@@ -20,26 +24,59 @@ export class TcpProxy {
   }
 
   restore(): Promise<void> {
+    if (this.held) {
+      // Forwarding resumes: what was sent meanwhile is delivered (TCP would retransmit it).
+      this.held = false;
+      for (const pair of this.pairs) this.forward(pair);
+    }
     if (this.server) return Promise.resolve();
     this.server = createServer((client) => {
-      const upstream = createConnection(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on("close", () => this.sockets.delete(s));
-        s.on("error", () => {});
-      }
-      client.pipe(upstream).pipe(client);
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
+      const pair = { client, upstream: undefined as Socket | undefined };
+      this.pairs.add(pair);
+      this.track(client);
+      client.on("close", () => (pair.upstream?.destroy(), this.pairs.delete(pair)));
+      if (this.held) client.pause();
+      else this.forward(pair);
     });
     return new Promise((resolve) => this.server!.listen(this.port, "127.0.0.1", () => resolve()));
+  }
+
+  /** Stops forwarding in both directions without closing anything; `restore()` resumes. */
+  blackhole(): void {
+    this.held = true;
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe();
+      upstream?.unpipe();
+      client.pause();
+      upstream?.pause();
+    }
   }
 
   async cut(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.held = false;
     const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     for (const s of this.sockets) s.destroy();
     await closed;
+  }
+
+  private forward(pair: { client: Socket; upstream: Socket | undefined }) {
+    if (!pair.upstream) {
+      const upstream = createConnection(this.target);
+      pair.upstream = upstream;
+      this.track(upstream);
+      upstream.on("close", () => pair.client.destroy());
+    }
+    pair.client.pipe(pair.upstream);
+    pair.upstream.pipe(pair.client);
+    pair.client.resume();
+    pair.upstream.resume();
+  }
+
+  private track(s: Socket) {
+    this.sockets.add(s);
+    s.on("close", () => this.sockets.delete(s));
+    s.on("error", () => {});
   }
 }

@@ -7,8 +7,29 @@ import { createDatabase, type Database } from "../../src/platform/infra/database
 import { createRedis } from "../../src/platform/infra/redis.ts";
 import { startApp, type RunningApp } from "../../src/app.ts";
 import { seed } from "../../prisma/seed.ts";
-import { TEMPLATE_DB, admin, dropDatabase, urlFor } from "./databases.ts";
+import {
+  RUN_PID,
+  TEMPLATE_DB,
+  TEST_DB_PREFIX,
+  TEST_KEY_PREFIX,
+  admin,
+  deleteKeysOf,
+  dropDatabase,
+  urlFor,
+} from "./databases.ts";
 import { TEST_JWT_SECRET } from "./auth.ts";
+
+/**
+ * Teardown of every env this file created. The hook is registered here, at the top level of this
+ * module, which the test file imports while it is being collected: an `afterAll` registered inside a
+ * `beforeAll` (where files create their env) is silently never run, and that left every file's
+ * database and keys behind. Files run isolated (their own module graph), so this runs once per file.
+ */
+const disposers: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  const errors = (await Promise.allSettled(disposers.splice(0).map((d) => d()))).filter((r) => r.status === "rejected");
+  if (errors.length) throw (errors[0] as PromiseRejectedResult).reason;
+});
 
 export interface TestEnv {
   name: string;
@@ -26,14 +47,14 @@ export interface TestEnv {
  * after the file.
  */
 export async function createTestEnv(name: string, opts: { seed?: boolean; redisUrl?: string } = {}): Promise<TestEnv> {
-  const id = `${name.replace(/\W/g, "_")}_${randomBytes(3).toString("hex")}`;
-  const database = `gw_test_${id}`.toLowerCase();
+  const id = `${RUN_PID}_${name.replace(/\W/g, "_")}_${randomBytes(3).toString("hex")}`.toLowerCase();
+  const database = `${TEST_DB_PREFIX}${id}`;
   await admin((c) => c.query(`CREATE DATABASE "${database}" TEMPLATE "${TEMPLATE_DB}"`));
   const env = {
     NODE_ENV: "test",
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     DATABASE_URL: urlFor(database),
-    STREAM_PREFIX: `test:${id}`,
+    STREAM_PREFIX: `${TEST_KEY_PREFIX}${id}`,
     PORT: "0",
     HEALTH_PORT: "0",
     HOST: "127.0.0.1",
@@ -56,12 +77,16 @@ export async function createTestEnv(name: string, opts: { seed?: boolean; redisU
   if (opts.seed !== false) await seed(config.DATABASE_URL);
 
   const apps: RunningApp[] = [];
-  afterAll(async () => {
-    await Promise.all(apps.map((a) => a.stop()));
-    const keys = await redis.keys(`${config.STREAM_PREFIX}:*`);
-    if (keys.length) await redis.del(...keys);
+  disposers.push(async () => {
+    await Promise.allSettled(apps.map((a) => a.stop()));
+    // A file's private Redis may be gone already (its keys with it): never wait for a reconnect.
+    if (redis.status === "ready")
+      await Promise.race([
+        deleteKeysOf(redis, config.STREAM_PREFIX).catch(() => {}),
+        new Promise((r) => setTimeout(r, 5_000)),
+      ]);
     redis.disconnect();
-    await db.close();
+    await db.close().catch(() => {});
     await dropDatabase(database);
   });
 

@@ -46,16 +46,50 @@ export function bodyLimit(maxBytes: number, next: (req: IncomingMessage, res: Se
     if (req.method === "POST" || req.method === "PUT" || req.method === "PATCH") {
       const length = req.headers["content-length"];
       if (length === undefined)
-        return refuseBody(res, 411, "LENGTH_REQUIRED", "send the request body with a Content-Length header");
+        return refuseBody(req, res, 411, "LENGTH_REQUIRED", "send the request body with a Content-Length header");
       if (!/^\d+$/.test(length) || Number(length) > maxBytes) {
-        return refuseBody(res, 413, "PAYLOAD_TOO_LARGE", `request body larger than ${maxBytes} bytes`);
+        return refuseBody(req, res, 413, "PAYLOAD_TOO_LARGE", `request body larger than ${maxBytes} bytes`);
       }
     }
     next(req, res);
   };
 }
 
-function refuseBody(res: ServerResponse, status: number, code: string, message: string) {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", connection: "close" });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+/**
+ * A refused body is still read and discarded, up to this much and this long, before the connection
+ * closes: a client that is still sending (it has not seen the answer yet) then finishes its write
+ * and reads the refusal, instead of failing with EPIPE/ECONNRESET mid-body. Beyond either bound the
+ * connection is cut. The refusal itself is sent at once.
+ */
+export const REFUSED_BODY_DRAIN = { maxBytes: 2 * 1024 * 1024, maxMs: 10_000 };
+
+function refuseBody(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string) {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    connection: "close",
+  });
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (req.complete || declared > REFUSED_BODY_DRAIN.maxBytes) return void res.end(body);
+  // Node closes the socket as soon as the response ends, so it ends once the body is drained.
+  res.write(body);
+  let seen = 0;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    req.removeListener("data", onData);
+    res.end();
+  };
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > REFUSED_BODY_DRAIN.maxBytes) finish();
+  };
+  const timer = setTimeout(finish, REFUSED_BODY_DRAIN.maxMs);
+  req.on("data", onData);
+  req.once("end", finish);
+  req.once("error", finish);
+  req.once("close", finish);
 }

@@ -9,7 +9,14 @@ export interface RateLimitSettings {
   /** Mutations per client per window; 0 turns the limit off. */
   limit: number;
   windowMs: number;
+  /** Longest a mutation waits for the limiter's Redis before it goes through unlimited (fail open). */
+  timeoutMs?: number;
+  /** Called each time the limiter fails open (a metric). */
+  onFailOpen?: () => void;
 }
+
+/** Default bound on the limiter's Redis round trip. */
+export const RATE_LIMIT_REDIS_TIMEOUT_MS = 250;
 
 /** Fixed window: which window `now` falls in, and how long until the next one starts. */
 export function fixedWindow(now: number, windowMs: number) {
@@ -36,12 +43,25 @@ export function useMutationRateLimit(settings: RateLimitSettings): Plugin<Contex
       const window = fixedWindow(Date.now(), settings.windowMs);
       const key = `${settings.keyPrefix}:${ctx.clientKey}:${window.index}`;
       let count: number;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        const replies = await settings.redis.multi().incrby(key, cost).pexpire(key, settings.windowMs).exec();
+        // The shared connection queues commands while reconnecting (other parts want that): the
+        // limiter does not wait for it.
+        if (settings.redis.status !== "ready") throw new Error(`redis connection ${settings.redis.status}`);
+        const timeoutMs = settings.timeoutMs ?? RATE_LIMIT_REDIS_TIMEOUT_MS;
+        const replies = await Promise.race([
+          settings.redis.multi().incrby(key, cost).pexpire(key, settings.windowMs).exec(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer from redis within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
         count = Number(replies?.[0]?.[1] ?? 0);
       } catch (err) {
+        settings.onFailOpen?.();
         ctx.log.warn({ err }, "rate limiter unavailable; request allowed");
         return;
+      } finally {
+        clearTimeout(timer);
       }
       if (count <= settings.limit) return;
       ctx.log.warn({ client: ctx.clientKey, count, limit: settings.limit }, "rate limited");

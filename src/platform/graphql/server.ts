@@ -147,6 +147,7 @@ export function createApi(deps: ApiDeps): Api {
       useMutationRateLimit({
         redis: deps.shared.redis,
         keyPrefix: `${deps.shared.layout.prefix}:ratelimit`,
+        onFailOpen: () => deps.metrics?.rateLimiterFailOpen.inc(),
         ...deps.rateLimit,
       }),
       useRequestSpans(),

@@ -29,6 +29,7 @@ export class Metrics {
   readonly liveCutOff: Counter<"stream">;
   readonly ready: Gauge;
   readonly readinessChanges: Counter;
+  readonly rateLimiterFailOpen: Counter;
 
   constructor(private readonly log?: Logger) {
     const registers = [this.registry];
@@ -85,6 +86,11 @@ export class Metrics {
     this.readinessChanges = new Counter({
       name: "readiness_changes_total",
       help: "Times this process's readiness check changed outcome (ready ↔ not ready); a rate of these is flapping.",
+      registers,
+    });
+    this.rateLimiterFailOpen = new Counter({
+      name: "rate_limiter_fail_open_total",
+      help: "Mutations let through unlimited because the rate limiter's Redis was down or did not answer in time.",
       registers,
     });
   }

@@ -8,6 +8,13 @@ import { keyForAggregate, type StreamLayout } from "../events/partitions.ts";
 import type { EventRegistry, StreamName } from "../events/registry.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
+import {
+  connectionSettings,
+  DEFAULT_DATABASE_TIMEOUTS,
+  guardSilence,
+  SILENCE_MARGIN_MS,
+  type DatabaseTimeouts,
+} from "../infra/database.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Role } from "../roles.ts";
 import { recordSpan, SpanKind } from "../observability/tracing.ts";
@@ -16,6 +23,10 @@ export interface RelayOptions {
   pool: pg.Pool;
   /** Used for a dedicated LISTEN connection (a pooled client cannot hold LISTEN). */
   databaseUrl: string;
+  /** Bounds for the LISTEN connection (the pool has its own). */
+  databaseTimeouts?: DatabaseTimeouts;
+  /** How often the LISTEN connection is checked with a round trip (default: the statement timeout); a silent one is replaced (re-LISTEN). */
+  listenerCheckMs?: number;
   redis: RedisClient;
   /** Validates each row's envelope and gives its routing keys. */
   events: EventRegistry;
@@ -105,7 +116,8 @@ export class OutboxRelay implements Role {
     this.stopping.abort();
     this.wakeUp?.();
     await this.loop;
-    await this.listener?.end().catch(() => {});
+    // end() waits for the server's goodbye, which a dead path never sends.
+    await Promise.race([this.listener?.end().catch(() => {}), sleep(1_000)]);
   }
 
   private async run(): Promise<void> {
@@ -263,11 +275,25 @@ export class OutboxRelay implements Role {
     });
   }
 
-  /** LISTEN on "outbox" (the table's insert trigger NOTIFYs); reconnects with backoff, polling covers the gap. */
+  /**
+   * LISTEN on "outbox" (the table's insert trigger NOTIFYs); reconnects with backoff, polling covers
+   * the gap. A path that dies silently closes nothing, so the connection is also checked with a
+   * round trip every listenerCheckMs: no answer within the statement timeout (+ margin) destroys
+   * it, and the loop connects and LISTENs again.
+   */
   private async listen(): Promise<void> {
+    const timeouts = this.o.databaseTimeouts ?? DEFAULT_DATABASE_TIMEOUTS;
+    const checkMs = this.o.listenerCheckMs ?? timeouts.statementMs;
     let failures = 0;
+    let lost = false;
     while (!this.stopping.signal.aborted) {
-      const client = new pg.Client({ connectionString: this.o.databaseUrl, application_name: "outbox-relay-listener" });
+      const client = new pg.Client({
+        connectionString: this.o.databaseUrl,
+        application_name: "outbox-relay-listener",
+        ...connectionSettings(timeouts),
+      });
+      guardSilence(client, timeouts.statementMs + SILENCE_MARGIN_MS);
+      let check: NodeJS.Timeout | undefined;
       try {
         const closed = new Promise<void>((resolve) => {
           client.on("error", () => resolve());
@@ -278,12 +304,21 @@ export class OutboxRelay implements Role {
         await client.query("LISTEN outbox");
         this.listener = client;
         failures = 0;
+        if (lost) this.o.log.info("outbox listener re-established (LISTEN)");
+        lost = false;
         this.wake(); // rows may have arrived while we were not listening
+        check = setInterval(() => void client.query("SELECT 1").catch(() => {}), checkMs);
         await closed;
       } catch (err) {
         this.o.log.debug({ err }, "outbox listener failed");
       }
-      await client.end().catch(() => {});
+      clearInterval(check);
+      if (!this.stopping.signal.aborted && !lost) {
+        lost = true;
+        this.o.log.warn("outbox listener lost; polling every %d ms until it is back", this.o.pollMs);
+      }
+      // end() waits for the server's goodbye, which a dead path never sends.
+      await Promise.race([client.end().catch(() => {}), sleep(1_000, this.stopping.signal)]);
       if (!this.stopping.signal.aborted) await sleep(backoffDelay(failures++, 200, 5_000), this.stopping.signal);
     }
   }
