@@ -17,6 +17,8 @@ import {
   maxPositions,
   mergeByIdOrder,
   readGroups,
+  judgeCursor,
+  type PartitionState,
 } from "../events/partitions.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Role } from "../roles.ts";
@@ -171,57 +173,63 @@ export class StreamHub implements Role {
     return sub.queue;
   }
 
-  /** Validates a resume cursor: well-formed, and nothing after it trimmed away in any partition. */
+  /**
+   * Validates a resume cursor: well-formed, not beyond the end of the stream in any partition
+   * (CURSOR_AHEAD, naming where the stream ends), and nothing after it trimmed away in any
+   * partition (CURSOR_TOO_OLD, offering `oldestCursor`: the lowest position from which resuming
+   * loses nothing). The rules per partition are judgeCursor's.
+   */
   async checkCursor(after: string): Promise<void> {
     const ids = decodeCursor(after, this.partitions);
     if (!ids) throw badInput("after", "is not a cursor of this stream");
-    const checks = await Promise.all(ids.map((id, p) => this.checkPartition(this.keys[p]!, id)));
-    if (!checks.some((c) => c.tooOld)) return;
-    if (this.partitions === 1) {
-      const { first } = checks[0]!;
+    const states = await Promise.all(this.keys.map((key) => this.partitionState(key)));
+    const verdicts = ids.map((id, p) => judgeCursor(id, states[p]!));
+    if (verdicts.some((v) => !v.ok && v.reason === "ahead")) {
+      const end = encodeCursor(states.map((s) => (s.exists ? s.lastGenerated : "0-0")));
       throw new AppError(
-        "CURSOR_TOO_OLD",
-        `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest event still available has cursor ${first === null ? "null (the stream is empty)" : `"${first}"`}`,
-        { field: "after", extensions: { oldestCursor: first } },
+        "CURSOR_AHEAD",
+        `cursor "${after}" is beyond the end of the stream (its newest cursor is "${end}"): it was not issued by this stream; resubscribe without after, or with a cursor at or before "${end}"`,
+        { field: "after", extensions: { streamEnd: end } },
       );
     }
-    // Partitioned: the earliest cursor from which nothing is missing, partition by partition.
-    const oldest = encodeCursor(checks.map((c, p) => (c.tooOld ? c.resumableFrom : ids[p]!)));
+    if (verdicts.every((v) => v.ok)) return;
+    // Per partition: where nothing is missing; partitions that are fine keep their position.
+    const oldest = encodeCursor(verdicts.map((v, p) => (!v.ok && v.reason === "too-old" ? v.resumableFrom : ids[p]!)));
     throw new AppError(
       "CURSOR_TOO_OLD",
-      `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest cursor still complete is "${oldest}"`,
-      {
-        field: "after",
-        extensions: { oldestCursor: oldest },
-      },
+      `cursor "${after}" is too old: events after it were trimmed from the stream; resume from "${oldest}", the oldest cursor from which nothing more is missing`,
+      { field: "after", extensions: { oldestCursor: oldest } },
     );
   }
 
-  private async checkPartition(
-    key: string,
-    after: string,
-  ): Promise<{ tooOld: boolean; first: string | null; resumableFrom: string }> {
+  private async partitionState(key: string): Promise<PartitionState> {
     let info: unknown[];
+    const trimmed = this.o.commands.get(trimmedThroughKey(key));
     try {
       info = (await this.o.commands.xinfo("STREAM", key)) as unknown[];
     } catch {
-      return { tooOld: false, first: null, resumableFrom: after }; // no stream yet: nothing can have been trimmed
+      await trimmed.catch(() => null);
+      // No stream yet: nothing was ever added, nothing can have been trimmed.
+      return {
+        exists: false,
+        first: null,
+        lastGenerated: "0-0",
+        entriesAdded: 0,
+        length: 0,
+        maxDeleted: "0-0",
+        trimmedThrough: null,
+      };
     }
     const field = (name: string) => info[info.indexOf(name) + 1];
-    const first = (field("first-entry") as [string, string[]] | null)?.[0] ?? null;
-    // The newest entry known to be gone: XDEL'd (Redis tracks it) or trimmed (our trimmer records it).
-    const trimmed = await this.o.commands.get(trimmedThroughKey(key));
-    const gone = [String(field("max-deleted-entry-id") ?? "0-0"), trimmed ?? "0-0"].reduce((a, b) =>
-      compareIds(a, b) >= 0 ? a : b,
-    );
-    // Trimmed by someone else (no record): anything before the first entry may be lost.
-    const unrecordedTrim =
-      trimmed === null &&
-      Number(field("entries-added")) > Number(field("length")) &&
-      first !== null &&
-      compareIds(after, first) < 0;
-    const resumableFrom = unrecordedTrim && first !== null && compareIds(gone, first) < 0 ? first : gone;
-    return { tooOld: compareIds(after, gone) < 0 || unrecordedTrim, first, resumableFrom };
+    return {
+      exists: true,
+      first: (field("first-entry") as [string, string[]] | null)?.[0] ?? null,
+      lastGenerated: String(field("last-generated-id") ?? "0-0"),
+      entriesAdded: Number(field("entries-added")),
+      length: Number(field("length")),
+      maxDeleted: String(field("max-deleted-entry-id") ?? "0-0"),
+      trimmedThrough: await trimmed,
+    };
   }
 
   /**
