@@ -215,6 +215,7 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
         blockMs: config.HUB_BLOCK_MS,
         readCount: config.HUB_READ_COUNT,
         bufferSize: config.SUBSCRIBER_BUFFER,
+        dedupeWindow: config.HUB_DEDUPE_WINDOW,
         metrics,
         streamName: stream,
       });

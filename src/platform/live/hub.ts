@@ -6,6 +6,7 @@ import type { EventRegistry } from "../events/registry.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { SubscriptionQueue } from "./subscription-queue.ts";
+import { eventIdOf, RecentEvents, ReplayDedupe } from "./dedupe.ts";
 import { AppError, badInput } from "../shared/errors.ts";
 import { compareIds } from "../events/stream-ids.ts";
 import {
@@ -68,6 +69,11 @@ export interface HubOptions {
   metrics?: Metrics;
   /** The stream's logical name for metric labels (orders, inventory); the key when omitted. */
   streamName?: string;
+  /**
+   * Exactly-once window: distinct events remembered per partition (by eventId) so that a copy
+   * (the relay publishing a batch again) is never delivered; 0 = off. See README, delivery guarantee.
+   */
+  dedupeWindow?: number;
 }
 
 /**
@@ -87,6 +93,10 @@ export class StreamHub implements Role {
   private readonly readers: { partitions: number[]; redis: RedisClient }[];
   private loop: Promise<void> | undefined;
   private alive = false;
+  /** Per partition: recent eventIds and the copies found (exactly-once delivery). */
+  private readonly recent: RecentEvents[];
+  /** Copies of events found and not delivered (live and replay); for tests and metrics. */
+  duplicatesDropped = 0;
 
   /** True while the XREAD loop runs (readiness). */
   get running(): boolean {
@@ -97,6 +107,7 @@ export class StreamHub implements Role {
   constructor(private readonly o: HubOptions) {
     this.keys = o.keys ?? [o.key];
     this.lastIds = this.keys.map(() => "$");
+    this.recent = this.keys.map(() => new RecentEvents(o.dedupeWindow ?? 0));
     // One XREAD covers every partition on a single Redis; a cluster needs one per partition (slot).
     this.readers = readGroups(
       this.keys.map((_, p) => p),
@@ -241,7 +252,23 @@ export class StreamHub implements Role {
     const fetchedTo = [...position];
     let pages: StreamEntry[][] = this.keys.map(() => []);
     const exhausted = this.keys.map(() => false);
+    const window = this.recent[0]!.capacity;
+    const local = this.keys.map(() => new ReplayDedupe(window));
     try {
+      // A cursor older than the window: the events right before it are what a copy could repeat.
+      await Promise.all(
+        this.keys.map(async (key, p) => {
+          if (window === 0 || this.recent[p]!.covers(position[p]!) || position[p] === "0-0") return;
+          const before = (await this.o.commands.xrevrange(key, position[p]!, "-", "COUNT", window)) as [
+            string,
+            string[],
+          ][];
+          for (let i = before.length - 1; i >= 0; i--) {
+            const [id, fields] = before[i]!;
+            local[p]!.seenBefore(eventIdOf(decodeEntry(id, fields).json));
+          }
+        }),
+      );
       for (;;) {
         await sub.queue.waitForRoom();
         if (sub.queue.isClosed) return;
@@ -261,6 +288,7 @@ export class StreamHub implements Role {
         pages = rest;
         for (const [p, entry] of merged) {
           position[p] = entry.id;
+          if (this.isReplayedCopy(p, entry, local[p]!)) continue;
           if (!matchesAll(sub.filter, entry)) continue;
           const event = this.toLiveEvent(entry, p, [...position]);
           if (event) sub.queue.pushReplayed(event);
@@ -276,6 +304,21 @@ export class StreamHub implements Role {
         }),
       );
     }
+  }
+
+  /**
+   * A replayed entry that repeats an earlier one (same eventId). Where the live reader has seen the
+   * entry and the window covers it, the hub's memory decides; elsewhere (older than the window, or
+   * ahead of the reader) the replay's own memory of what it read (and of the window before its cursor).
+   */
+  private isReplayedCopy(p: number, entry: StreamEntry, local: ReplayDedupe): boolean {
+    const recent = this.recent[p]!;
+    if (recent.capacity === 0) return false;
+    const eventId = eventIdOf(entry.json);
+    const judged = recent.covers(entry.id) && this.lastIds[p] !== "$" && compareIds(entry.id, this.lastIds[p]!) <= 0;
+    const copy = recent.isKnownCopy(eventId, entry.id) || (judged ? local.has(eventId) : local.seenBefore(eventId));
+    if (copy) this.duplicatesDropped++;
+    return copy;
   }
 
   /**
@@ -320,8 +363,12 @@ export class StreamHub implements Role {
         for (const p of reader.partitions) {
           if (this.lastIds[p] !== "$") continue;
           // Pin the current end of the stream: after a reconnect we continue from the last entry seen.
-          const last = (await reader.redis.xrevrange(this.keys[p]!, "+", "-", "COUNT", 1))[0];
-          this.lastIds[p] = last?.[0] ?? "0-0";
+          // The entries before it seed the exactly-once window, so a copy published right after a
+          // restart of this process is still recognised.
+          const window = this.recent[p]!.capacity;
+          const tail = await reader.redis.xrevrange(this.keys[p]!, "+", "-", "COUNT", Math.max(1, window));
+          if (window > 0) this.seedWindow(p, tail, window);
+          this.lastIds[p] = tail[0]?.[0] ?? "0-0";
         }
         if (!pinned) {
           pinned = true;
@@ -357,7 +404,25 @@ export class StreamHub implements Role {
     }
   }
 
+  private seedWindow(p: number, newestFirst: [string, string[]][], window: number): void {
+    const recent = this.recent[p]!;
+    for (let i = newestFirst.length - 1; i >= 0; i--) {
+      const [id, fields] = newestFirst[i]!;
+      recent.observe(eventIdOf(decodeEntry(id, fields).json), id);
+    }
+    // Fewer entries than the window: the whole stream was seen; otherwise from the oldest one read.
+    if (newestFirst.length >= window) recent.coveredFrom = newestFirst.at(-1)![0];
+  }
+
   private dispatch(entry: StreamEntry, partition: number): void {
+    if (this.recent[partition]!.observe(eventIdOf(entry.json), entry.id)) {
+      this.duplicatesDropped++;
+      this.o.log.warn(
+        { stream: this.o.key, cursor: entry.id, partition },
+        "live hub dropped a copy of an event already delivered",
+      );
+      return;
+    }
     let event: LiveEvent | null | undefined; // undefined = not parsed yet, null = unparseable
     let delivered = 0;
     const deliver = (sub: Subscriber) => {
