@@ -5,7 +5,7 @@ import type { Envelope } from "../events/envelope.ts";
 import type { EventRegistry } from "../events/registry.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
-import { SubscriptionQueue } from "./subscription-queue.ts";
+import { SlowSubscriberError, SubscriptionQueue } from "./subscription-queue.ts";
 import { eventIdOf, RecentEvents, ReplayDedupe } from "./dedupe.ts";
 import { AppError, badInput } from "../shared/errors.ts";
 import { compareIds } from "../events/stream-ids.ts";
@@ -26,6 +26,8 @@ import type { Role } from "../roles.ts";
 import { recordSpan, SpanKind } from "../observability/tracing.ts";
 
 const REPLAY_PAGE = 200;
+/** How long a shared replay pass waits for its members to drain before cutting off those still full. */
+const PASS_ROOM_WAIT_MS = 1_000;
 
 /** What a subscriber receives: built once per stream entry and shared by all its subscribers. */
 export interface LiveEvent {
@@ -95,6 +97,12 @@ export class StreamHub implements Role {
   private alive = false;
   /** Per partition: recent eventIds and the copies found (exactly-once delivery). */
   private readonly recent: RecentEvents[];
+  /** Resumes waiting for the next replay pass, and the pass running (see resume()). */
+  private waiting: Resumer[] = [];
+  private pass: ReplayPass | undefined;
+  private passing = false;
+  /** XRANGE pages read by replay passes (shared: about one pass per burst of resumes); for tests and metrics. */
+  replayReads = 0;
   /** Copies of events found and not delivered (live and replay); for tests and metrics. */
   duplicatesDropped = 0;
 
@@ -179,7 +187,7 @@ export class StreamHub implements Role {
     }
     if (opts.after !== undefined) {
       sub.queue.hold();
-      void this.replay(sub, opts.after);
+      this.resume(sub, decodeCursor(opts.after, this.partitions)!);
     }
     return sub.queue;
   }
@@ -244,11 +252,48 @@ export class StreamHub implements Role {
   }
 
   /**
-   * Replays history after `after` from every partition, merged by entry id, then releases the
-   * held live entries: per partition, those the replay already covered are dropped.
+   * Queues a resume. Resumes share their stream reads: one forward pass per hub (every partition,
+   * merged by entry id) serves every resuming subscriber whose cursor it has not passed; one that
+   * arrives after the pass went beyond its cursor waits for the next pass, which starts at the
+   * lowest cursor waiting. So N resumes arriving together cost about one pass, not N.
    */
-  private async replay(sub: Subscriber, after: string): Promise<void> {
-    const position = decodeCursor(after, this.partitions)!;
+  private resume(sub: Subscriber, after: string[]): void {
+    const member: Resumer = { sub, after, indexKey: sub.filter.keys[0] };
+    if (this.pass?.open && covers(after, this.pass.position)) this.pass.join(member);
+    else this.waiting.push(member);
+    if (!this.passing) void this.runPasses();
+  }
+
+  private async runPasses(): Promise<void> {
+    this.passing = true;
+    try {
+      while (this.waiting.length > 0 && !this.stopping.signal.aborted) {
+        const members = this.waiting.splice(0);
+        const start = members
+          .map((m) => m.after)
+          .reduce((a, b) => a.map((id, p) => (compareIds(id, b[p]!) <= 0 ? id : b[p]!)));
+        const pass = new ReplayPass([...start]);
+        for (const m of members) pass.join(m);
+        this.pass = pass;
+        await this.runPass(pass);
+        this.pass = undefined;
+      }
+    } finally {
+      // In the same turn as the last check of `waiting`: a resume arriving later starts a new run.
+      this.passing = false;
+      this.pass = undefined;
+    }
+  }
+
+  /**
+   * One forward pass from `pass.position`: pages every partition with XRANGE, merges them by entry
+   * id, routes each entry through the members' filter index, then hands each member over to live.
+   * The pass paces itself on its members (waits for room, at most PASS_ROOM_WAIT_MS); a member whose
+   * buffer is still full is cut off with its cursor, so one slow client neither stalls the others
+   * nor grows the server's memory.
+   */
+  private async runPass(pass: ReplayPass): Promise<void> {
+    const position = pass.position;
     const fetchedTo = [...position];
     let pages: StreamEntry[][] = this.keys.map(() => []);
     const exhausted = this.keys.map(() => false);
@@ -270,11 +315,16 @@ export class StreamHub implements Role {
         }),
       );
       for (;;) {
-        await sub.queue.waitForRoom();
-        if (sub.queue.isClosed) return;
+        await Promise.race([
+          Promise.all([...pass.members()].map((m) => m.sub.queue.waitForRoom())),
+          sleep(PASS_ROOM_WAIT_MS, this.stopping.signal),
+        ]);
+        pass.prune();
+        if (pass.size === 0) return void (pass.open = false);
         await Promise.all(
           this.keys.map(async (key, p) => {
             if (exhausted[p] || pages[p]!.length > 0) return;
+            this.replayReads++;
             const page = (await this.o.commands.xrange(key, `(${fetchedTo[p]}`, "+", "COUNT", REPLAY_PAGE)) as [
               string,
               string[],
@@ -289,21 +339,47 @@ export class StreamHub implements Role {
         for (const [p, entry] of merged) {
           position[p] = entry.id;
           if (this.isReplayedCopy(p, entry, local[p]!)) continue;
-          if (!matchesAll(sub.filter, entry)) continue;
-          const event = this.toLiveEvent(entry, p, [...position]);
-          if (event) sub.queue.pushReplayed(event);
+          this.replayEntry(pass, entry, p, position);
         }
         if (exhausted.every(Boolean) && pages.every((page) => page.length === 0)) break;
       }
-      sub.queue.release(this.handover(sub, position));
+      pass.open = false;
+      for (const m of pass.members()) m.sub.queue.release(this.handover(m.sub, maxPositions(position, m.after)));
     } catch (err) {
-      this.o.log.warn({ err, stream: this.o.key, after }, "history replay failed");
-      sub.queue.fail(
-        new AppError("SERVICE_UNAVAILABLE", "could not replay history; resubscribe with the same cursor", {
-          extensions: { lastCursor: sub.queue.lastCursor ?? after },
-        }),
-      );
+      pass.open = false;
+      this.o.log.warn({ err, stream: this.o.key }, "history replay failed");
+      for (const m of pass.members()) {
+        m.sub.queue.fail(
+          new AppError("SERVICE_UNAVAILABLE", "could not replay history; resubscribe with the same cursor", {
+            extensions: { lastCursor: m.sub.queue.lastCursor ?? encodeCursor(m.after) },
+          }),
+        );
+      }
     }
+  }
+
+  /** Routes one replayed entry to the pass's members, through their filter index, as dispatch does live. */
+  private replayEntry(pass: ReplayPass, entry: StreamEntry, p: number, position: string[]): void {
+    let event: LiveEvent | null | undefined;
+    const deliver = (m: Resumer) => {
+      if (compareIds(entry.id, m.after[p]!) <= 0) return; // at or before its cursor: it has it
+      if (!matches(m.sub.filter, entry)) return;
+      if (event === undefined) event = this.toLiveEvent(entry, p, [...position]);
+      if (!event) return;
+      // Never a cursor below the one it resumed from, in any partition.
+      let own = event;
+      if (!covers(event.position, m.after)) {
+        const at = maxPositions(event.position, m.after);
+        own = { ...event, position: at, cursor: encodeCursor(at) };
+      }
+      const queue = m.sub.queue;
+      if (queue.size >= this.o.bufferSize) {
+        queue.fail(new SlowSubscriberError(queue.lastCursor ?? encodeCursor(m.after)));
+        return;
+      }
+      queue.pushReplayed(own);
+    };
+    pass.route(entry.keys, deliver);
   }
 
   /**
@@ -478,14 +554,66 @@ export class StreamHub implements Role {
   }
 }
 
-/** For replayed entries, which did not come through the key index: every key must match. */
-function matchesAll(filter: LiveFilter, entry: StreamEntry): boolean {
-  if (filter.keys[0] !== undefined && !entry.keys.includes(filter.keys[0])) return false;
-  return matches(filter, entry);
-}
-
 function matches(filter: LiveFilter, entry: StreamEntry): boolean {
   if (filter.types?.length && !filter.types.includes(entry.type)) return false;
   for (let i = 1; i < filter.keys.length; i++) if (!entry.keys.includes(filter.keys[i]!)) return false;
   return true;
+}
+
+/** A subscriber resuming from `after` (one entry id per partition). */
+interface Resumer {
+  sub: Subscriber;
+  after: string[];
+  indexKey: string | undefined;
+}
+
+/** A shared replay pass: its position (everything up to it routed) and its members, indexed like live subscribers. */
+class ReplayPass {
+  private readonly byKey = new Map<string, Set<Resumer>>();
+  private readonly firehose = new Set<Resumer>();
+
+  /** False once it hands over: a resume arriving then waits for the next pass. */
+  open = true;
+
+  constructor(readonly position: string[]) {}
+
+  join(m: Resumer): void {
+    if (m.indexKey === undefined) return void this.firehose.add(m);
+    let set = this.byKey.get(m.indexKey);
+    if (!set) this.byKey.set(m.indexKey, (set = new Set()));
+    set.add(m);
+  }
+
+  get size(): number {
+    let n = this.firehose.size;
+    for (const set of this.byKey.values()) n += set.size;
+    return n;
+  }
+
+  *members(): Generator<Resumer> {
+    yield* this.firehose;
+    for (const set of this.byKey.values()) yield* set;
+  }
+
+  /** Drops members that went away or were cut off. */
+  prune(): void {
+    for (const m of this.firehose) if (m.sub.queue.isClosed) this.firehose.delete(m);
+    for (const [key, set] of this.byKey) {
+      for (const m of set) if (m.sub.queue.isClosed) set.delete(m);
+      if (set.size === 0) this.byKey.delete(key);
+    }
+  }
+
+  /** Every member whose first filter key is on the entry (once each), and the firehose members. */
+  route(keys: readonly string[], deliver: (m: Resumer) => void): void {
+    this.firehose.forEach(deliver);
+    const seen = keys.length > 1 ? new Set<string>() : undefined;
+    for (const key of keys) {
+      if (seen) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      this.byKey.get(key)?.forEach(deliver);
+    }
+  }
 }
