@@ -272,10 +272,24 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
     },
     async start() {
       role.port = await api.listen(config.PORT, config.HOST);
+      // Warm before reporting ready: Yoga's pipeline (parse, validate, limits, execute) on a real
+      // request, and Prisma's connection, so the first requests routed here run at steady-state cost.
+      await Promise.all([
+        fetch(`http://127.0.0.1:${role.port}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: "{ __typename }" }),
+        }).then((r) => r.arrayBuffer()),
+        db.prisma.$queryRawUnsafe("SELECT 1"),
+      ]).catch((err) => log.warn({ err }, "api warm-up failed; serving anyway"));
       listening = true;
     },
     async stop() {
-      listening = false;
+      listening = false; // /ready answers 503 from now on
+      // Subscribers get what is buffered and a final result naming their cursor (SSE ends there),
+      // a moment to flush it, then WebSocket clients are closed with 1012 and reconnect elsewhere.
+      for (const hub of hubs.values()) hub.drain();
+      await new Promise((r) => setTimeout(r, 50));
       await api.close(config.SHUTDOWN_TIMEOUT_MS / 2);
     },
   };

@@ -2,7 +2,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "graphql-ws";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { collect, firstError, gql, typed, wsClient } from "../support/graphql-clients.ts";
+import { collect, firstError, gql, sse, typed, wsClient } from "../support/graphql-clients.ts";
 import type { OrderEventType } from "../support/documents.ts";
 import { delay, waitFor } from "../support/wait.ts";
 import { publishOrders, steadyPublisher } from "../support/publisher.ts";
@@ -275,14 +275,42 @@ describe("connection hygiene", () => {
     await client.dispose();
   });
 
-  it("closes sockets with 1001 Going Away on shutdown", async () => {
+  it("on shutdown: /ready turns 503, each subscriber gets a final result naming its cursor (SSE ends there), sockets close with 1012", async () => {
     app = await env.start(["api"]);
     port = app.port!;
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
     const ws = await open();
     ws.send(JSON.stringify({ type: "connection_init", payload: bearer(ADMIN_TOKEN) }));
     await new Promise((r) => ws.once("message", r));
+    const messages: any[] = [];
+    ws.on("message", (m) => messages.push(JSON.parse(m.toString())));
+    ws.send(
+      JSON.stringify({
+        id: "1",
+        type: "subscribe",
+        payload: { query: `subscription { orderEvents(customerId: "bye") { cursor } }` },
+      }),
+    );
+    const stream = await sse(port, EVENTS, { customerId: "bye" }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    await delay(300);
+    const [last] = await publishOrders(env.redis, key, 1, "bye");
+    expect((await stream.next()).data?.orderEvents.cursor).toBe(last);
+    await waitFor(() => messages.some((m) => m.type === "next"));
+    const ready = new Promise<number>((resolve) => {
+      // /ready is asked the moment shutdown begins, before the sockets close.
+      const timer = setInterval(() => {
+        fetch(`http://127.0.0.1:${port}/ready`)
+          .then((r) => r.status !== 200 && (clearInterval(timer), resolve(r.status)))
+          .catch(() => (clearInterval(timer), resolve(0)));
+      }, 5);
+    });
     const [close] = await Promise.all([closed(ws), app.stop()]);
-    expect(close.code).toBe(1001);
+    expect(close).toEqual({ code: 1012, reason: "Service Restart" });
+    expect([503, 0]).toContain(await ready);
+    const final = messages.filter((m) => m.type === "next").at(-1);
+    expect(final.payload.errors[0].extensions).toMatchObject({ code: "SERVICE_UNAVAILABLE", lastCursor: last });
+    const ended = await stream.next();
+    expect(ended.errors?.[0]?.extensions).toMatchObject({ code: "SERVICE_UNAVAILABLE", lastCursor: last });
   });
 });
 

@@ -160,6 +160,23 @@ export class StreamHub implements Role {
     return this.ready;
   }
 
+  /**
+   * The process is going away: every subscriber gets what is buffered, then a final
+   * SERVICE_UNAVAILABLE result naming its last cursor (over SSE the stream ends there; the client
+   * resubscribes with it, on any replica). No new subscriber is taken after this.
+   */
+  drain(): void {
+    const restarting = (lastCursor: string | null) =>
+      new AppError(
+        "SERVICE_UNAVAILABLE",
+        `server restarting: resubscribe with after: ${lastCursor === null ? "your last cursor" : `"${lastCursor}"`}`,
+        { extensions: { lastCursor, reason: "SERVICE_RESTART" } },
+      );
+    for (const m of this.waiting.splice(0)) m.sub.queue.endAfterBuffered(restarting);
+    for (const sub of [...this.firehose, ...[...this.byKey.values()].flatMap((s) => [...s])])
+      sub.queue.endAfterBuffered(restarting);
+  }
+
   async stop(): Promise<void> {
     this.stopping.abort();
     for (const sub of [...this.firehose, ...[...this.byKey.values()].flatMap((s) => [...s])]) sub.queue.return();
