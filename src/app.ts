@@ -286,11 +286,12 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
     },
     async stop() {
       listening = false; // /ready answers 503 from now on
-      // Subscribers get what is buffered and a final result naming their cursor (SSE ends there),
-      // a moment to flush it, then WebSocket clients are closed with 1012 and reconnect elsewhere.
-      for (const hub of hubs.values()) hub.drain();
-      await new Promise((r) => setTimeout(r, 50));
-      await api.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+      // WebSocket clients are closed with 1012 and reconnect elsewhere (graphql-ws resubscribes
+      // every active subscription); then what is left, SSE streams, gets its buffered events and a
+      // final result naming its cursor, and ends.
+      await api.close(config.SHUTDOWN_TIMEOUT_MS / 2, () => {
+        for (const hub of hubs.values()) hub.drain();
+      });
     },
   };
   return role;

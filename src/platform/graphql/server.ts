@@ -72,7 +72,8 @@ interface SocketExtra extends Record<PropertyKey, unknown> {
 export interface Api {
   server: Server;
   listen(port: number, host: string): Promise<number>;
-  close(timeoutMs: number): Promise<void>;
+  /** `afterSockets` runs once the WebSocket clients are closed (1012), before waiting for HTTP/SSE to end. */
+  close(timeoutMs: number, afterSockets?: () => void): Promise<void>;
 }
 
 export function createApi(deps: ApiDeps): Api {
@@ -271,7 +272,7 @@ export function createApi(deps: ApiDeps): Api {
           resolve(typeof address === "object" && address ? address.port : port);
         });
       }),
-    async close(timeoutMs) {
+    async close(timeoutMs, afterSockets) {
       // Stop accepting, tell WebSocket clients to reconnect (1012: to another replica),
       // let in-flight HTTP requests finish, and cut what is left when the time is up.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -280,6 +281,7 @@ export function createApi(deps: ApiDeps): Api {
       for (const socket of wss.clients) socket.close(SERVICE_RESTART, "Service Restart");
       await ws.dispose(); // any socket left (none) would get 1001 Going Away
       wss.close();
+      afterSockets?.();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
       await closed;
