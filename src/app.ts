@@ -248,6 +248,7 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
         blockMs: config.HUB_BLOCK_MS,
         readCount: config.HUB_READ_COUNT,
         bufferSize: config.SUBSCRIBER_BUFFER,
+        dedupeWindow: config.HUB_DEDUPE_WINDOW,
         metrics,
         streamName: stream,
       });
@@ -304,11 +305,26 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
     },
     async start() {
       role.port = await api.listen(config.PORT, config.HOST);
+      // Warm before reporting ready: Yoga's pipeline (parse, validate, limits, execute) on a real
+      // request, and Prisma's connection, so the first requests routed here run at steady-state cost.
+      await Promise.all([
+        fetch(`http://127.0.0.1:${role.port}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: "{ __typename }" }),
+        }).then((r) => r.arrayBuffer()),
+        db.prisma.$queryRawUnsafe("SELECT 1"),
+      ]).catch((err) => log.warn({ err }, "api warm-up failed; serving anyway"));
       listening = true;
     },
     async stop() {
-      listening = false;
-      await api.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+      listening = false; // /ready answers 503 from now on
+      // WebSocket clients are closed with 1012 and reconnect elsewhere (graphql-ws resubscribes
+      // every active subscription); then what is left, SSE streams, gets its buffered events and a
+      // final result naming its cursor, and ends.
+      await api.close(config.SHUTDOWN_TIMEOUT_MS / 2, () => {
+        for (const hub of hubs.values()) hub.drain();
+      });
     },
   };
   return role;

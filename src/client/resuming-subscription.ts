@@ -35,6 +35,14 @@ export interface ResumingSubscription {
   dispose(): void;
 }
 
+/**
+ * A retry delay between half and 1.5 times `base`: after a deploy closes every socket (1012) the
+ * clients come back spread out rather than all in the same millisecond.
+ */
+export function jittered(base: number): number {
+  return base * (0.5 + Math.random());
+}
+
 /** Error codes after which subscribing again from the last cursor is the right move. */
 const RESUMABLE = new Set(["SLOW_SUBSCRIBER", "SERVICE_UNAVAILABLE"]);
 
@@ -74,7 +82,7 @@ export function subscribeResuming<T>(client: Client, o: ResumingOptions<T>): Res
   const schedule = () => {
     if (disposed) return;
     clearTimeout(timer);
-    timer = setTimeout(start, o.retryDelayMs ?? 500);
+    timer = setTimeout(start, jittered(o.retryDelayMs ?? 500));
   };
 
   start();
@@ -132,7 +140,7 @@ export function subscribeResumingSse<T>(o: SseResumingOptions<T>): ResumingSubsc
         // network error or server gone: retry below
       }
       if (!resume || disposed) return;
-      await new Promise((r) => setTimeout(r, o.retryDelayMs ?? 500));
+      await new Promise((r) => setTimeout(r, jittered(o.retryDelayMs ?? 500)));
     }
   };
   void run();

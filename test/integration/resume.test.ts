@@ -2,7 +2,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "graphql-ws";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { collect, firstError, gql, typed, wsClient } from "../support/graphql-clients.ts";
+import { collect, firstError, gql, sse, typed, wsClient } from "../support/graphql-clients.ts";
 import type { OrderEventType } from "../support/documents.ts";
 import { delay, waitFor } from "../support/wait.ts";
 import { publishOrders, steadyPublisher } from "../support/publisher.ts";
@@ -11,6 +11,7 @@ import { freePort } from "../support/private-redis.ts";
 import { ADMIN_TOKEN, bearer } from "../support/auth.ts";
 import { subscribeResuming, subscribeResumingSse } from "../../src/client/resuming-subscription.ts";
 import { streamKey } from "../support/streams.ts";
+import { previousId } from "../../src/platform/events/partitions.ts";
 
 /** Lean on purpose (not ORDER_EVENTS): these tests move tens of thousands of events; the slow-subscriber test fattens it. */
 type Data = { orderEvents: { cursor: string; orderId: string; totalCents: number } };
@@ -76,8 +77,13 @@ describe("resume with after: gap-free handover", () => {
     const trimmed = collect(client, EVENTS, { customerId: "trim", after: old });
     await waitFor(() => trimmed.received.length || trimmed.error);
     const error = (trimmed.received[0]?.errors ?? (trimmed.error as any[]))[0];
-    expect(error.extensions).toMatchObject({ code: "CURSOR_TOO_OLD", field: "after", oldestCursor: kept[0] });
-    expect(error.message).toContain(kept[0]);
+    // The position right before the first entry still held: resuming from it replays that entry.
+    expect(error.extensions).toMatchObject({
+      code: "CURSOR_TOO_OLD",
+      field: "after",
+      oldestCursor: previousId(kept[0]!),
+    });
+    expect(error.message).toContain(previousId(kept[0]!));
     await client.dispose();
   });
 
@@ -269,14 +275,42 @@ describe("connection hygiene", () => {
     await client.dispose();
   });
 
-  it("closes sockets with 1001 Going Away on shutdown", async () => {
+  it("on shutdown: /ready turns 503, sockets close with 1012, SSE streams end with a final result naming their cursor", async () => {
     app = await env.start(["api"]);
     port = app.port!;
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
     const ws = await open();
     ws.send(JSON.stringify({ type: "connection_init", payload: bearer(ADMIN_TOKEN) }));
     await new Promise((r) => ws.once("message", r));
+    const messages: any[] = [];
+    ws.on("message", (m) => messages.push(JSON.parse(m.toString())));
+    ws.send(
+      JSON.stringify({
+        id: "1",
+        type: "subscribe",
+        payload: { query: `subscription { orderEvents(customerId: "bye") { cursor } }` },
+      }),
+    );
+    const stream = await sse(port, EVENTS, { customerId: "bye" }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    await delay(300);
+    const [last] = await publishOrders(env.redis, key, 1, "bye");
+    expect((await stream.next()).data?.orderEvents.cursor).toBe(last);
+    await waitFor(() => messages.some((m) => m.type === "next"));
+    const ready = new Promise<number>((resolve) => {
+      // /ready is asked the moment shutdown begins, before the sockets close.
+      const timer = setInterval(() => {
+        fetch(`http://127.0.0.1:${port}/ready`)
+          .then((r) => r.status !== 200 && (clearInterval(timer), resolve(r.status)))
+          .catch(() => (clearInterval(timer), resolve(0)));
+      }, 5);
+    });
     const [close] = await Promise.all([closed(ws), app.stop()]);
-    expect(close.code).toBe(1001);
+    expect(close).toEqual({ code: 1012, reason: "Service Restart" });
+    expect([503, 0]).toContain(await ready);
+    // graphql-ws: no final error (the client resubscribes its active subscriptions after 1012).
+    expect(messages.filter((m) => m.type === "next").at(-1).payload.data.orderEvents.cursor).toBe(last);
+    const ended = await stream.next();
+    expect(ended.errors?.[0]?.extensions).toMatchObject({ code: "SERVICE_UNAVAILABLE", lastCursor: last });
   });
 });
 

@@ -12,6 +12,9 @@ import {
   partitionKeys,
   partitionOf,
   readGroups,
+  judgeCursor,
+  previousId,
+  type PartitionState,
 } from "../../src/platform/events/partitions.ts";
 import { deadLetterId, parseDeadLetterId } from "../../src/platform/consumers/dead-letters.ts";
 import { trimmedThroughKey } from "../../src/platform/events/partitions.ts";
@@ -137,5 +140,66 @@ describe("dead-letter ids", () => {
     expect(parseDeadLetterId("inventory:4:17-0", 4)).toBeNull();
     expect(parseDeadLetterId("inventory:17-0", 4)).toBeNull();
     expect(parseDeadLetterId("inventory:0:17-0", 1)).toBeNull();
+  });
+});
+
+describe("cursor rules (judgeCursor)", () => {
+  const held = (over: Partial<PartitionState> = {}): PartitionState => ({
+    exists: true,
+    first: "100-0",
+    lastGenerated: "200-3",
+    entriesAdded: 50,
+    length: 50,
+    maxDeleted: "0-0",
+    trimmedThrough: null,
+    ...over,
+  });
+
+  it("refuses a cursor beyond the newest id the stream ever generated, naming the end", () => {
+    expect(judgeCursor("200-4", held())).toEqual({ ok: false, reason: "ahead", end: "200-3" });
+    expect(judgeCursor("99999999999999-0", held())).toEqual({ ok: false, reason: "ahead", end: "200-3" });
+    expect(judgeCursor("200-3", held())).toEqual({ ok: true });
+    // No stream yet: only the start is a valid cursor.
+    const none = held({ exists: false, first: null, lastGenerated: "0-0", entriesAdded: 0, length: 0 });
+    expect(judgeCursor("0-0", none)).toEqual({ ok: true });
+    expect(judgeCursor("1-0", none)).toEqual({ ok: false, reason: "ahead", end: "0-0" });
+    // Everything trimmed away: the end is still the last generated id.
+    const empty = held({ first: null, length: 0, trimmedThrough: "200-3" });
+    expect(judgeCursor("200-3", empty)).toEqual({ ok: true });
+    expect(judgeCursor("201-0", empty)).toMatchObject({ reason: "ahead" });
+  });
+
+  it("offers, with too-old, the trim point itself: resuming from it replays the first entry still held", () => {
+    // Trimmed by our trimmer, which records the newest entry it removed.
+    const trimmed = held({ first: "100-0", entriesAdded: 60, length: 50, trimmedThrough: "99-7" });
+    expect(judgeCursor("99-6", trimmed)).toEqual({ ok: false, reason: "too-old", resumableFrom: "99-7" });
+    expect(judgeCursor("99-7", trimmed)).toEqual({ ok: true }); // exactly at the trim point: nothing missing
+    expect(judgeCursor("99-9", trimmed)).toEqual({ ok: true });
+    // Trimmed by someone else (XTRIM, XADD MAXLEN): the id right before the first entry held.
+    const unrecorded = held({ first: "100-0", entriesAdded: 60, length: 50 });
+    const cut = previousId("100-0");
+    expect(cut).toBe("99-18446744073709551615");
+    expect(judgeCursor("99-7", unrecorded)).toEqual({ ok: false, reason: "too-old", resumableFrom: cut });
+    expect(judgeCursor(cut, unrecorded)).toEqual({ ok: true });
+    expect(judgeCursor("100-0", unrecorded)).toEqual({ ok: true });
+    expect(judgeCursor("100-5", held({ first: "100-5", entriesAdded: 60, length: 50 }))).toEqual({ ok: true });
+    expect(judgeCursor("100-3", held({ first: "100-5", entriesAdded: 60, length: 50 }))).toEqual({
+      ok: false,
+      reason: "too-old",
+      resumableFrom: "100-4",
+    });
+    // Everything trimmed by someone else: only the end is complete.
+    const gone = held({ first: null, entriesAdded: 60, length: 0 });
+    expect(judgeCursor("150-0", gone)).toEqual({ ok: false, reason: "too-old", resumableFrom: "200-3" });
+    // XDEL'd entries count as gone too.
+    expect(judgeCursor("120-0", held({ maxDeleted: "150-0", entriesAdded: 51 }))).toMatchObject({
+      reason: "too-old",
+      resumableFrom: "150-0",
+    });
+  });
+
+  it("a stream never trimmed accepts any cursor up to its end, from the start", () => {
+    expect(judgeCursor("0-0", held())).toEqual({ ok: true });
+    expect(judgeCursor("150-2", held())).toEqual({ ok: true });
   });
 });

@@ -111,7 +111,7 @@ export function mergeByIdOrder<E extends { id: string }>(
 }
 
 /** The id right before `id` (for a cut between two entries); "0-0" stays "0-0". */
-function previousId(id: string): string {
+export function previousId(id: string): string {
   const [ms, seq = "0"] = id.split("-");
   if (BigInt(seq) > 0n) return `${ms}-${BigInt(seq) - 1n}`;
   return BigInt(ms!) > 0n ? `${BigInt(ms!) - 1n}-18446744073709551615` : "0-0";
@@ -125,4 +125,52 @@ function previousId(id: string): string {
 export function cutAt(id: string, partition: number, partitions: number): string[] {
   const before = previousId(id);
   return Array.from({ length: partitions }, (_, q) => (q <= partition ? id : before));
+}
+
+/** What XINFO STREAM (and the trimmer's marker) tell about one partition; `exists: false` when there is no stream yet. */
+export interface PartitionState {
+  exists: boolean;
+  /** Id of the first entry still held, null when empty. */
+  first: string | null;
+  /** `last-generated-id`: the newest id ever added ("0-0" when none). */
+  lastGenerated: string;
+  entriesAdded: number;
+  length: number;
+  /** `max-deleted-entry-id` (XDEL), "0-0" when none. */
+  maxDeleted: string;
+  /** The trimmer's record of the newest entry it trimmed, null when it never trimmed. */
+  trimmedThrough: string | null;
+}
+
+export type CursorVerdict =
+  | { ok: true }
+  /** Events after `after` are gone; `resumableFrom` is the lowest position from which nothing is missing. */
+  | { ok: false; reason: "too-old"; resumableFrom: string }
+  /** `after` is beyond anything the stream ever held; `end` is where the stream ends. */
+  | { ok: false; reason: "ahead"; end: string };
+
+/**
+ * The rules for resuming one partition after `after` (see README, "Cursor rules"):
+ * - a cursor beyond the newest id the stream ever generated is refused ("ahead"): nothing would
+ *   be delivered until the clock passed it, and what it claims to have seen was never there;
+ * - a cursor before the newest entry known to be gone (trimmed or XDEL'd) is refused ("too-old"),
+ *   and the position offered instead is that newest gone entry itself: resuming from it replays
+ *   the first entry still held;
+ * - a cursor exactly at that point (nothing missing) is accepted.
+ * When the stream was trimmed by someone who left no record, the newest gone entry is unknown; the
+ * id right before the first entry still held is then the trim point (nothing lies between).
+ */
+export function judgeCursor(after: string, s: PartitionState): CursorVerdict {
+  const end = s.exists ? s.lastGenerated : "0-0";
+  if (compareIds(after, end) > 0) return { ok: false, reason: "ahead", end };
+  if (!s.exists) return { ok: true };
+  let gone = s.maxDeleted;
+  if (s.trimmedThrough !== null && compareIds(s.trimmedThrough, gone) > 0) gone = s.trimmedThrough;
+  if (s.entriesAdded > s.length) {
+    // Something went that neither XDEL nor our trimmer recorded (XTRIM, MAXLEN on XADD): everything
+    // before the first entry still held may be gone; with nothing held, everything up to the end.
+    const cut = s.first === null ? s.lastGenerated : previousId(s.first);
+    if (s.trimmedThrough === null && compareIds(cut, gone) > 0) gone = cut;
+  }
+  return compareIds(after, gone) < 0 ? { ok: false, reason: "too-old", resumableFrom: gone } : { ok: true };
 }

@@ -72,7 +72,8 @@ interface SocketExtra extends Record<PropertyKey, unknown> {
 export interface Api {
   server: Server;
   listen(port: number, host: string): Promise<number>;
-  close(timeoutMs: number): Promise<void>;
+  /** `afterSockets` runs once the WebSocket clients are closed (1012), before waiting for HTTP/SSE to end. */
+  close(timeoutMs: number, afterSockets?: () => void): Promise<void>;
 }
 
 export function createApi(deps: ApiDeps): Api {
@@ -275,12 +276,16 @@ export function createApi(deps: ApiDeps): Api {
           resolve(typeof address === "object" && address ? address.port : port);
         });
       }),
-    async close(timeoutMs) {
-      // Stop accepting, tell WebSocket clients we are going away (1001: they reconnect elsewhere),
+    async close(timeoutMs, afterSockets) {
+      // Stop accepting, tell WebSocket clients to reconnect (1012: to another replica),
       // let in-flight HTTP requests finish, and cut what is left when the time is up.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await ws.dispose(); // closes every socket with 1001 Going Away: clients reconnect and resume
+      // 1012 Service Restart (RFC 6455 registry): "come back, to another replica or to me shortly".
+      // graphql-ws clients retry on it; subscriptions resume with their last cursor.
+      for (const socket of wss.clients) socket.close(SERVICE_RESTART, "Service Restart");
+      await ws.dispose(); // any socket left (none) would get 1001 Going Away
       wss.close();
+      afterSockets?.();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
       await closed;
@@ -288,6 +293,9 @@ export function createApi(deps: ApiDeps): Api {
     },
   };
 }
+
+/** The close code graphql-ws clients get when the api shuts down (README: deploys). */
+export const SERVICE_RESTART = 1012;
 
 // Yoga's enveloped execute/subscribe, passed through rootValue (the documented graphql-ws integration).
 type Enveloped = { execute: (args: ExecutionArgs) => never; subscribe: (args: ExecutionArgs) => never };

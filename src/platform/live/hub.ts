@@ -6,6 +6,7 @@ import type { EventRegistry } from "../events/registry.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { SlowSubscriberError, SubscriptionQueue } from "./subscription-queue.ts";
+import { eventIdOf, RecentEvents, ReplayDedupe } from "./dedupe.ts";
 import { AppError, badInput } from "../shared/errors.ts";
 import { compareIds } from "../events/stream-ids.ts";
 import {
@@ -17,12 +18,16 @@ import {
   maxPositions,
   mergeByIdOrder,
   readGroups,
+  judgeCursor,
+  type PartitionState,
 } from "../events/partitions.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Role } from "../roles.ts";
 import { recordSpan, SpanKind } from "../observability/tracing.ts";
 
 const REPLAY_PAGE = 200;
+/** How long a shared replay pass waits for its members to drain before cutting off those still full. */
+const PASS_ROOM_WAIT_MS = 1_000;
 
 /** What a subscriber receives: built once per stream entry and shared by all its subscribers. */
 export interface LiveEvent {
@@ -66,6 +71,11 @@ export interface HubOptions {
   metrics?: Metrics;
   /** The stream's logical name for metric labels (orders, inventory); the key when omitted. */
   streamName?: string;
+  /**
+   * Exactly-once window: distinct events remembered per partition (by eventId) so that a copy
+   * (the relay publishing a batch again) is never delivered; 0 = off. See README, delivery guarantee.
+   */
+  dedupeWindow?: number;
 }
 
 /**
@@ -85,6 +95,16 @@ export class StreamHub implements Role {
   private readonly readers: { partitions: number[]; redis: RedisClient }[];
   private loop: Promise<void> | undefined;
   private alive = false;
+  /** Per partition: recent eventIds and the copies found (exactly-once delivery). */
+  private readonly recent: RecentEvents[];
+  /** Resumes waiting for the next replay pass, and the pass running (see resume()). */
+  private waiting: Resumer[] = [];
+  private pass: ReplayPass | undefined;
+  private passing = false;
+  /** XRANGE pages read by replay passes (shared: about one pass per burst of resumes); for tests and metrics. */
+  replayReads = 0;
+  /** Copies of events found and not delivered (live and replay); for tests and metrics. */
+  duplicatesDropped = 0;
 
   /** True while the XREAD loop runs (readiness). */
   get running(): boolean {
@@ -95,6 +115,7 @@ export class StreamHub implements Role {
   constructor(private readonly o: HubOptions) {
     this.keys = o.keys ?? [o.key];
     this.lastIds = this.keys.map(() => "$");
+    this.recent = this.keys.map(() => new RecentEvents(o.dedupeWindow ?? 0));
     // One XREAD covers every partition on a single Redis; a cluster needs one per partition (slot).
     this.readers = readGroups(
       this.keys.map((_, p) => p),
@@ -139,6 +160,23 @@ export class StreamHub implements Role {
     return this.ready;
   }
 
+  /**
+   * The process is going away: every subscriber gets what is buffered, then a final
+   * SERVICE_UNAVAILABLE result naming its last cursor (over SSE the stream ends there; the client
+   * resubscribes with it, on any replica). No new subscriber is taken after this.
+   */
+  drain(): void {
+    const restarting = (lastCursor: string | null) =>
+      new AppError(
+        "SERVICE_UNAVAILABLE",
+        `server restarting: resubscribe with after: ${lastCursor === null ? "your last cursor" : `"${lastCursor}"`}`,
+        { extensions: { lastCursor, reason: "SERVICE_RESTART" } },
+      );
+    for (const m of this.waiting.splice(0)) m.sub.queue.endAfterBuffered(restarting);
+    for (const sub of [...this.firehose, ...[...this.byKey.values()].flatMap((s) => [...s])])
+      sub.queue.endAfterBuffered(restarting);
+  }
+
   async stop(): Promise<void> {
     this.stopping.abort();
     for (const sub of [...this.firehose, ...[...this.byKey.values()].flatMap((s) => [...s])]) sub.queue.return();
@@ -170,80 +208,144 @@ export class StreamHub implements Role {
     }
     if (opts.after !== undefined) {
       sub.queue.hold();
-      void this.replay(sub, opts.after);
+      this.resume(sub, decodeCursor(opts.after, this.partitions)!);
     }
     return sub.queue;
   }
 
-  /** Validates a resume cursor: well-formed, and nothing after it trimmed away in any partition. */
+  /**
+   * Validates a resume cursor: well-formed, not beyond the end of the stream in any partition
+   * (CURSOR_AHEAD, naming where the stream ends), and nothing after it trimmed away in any
+   * partition (CURSOR_TOO_OLD, offering `oldestCursor`: the lowest position from which resuming
+   * loses nothing). The rules per partition are judgeCursor's.
+   */
   async checkCursor(after: string): Promise<void> {
     const ids = decodeCursor(after, this.partitions);
     if (!ids) throw badInput("after", "is not a cursor of this stream");
-    const checks = await Promise.all(ids.map((id, p) => this.checkPartition(this.keys[p]!, id)));
-    if (!checks.some((c) => c.tooOld)) return;
-    if (this.partitions === 1) {
-      const { first } = checks[0]!;
+    const states = await Promise.all(this.keys.map((key) => this.partitionState(key)));
+    const verdicts = ids.map((id, p) => judgeCursor(id, states[p]!));
+    if (verdicts.some((v) => !v.ok && v.reason === "ahead")) {
+      const end = encodeCursor(states.map((s) => (s.exists ? s.lastGenerated : "0-0")));
       throw new AppError(
-        "CURSOR_TOO_OLD",
-        `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest event still available has cursor ${first === null ? "null (the stream is empty)" : `"${first}"`}`,
-        { field: "after", extensions: { oldestCursor: first } },
+        "CURSOR_AHEAD",
+        `cursor "${after}" is beyond the end of the stream (its newest cursor is "${end}"): it was not issued by this stream; resubscribe without after, or with a cursor at or before "${end}"`,
+        { field: "after", extensions: { streamEnd: end } },
       );
     }
-    // Partitioned: the earliest cursor from which nothing is missing, partition by partition.
-    const oldest = encodeCursor(checks.map((c, p) => (c.tooOld ? c.resumableFrom : ids[p]!)));
+    if (verdicts.every((v) => v.ok)) return;
+    // Per partition: where nothing is missing; partitions that are fine keep their position.
+    const oldest = encodeCursor(verdicts.map((v, p) => (!v.ok && v.reason === "too-old" ? v.resumableFrom : ids[p]!)));
     throw new AppError(
       "CURSOR_TOO_OLD",
-      `cursor "${after}" is too old: events after it were trimmed from the stream; the oldest cursor still complete is "${oldest}"`,
-      {
-        field: "after",
-        extensions: { oldestCursor: oldest },
-      },
+      `cursor "${after}" is too old: events after it were trimmed from the stream; resume from "${oldest}", the oldest cursor from which nothing more is missing`,
+      { field: "after", extensions: { oldestCursor: oldest } },
     );
   }
 
-  private async checkPartition(
-    key: string,
-    after: string,
-  ): Promise<{ tooOld: boolean; first: string | null; resumableFrom: string }> {
+  private async partitionState(key: string): Promise<PartitionState> {
     let info: unknown[];
+    const trimmed = this.o.commands.get(trimmedThroughKey(key));
     try {
       info = (await this.o.commands.xinfo("STREAM", key)) as unknown[];
     } catch {
-      return { tooOld: false, first: null, resumableFrom: after }; // no stream yet: nothing can have been trimmed
+      await trimmed.catch(() => null);
+      // No stream yet: nothing was ever added, nothing can have been trimmed.
+      return {
+        exists: false,
+        first: null,
+        lastGenerated: "0-0",
+        entriesAdded: 0,
+        length: 0,
+        maxDeleted: "0-0",
+        trimmedThrough: null,
+      };
     }
     const field = (name: string) => info[info.indexOf(name) + 1];
-    const first = (field("first-entry") as [string, string[]] | null)?.[0] ?? null;
-    // The newest entry known to be gone: XDEL'd (Redis tracks it) or trimmed (our trimmer records it).
-    const trimmed = await this.o.commands.get(trimmedThroughKey(key));
-    const gone = [String(field("max-deleted-entry-id") ?? "0-0"), trimmed ?? "0-0"].reduce((a, b) =>
-      compareIds(a, b) >= 0 ? a : b,
-    );
-    // Trimmed by someone else (no record): anything before the first entry may be lost.
-    const unrecordedTrim =
-      trimmed === null &&
-      Number(field("entries-added")) > Number(field("length")) &&
-      first !== null &&
-      compareIds(after, first) < 0;
-    const resumableFrom = unrecordedTrim && first !== null && compareIds(gone, first) < 0 ? first : gone;
-    return { tooOld: compareIds(after, gone) < 0 || unrecordedTrim, first, resumableFrom };
+    return {
+      exists: true,
+      first: (field("first-entry") as [string, string[]] | null)?.[0] ?? null,
+      lastGenerated: String(field("last-generated-id") ?? "0-0"),
+      entriesAdded: Number(field("entries-added")),
+      length: Number(field("length")),
+      maxDeleted: String(field("max-deleted-entry-id") ?? "0-0"),
+      trimmedThrough: await trimmed,
+    };
   }
 
   /**
-   * Replays history after `after` from every partition, merged by entry id, then releases the
-   * held live entries: per partition, those the replay already covered are dropped.
+   * Queues a resume. Resumes share their stream reads: one forward pass per hub (every partition,
+   * merged by entry id) serves every resuming subscriber whose cursor it has not passed; one that
+   * arrives after the pass went beyond its cursor waits for the next pass, which starts at the
+   * lowest cursor waiting. So N resumes arriving together cost about one pass, not N.
    */
-  private async replay(sub: Subscriber, after: string): Promise<void> {
-    const position = decodeCursor(after, this.partitions)!;
+  private resume(sub: Subscriber, after: string[]): void {
+    const member: Resumer = { sub, after, indexKey: sub.filter.keys[0] };
+    if (this.pass?.open && covers(after, this.pass.position)) this.pass.join(member);
+    else this.waiting.push(member);
+    if (!this.passing) void this.runPasses();
+  }
+
+  private async runPasses(): Promise<void> {
+    this.passing = true;
+    try {
+      while (this.waiting.length > 0 && !this.stopping.signal.aborted) {
+        const members = this.waiting.splice(0);
+        const start = members
+          .map((m) => m.after)
+          .reduce((a, b) => a.map((id, p) => (compareIds(id, b[p]!) <= 0 ? id : b[p]!)));
+        const pass = new ReplayPass([...start]);
+        for (const m of members) pass.join(m);
+        this.pass = pass;
+        await this.runPass(pass);
+        this.pass = undefined;
+      }
+    } finally {
+      // In the same turn as the last check of `waiting`: a resume arriving later starts a new run.
+      this.passing = false;
+      this.pass = undefined;
+    }
+  }
+
+  /**
+   * One forward pass from `pass.position`: pages every partition with XRANGE, merges them by entry
+   * id, routes each entry through the members' filter index, then hands each member over to live.
+   * The pass paces itself on its members (waits for room, at most PASS_ROOM_WAIT_MS); a member whose
+   * buffer is still full is cut off with its cursor, so one slow client neither stalls the others
+   * nor grows the server's memory.
+   */
+  private async runPass(pass: ReplayPass): Promise<void> {
+    const position = pass.position;
     const fetchedTo = [...position];
     let pages: StreamEntry[][] = this.keys.map(() => []);
     const exhausted = this.keys.map(() => false);
+    const window = this.recent[0]!.capacity;
+    const local = this.keys.map(() => new ReplayDedupe(window));
     try {
+      // A cursor older than the window: the events right before it are what a copy could repeat.
+      await Promise.all(
+        this.keys.map(async (key, p) => {
+          if (window === 0 || this.recent[p]!.covers(position[p]!) || position[p] === "0-0") return;
+          const before = (await this.o.commands.xrevrange(key, position[p]!, "-", "COUNT", window)) as [
+            string,
+            string[],
+          ][];
+          for (let i = before.length - 1; i >= 0; i--) {
+            const [id, fields] = before[i]!;
+            local[p]!.seenBefore(eventIdOf(decodeEntry(id, fields).json));
+          }
+        }),
+      );
       for (;;) {
-        await sub.queue.waitForRoom();
-        if (sub.queue.isClosed) return;
+        await Promise.race([
+          Promise.all([...pass.members()].map((m) => m.sub.queue.waitForRoom())),
+          sleep(PASS_ROOM_WAIT_MS, this.stopping.signal),
+        ]);
+        pass.prune();
+        if (pass.size === 0) return void (pass.open = false);
         await Promise.all(
           this.keys.map(async (key, p) => {
             if (exhausted[p] || pages[p]!.length > 0) return;
+            this.replayReads++;
             const page = (await this.o.commands.xrange(key, `(${fetchedTo[p]}`, "+", "COUNT", REPLAY_PAGE)) as [
               string,
               string[],
@@ -257,21 +359,63 @@ export class StreamHub implements Role {
         pages = rest;
         for (const [p, entry] of merged) {
           position[p] = entry.id;
-          if (!matchesAll(sub.filter, entry)) continue;
-          const event = this.toLiveEvent(entry, p, [...position]);
-          if (event) sub.queue.pushReplayed(event);
+          if (this.isReplayedCopy(p, entry, local[p]!)) continue;
+          this.replayEntry(pass, entry, p, position);
         }
         if (exhausted.every(Boolean) && pages.every((page) => page.length === 0)) break;
       }
-      sub.queue.release(this.handover(sub, position));
+      pass.open = false;
+      for (const m of pass.members()) m.sub.queue.release(this.handover(m.sub, maxPositions(position, m.after)));
     } catch (err) {
-      this.o.log.warn({ err, stream: this.o.key, after }, "history replay failed");
-      sub.queue.fail(
-        new AppError("SERVICE_UNAVAILABLE", "could not replay history; resubscribe with the same cursor", {
-          extensions: { lastCursor: sub.queue.lastCursor ?? after },
-        }),
-      );
+      pass.open = false;
+      this.o.log.warn({ err, stream: this.o.key }, "history replay failed");
+      for (const m of pass.members()) {
+        m.sub.queue.fail(
+          new AppError("SERVICE_UNAVAILABLE", "could not replay history; resubscribe with the same cursor", {
+            extensions: { lastCursor: m.sub.queue.lastCursor ?? encodeCursor(m.after) },
+          }),
+        );
+      }
     }
+  }
+
+  /** Routes one replayed entry to the pass's members, through their filter index, as dispatch does live. */
+  private replayEntry(pass: ReplayPass, entry: StreamEntry, p: number, position: string[]): void {
+    let event: LiveEvent | null | undefined;
+    const deliver = (m: Resumer) => {
+      if (compareIds(entry.id, m.after[p]!) <= 0) return; // at or before its cursor: it has it
+      if (!matches(m.sub.filter, entry)) return;
+      if (event === undefined) event = this.toLiveEvent(entry, p, [...position]);
+      if (!event) return;
+      // Never a cursor below the one it resumed from, in any partition.
+      let own = event;
+      if (!covers(event.position, m.after)) {
+        const at = maxPositions(event.position, m.after);
+        own = { ...event, position: at, cursor: encodeCursor(at) };
+      }
+      const queue = m.sub.queue;
+      if (queue.size >= this.o.bufferSize) {
+        queue.fail(new SlowSubscriberError(queue.lastCursor ?? encodeCursor(m.after)));
+        return;
+      }
+      queue.pushReplayed(own);
+    };
+    pass.route(entry.keys, deliver);
+  }
+
+  /**
+   * A replayed entry that repeats an earlier one (same eventId). Where the live reader has seen the
+   * entry and the window covers it, the hub's memory decides; elsewhere (older than the window, or
+   * ahead of the reader) the replay's own memory of what it read (and of the window before its cursor).
+   */
+  private isReplayedCopy(p: number, entry: StreamEntry, local: ReplayDedupe): boolean {
+    const recent = this.recent[p]!;
+    if (recent.capacity === 0) return false;
+    const eventId = eventIdOf(entry.json);
+    const judged = recent.covers(entry.id) && this.lastIds[p] !== "$" && compareIds(entry.id, this.lastIds[p]!) <= 0;
+    const copy = recent.isKnownCopy(eventId, entry.id) || (judged ? local.has(eventId) : local.seenBefore(eventId));
+    if (copy) this.duplicatesDropped++;
+    return copy;
   }
 
   /**
@@ -316,8 +460,12 @@ export class StreamHub implements Role {
         for (const p of reader.partitions) {
           if (this.lastIds[p] !== "$") continue;
           // Pin the current end of the stream: after a reconnect we continue from the last entry seen.
-          const last = (await reader.redis.xrevrange(this.keys[p]!, "+", "-", "COUNT", 1))[0];
-          this.lastIds[p] = last?.[0] ?? "0-0";
+          // The entries before it seed the exactly-once window, so a copy published right after a
+          // restart of this process is still recognised.
+          const window = this.recent[p]!.capacity;
+          const tail = await reader.redis.xrevrange(this.keys[p]!, "+", "-", "COUNT", Math.max(1, window));
+          if (window > 0) this.seedWindow(p, tail, window);
+          this.lastIds[p] = tail[0]?.[0] ?? "0-0";
         }
         if (!pinned) {
           pinned = true;
@@ -353,7 +501,25 @@ export class StreamHub implements Role {
     }
   }
 
+  private seedWindow(p: number, newestFirst: [string, string[]][], window: number): void {
+    const recent = this.recent[p]!;
+    for (let i = newestFirst.length - 1; i >= 0; i--) {
+      const [id, fields] = newestFirst[i]!;
+      recent.observe(eventIdOf(decodeEntry(id, fields).json), id);
+    }
+    // Fewer entries than the window: the whole stream was seen; otherwise from the oldest one read.
+    if (newestFirst.length >= window) recent.coveredFrom = newestFirst.at(-1)![0];
+  }
+
   private dispatch(entry: StreamEntry, partition: number): void {
+    if (this.recent[partition]!.observe(eventIdOf(entry.json), entry.id)) {
+      this.duplicatesDropped++;
+      this.o.log.warn(
+        { stream: this.o.key, cursor: entry.id, partition },
+        "live hub dropped a copy of an event already delivered",
+      );
+      return;
+    }
     let event: LiveEvent | null | undefined; // undefined = not parsed yet, null = unparseable
     let delivered = 0;
     const deliver = (sub: Subscriber) => {
@@ -409,14 +575,66 @@ export class StreamHub implements Role {
   }
 }
 
-/** For replayed entries, which did not come through the key index: every key must match. */
-function matchesAll(filter: LiveFilter, entry: StreamEntry): boolean {
-  if (filter.keys[0] !== undefined && !entry.keys.includes(filter.keys[0])) return false;
-  return matches(filter, entry);
-}
-
 function matches(filter: LiveFilter, entry: StreamEntry): boolean {
   if (filter.types?.length && !filter.types.includes(entry.type)) return false;
   for (let i = 1; i < filter.keys.length; i++) if (!entry.keys.includes(filter.keys[i]!)) return false;
   return true;
+}
+
+/** A subscriber resuming from `after` (one entry id per partition). */
+interface Resumer {
+  sub: Subscriber;
+  after: string[];
+  indexKey: string | undefined;
+}
+
+/** A shared replay pass: its position (everything up to it routed) and its members, indexed like live subscribers. */
+class ReplayPass {
+  private readonly byKey = new Map<string, Set<Resumer>>();
+  private readonly firehose = new Set<Resumer>();
+
+  /** False once it hands over: a resume arriving then waits for the next pass. */
+  open = true;
+
+  constructor(readonly position: string[]) {}
+
+  join(m: Resumer): void {
+    if (m.indexKey === undefined) return void this.firehose.add(m);
+    let set = this.byKey.get(m.indexKey);
+    if (!set) this.byKey.set(m.indexKey, (set = new Set()));
+    set.add(m);
+  }
+
+  get size(): number {
+    let n = this.firehose.size;
+    for (const set of this.byKey.values()) n += set.size;
+    return n;
+  }
+
+  *members(): Generator<Resumer> {
+    yield* this.firehose;
+    for (const set of this.byKey.values()) yield* set;
+  }
+
+  /** Drops members that went away or were cut off. */
+  prune(): void {
+    for (const m of this.firehose) if (m.sub.queue.isClosed) this.firehose.delete(m);
+    for (const [key, set] of this.byKey) {
+      for (const m of set) if (m.sub.queue.isClosed) set.delete(m);
+      if (set.size === 0) this.byKey.delete(key);
+    }
+  }
+
+  /** Every member whose first filter key is on the entry (once each), and the firehose members. */
+  route(keys: readonly string[], deliver: (m: Resumer) => void): void {
+    this.firehose.forEach(deliver);
+    const seen = keys.length > 1 ? new Set<string>() : undefined;
+    for (const key of keys) {
+      if (seen) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      this.byKey.get(key)?.forEach(deliver);
+    }
+  }
 }

@@ -102,6 +102,17 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
     this.finish();
   }
 
+  /**
+   * Ends the subscription after what is already buffered (the server is shutting down): the
+   * consumer still gets those items, then `error` built from the cursor of the last of them.
+   */
+  endAfterBuffered(error: (lastCursor: string | null) => Error): void {
+    if (this.closed) return;
+    this.failure = error(this.size > 0 ? this.buffer[this.buffer.length - 1]!.cursor : this.lastCursor);
+    this.held = null;
+    this.finish();
+  }
+
   next(): Promise<IteratorResult<T>> {
     if (this.head < this.buffer.length) {
       const value = this.buffer[this.head++]!;

@@ -17,6 +17,8 @@ export type ErrorCode =
   | "RATE_LIMITED"
   /** A subscription's `after` cursor points before what the stream still holds. */
   | "CURSOR_TOO_OLD"
+  /** A subscription's `after` cursor points beyond the end of the stream (`streamEnd`). */
+  | "CURSOR_AHEAD"
   /** A subscriber fell too far behind and was cut off; resubscribe with `lastCursor`. */
   | "SLOW_SUBSCRIBER";
 

@@ -1,0 +1,104 @@
+/**
+ * Shared replay: many subscribers resuming at once from different cursors, with events still
+ * arriving, each get exactly their events (in order, no gap, no duplicate) through one forward
+ * pass of the stream, counted in XRANGE pages, instead of one pass each.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestEnv, type TestEnv } from "../support/test-env.ts";
+import { StreamHub, type LiveEvent } from "../../src/platform/live/hub.ts";
+import type { SubscriptionQueue } from "../../src/platform/live/subscription-queue.ts";
+import { createRedis } from "../../src/platform/infra/redis.ts";
+import { eventRegistry } from "../../src/modules.ts";
+import { publishOrders, steadyPublisher } from "../support/publisher.ts";
+import { delay } from "../support/wait.ts";
+import { compareIds } from "../../src/platform/events/stream-ids.ts";
+import { decodeEntry } from "../../src/platform/events/stream-entry.ts";
+
+let env: TestEnv;
+let key: string;
+let hub: StreamHub;
+
+/** Reads `n` events (or fewer if none comes for a while). */
+async function drain(queue: SubscriptionQueue<LiveEvent>, n: number): Promise<LiveEvent[]> {
+  const out: LiveEvent[] = [];
+  while (out.length < n) {
+    const next = await Promise.race([queue.next(), delay(5_000).then(() => null)]);
+    if (!next || next.done) return out;
+    out.push(next.value);
+  }
+  return out;
+}
+
+async function drainAll(queue: SubscriptionQueue<LiveEvent>, quietMs = 800): Promise<LiveEvent[]> {
+  const out: LiveEvent[] = [];
+  for (;;) {
+    const next = await Promise.race([queue.next(), delay(quietMs).then(() => null)]);
+    if (!next || next.done) return out;
+    out.push(next.value);
+  }
+}
+
+beforeAll(async () => {
+  env = await createTestEnv("shared-replay", { seed: false });
+  key = `${env.config.STREAM_PREFIX}:orders`;
+  hub = new StreamHub({
+    events: eventRegistry,
+    redis: createRedis(env.config.REDIS_URL, "live-hub:test"),
+    commands: env.redis,
+    key,
+    log: env.log,
+    blockMs: 200,
+    readCount: 100,
+    bufferSize: 5000,
+    dedupeWindow: 1000,
+  });
+  await hub.start();
+});
+afterAll(() => hub.stop());
+
+describe("shared replay", () => {
+  it("200 subscribers resuming at once from different cursors share one pass and each get exactly their events", async () => {
+    const customers = Array.from({ length: 10 }, (_, i) => `sr${i}`);
+    for (let round = 0; round < 100; round++) await publishOrders(env.redis, key, 10, customers[round % 10]);
+    const history = ((await env.redis.xrange(key, "-", "+")) as [string, string[]][]).map(([id]) => id);
+    const readsBefore = hub.replayReads;
+    const publisher = steadyPublisher(env.redis, key, 300, { batch: 3, everyMs: 5, customerId: "sr3" });
+    const subs = Array.from({ length: 200 }, (_, i) => {
+      const after = history[Math.floor(Math.random() * history.length)]!;
+      const customer = i % 5 === 0 ? undefined : customers[i % 10]!;
+      const queue = hub.subscribe({ keys: customer ? [`customer:${customer}`] : [] }, { after });
+      return { after, customer, queue };
+    });
+    await publisher.done;
+    await delay(1_000); // the live reader has dispatched the last events
+    const all = ((await env.redis.xrange(key, "-", "+")) as [string, string[]][]).map(([id, fields]) => ({
+      id,
+      customer: decodeEntry(id, fields).keys.find((k) => k.startsWith("customer:")),
+    }));
+    for (const { after, customer, queue } of subs) {
+      const expected = all
+        .filter((e) => compareIds(e.id, after) > 0 && (!customer || e.customer === `customer:${customer}`))
+        .map((e) => e.id);
+      const got = await drain(queue, expected.length);
+      expect(got.map((e) => e.id)).toEqual(expected);
+      expect(queue.size).toBe(0); // nothing more: no duplicate
+      expect(got.map((e) => e.cursor)).toEqual(expected);
+      await queue.return();
+    }
+    // One pass over ~1,300 entries is ~7 pages of 200; 200 separate replays would read > 200 × 3.
+    const reads = hub.replayReads - readsBefore;
+    expect(reads).toBeLessThanOrEqual(20);
+    expect(reads).toBeGreaterThan(0);
+  });
+
+  it("a resume arriving while a pass runs past its cursor waits for the next pass, and still misses nothing", async () => {
+    await publishOrders(env.redis, key, 500, "late");
+    const history = ((await env.redis.xrange(key, "-", "+")) as [string, string[]][]).map(([id]) => id);
+    const early = hub.subscribe({ keys: ["customer:late"] }, { after: history[0]! });
+    await delay(5);
+    const late = hub.subscribe({ keys: ["customer:late"] }, { after: history[history.length - 600]! });
+    const lateOnes = history.slice(-500);
+    expect((await drainAll(early)).map((e) => e.id)).toEqual(lateOnes);
+    expect((await drainAll(late)).map((e) => e.id)).toEqual(lateOnes);
+  });
+});
