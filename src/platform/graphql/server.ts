@@ -15,7 +15,7 @@ import { readyBody, type CheckResults } from "../observability/readiness.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { TokenVerifier } from "../auth/tokens.ts";
 import { authorizationFromConnectionParams, viewerFromAuthorization } from "../auth/authenticate.ts";
-import { describeViewer, type Viewer } from "../auth/principal.ts";
+import { describeViewer, principalKey, type Viewer } from "../auth/principal.ts";
 import { AppError } from "../shared/errors.ts";
 import { bodyLimit, queryLimitPlugins, type QueryLimits } from "./limits.ts";
 import { useMutationRateLimit } from "./rate-limit.ts";
@@ -96,7 +96,7 @@ export function createApi(deps: ApiDeps): Api {
             },
           );
     const address = initial.req?.socket?.remoteAddress ?? "unknown";
-    const clientKey = viewer ? `sub:${viewer.subject}` : `ip:${address}`;
+    const clientKey = viewer ? principalKey(viewer) : `ip:${address}`;
     return { ...deps.shared, hub: (stream) => hubOf(deps.shared.hubs, stream), trace, log, viewer, clientKey };
   };
 
