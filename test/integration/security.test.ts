@@ -90,3 +90,48 @@ afterAll(async () => {
   void customerToken;
   void gql;
 });
+
+describe("bad input", () => {
+  const codes = (res: { errors?: { extensions?: Record<string, unknown> }[] }) =>
+    (res.errors ?? []).map((e) => e.extensions?.code);
+
+  it("answers malformed paging with BAD_USER_INPUT naming the argument", async () => {
+    const token = await customerToken("pager");
+    const first = await gql(port, `{ orders(first: 1) { edges { cursor } } }`, undefined, bearer(token));
+    expect(first.errors).toBeUndefined();
+    const cases: [string, string][] = [
+      [`{ orders(after: "%%%") { edges { cursor } } }`, "after"],
+      [`{ orders(before: "%%%") { edges { cursor } } }`, "before"],
+      [`{ orders(after: "0192a1b2-0000-7000-8000-000000000000") { edges { cursor } } }`, "after"],
+      [`{ orders(after: "R1BDOlM6bm90LWEtdXVpZA==") { edges { cursor } } }`, "after"], // GPC:S:not-a-uuid
+      [`{ orders(first: -1) { edges { cursor } } }`, "first"],
+      [`{ orders(last: -5) { edges { cursor } } }`, "last"],
+      [`{ orders(after: "R1BDOlM6eA==", before: "R1BDOlM6eA==") { edges { cursor } } }`, "before"],
+    ];
+    for (const [query, argument] of cases) {
+      const res = await gql(port, query, undefined, bearer(token));
+      expect(codes(res), `${query}: ${JSON.stringify(res.errors)}`).toEqual(["BAD_USER_INPUT"]);
+      expect(res.errors![0]!.extensions?.field, query).toBe(argument);
+    }
+  });
+
+  it("answers NUL bytes in any string argument with BAD_USER_INPUT naming the argument", async () => {
+    const token = ADMIN_TOKEN;
+    const cases: [string, Record<string, unknown> | undefined, string][] = [
+      [`{ inventoryHistory(sku: "A\\u0000B") { eventId } }`, undefined, "sku"],
+      [`query($sku: String!) { inventoryHistory(sku: $sku) { eventId } }`, { sku: "A\u0000B" }, "sku"],
+      [`query($id: ID!) { order(id: $id) { id } }`, { id: "\u0000" }, "id"],
+      [
+        `mutation($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }`,
+        { input: { items: [{ sku: "SKU-001\u0000", quantity: 1 }] } },
+        "input.items[0].sku",
+      ],
+      [`{ orders(customerId: "a\\u0000") { edges { cursor } } }`, undefined, "customerId"],
+    ];
+    for (const [query, variables, argument] of cases) {
+      const res = await gql(port, query, variables, bearer(token));
+      expect(codes(res), `${query}: ${JSON.stringify(res.errors)}`).toEqual(["BAD_USER_INPUT"]);
+      expect(res.errors![0]!.extensions?.field, query).toBe(argument);
+    }
+  });
+});

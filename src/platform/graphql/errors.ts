@@ -1,4 +1,5 @@
 import { GraphQLError } from "graphql";
+import { PothosValidationError } from "@pothos/core";
 import { AppError } from "../shared/errors.ts";
 import { isInfrastructureError } from "../shared/infrastructure-errors.ts";
 
@@ -15,6 +16,14 @@ export function maskError(error: unknown, message: string): Error {
       nodes: error instanceof GraphQLError ? error.nodes : undefined,
       path: error instanceof GraphQLError ? error.path : undefined,
       extensions: { code: original.code, ...(field ? { field } : {}), ...(issues ? { issues } : {}), ...extensions },
+    });
+  }
+  if (original instanceof PothosValidationError) {
+    // Pothos refusing arguments it could not use (paging, cursors): useArgumentChecks catches the known
+    // cases first and names the argument; anything it misses is still the client's mistake, not ours.
+    return new GraphQLError(original.message.slice(0, 200), {
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: "BAD_USER_INPUT" },
     });
   }
   if (isInfrastructureError(original)) {
@@ -55,5 +64,10 @@ const GENERIC_CODES = new Set([
 export const isExpectedError = (err: unknown) => {
   const original = err instanceof GraphQLError ? err.originalError : err;
   // GraphQL's own errors (variable coercion wraps one in another) are the client's, not ours.
-  return original === undefined || original instanceof AppError || original instanceof GraphQLError;
+  return (
+    original === undefined ||
+    original instanceof AppError ||
+    original instanceof GraphQLError ||
+    original instanceof PothosValidationError
+  );
 };

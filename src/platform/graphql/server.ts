@@ -19,6 +19,7 @@ import { describeViewer, principalKey, type Viewer } from "../auth/principal.ts"
 import { AppError } from "../shared/errors.ts";
 import { bodyLimit, queryLimitPlugins, type QueryLimits } from "./limits.ts";
 import { useMutationRateLimit } from "./rate-limit.ts";
+import { useArgumentChecks } from "./arguments.ts";
 import { useSharedSubscriptionExecution } from "./shared-execution.ts";
 import { withDashboard, type DashboardOptions } from "./dashboard.ts";
 import { renderLocalGraphiQL } from "./graphiql.ts";
@@ -144,6 +145,7 @@ export function createApi(deps: ApiDeps): Api {
     context: buildContext,
     plugins: [
       ...queryLimitPlugins(deps.limits),
+      useArgumentChecks(),
       useMutationRateLimit({
         redis: deps.shared.redis,
         keyPrefix: `${deps.shared.layout.prefix}:ratelimit`,
