@@ -135,3 +135,58 @@ describe("bad input", () => {
     }
   });
 });
+
+describe("production", () => {
+  let prod: number;
+  beforeAll(async () => {
+    prod = (await env.start(["api"], { NODE_ENV: "production", GRAPHIQL: "false" })).port!;
+  });
+
+  /** Every answer of one operation over HTTP, SSE and graphql-ws, as a customer. */
+  async function everyTransport(query: string, variables?: Record<string, unknown>) {
+    const token = await customerToken("probe");
+    const http = await gql(prod, query, variables, bearer(token));
+    const stream = await sse(prod, query, variables, bearer(token));
+    const overSse = await stream.next().finally(() => stream.close());
+    const client = wsClient(prod, { authorization: `Bearer ${token}` });
+    try {
+      const sub = collect(client, query, variables);
+      await waitFor(() => sub.received.length > 0 || sub.error !== undefined, { what: "the ws answer" });
+      const ws = sub.received[0] ?? { errors: sub.error as { message: string }[] };
+      return { http, sse: overSse, ws } as Record<string, { data?: unknown; errors?: { message: string }[] }>;
+    } finally {
+      client.dispose();
+    }
+  }
+
+  it("answers no introspection over HTTP, SSE or graphql-ws", async () => {
+    for (const query of [`{ __schema { types { name } } }`, `{ __type(name: "Mutation") { fields { name } } }`]) {
+      for (const [transport, res] of Object.entries(await everyTransport(query))) {
+        expect(res.data ?? null, `${transport}: ${query}`).toBeNull();
+        expect(res.errors?.[0]?.message, `${transport}: ${query}`).toMatch(/introspection/i);
+      }
+    }
+  });
+
+  it("gives no 'Did you mean' hint of any kind", async () => {
+    const cases: [string, Record<string, unknown>?][] = [
+      [`{ order(idd: "x") { id } }`],
+      [`{ orders { edgez { cursor } } }`],
+      [`{ orders(status: PENDIN) { edges { cursor } } }`],
+      [`query($s: OrderStatus) { orders(status: $s) { edges { cursor } } }`, { s: "PENDIN" }],
+      [`query($s: OrderStatu) { orders(status: $s) { edges { cursor } } }`, { s: "PENDING" }],
+      [`mutation { createOrder(input: { item: [{ sku: "SKU-001", quantity: 1 }] }) { traceId } }`],
+      [
+        `mutation($input: CreateOrderInput!) { createOrder(input: $input) { traceId } }`,
+        { input: { items: [{ skuu: "SKU-001", quantity: 1 }] } },
+      ],
+    ];
+    for (const [query, variables] of cases) {
+      for (const [transport, res] of Object.entries(await everyTransport(query, variables))) {
+        const messages = (res.errors ?? []).map((e) => e.message).join(" | ");
+        expect(messages.length, `${transport}: ${query}`).toBeGreaterThan(0);
+        expect(messages, `${transport}: ${query}`).not.toMatch(/did you mean/i);
+      }
+    }
+  });
+});

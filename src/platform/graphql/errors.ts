@@ -52,6 +52,21 @@ export function maskError(error: unknown, message: string): Error {
   });
 }
 
+/**
+ * The error without its "Did you mean …?" hint (fields, arguments, enum values, input fields, types):
+ * in production those hints map the schema for someone who may not introspect it.
+ */
+export function withoutSuggestions(error: Error): Error {
+  if (!/did you mean/i.test(error.message)) return error;
+  const message = error.message.replace(/\s*Did you mean\b[\s\S]*$/i, "");
+  if (!(error instanceof GraphQLError)) return new Error(message);
+  return new GraphQLError(message, {
+    nodes: error.nodes,
+    path: error.path,
+    extensions: error.extensions,
+  });
+}
+
 /** Yoga's and GraphQL's own codes for "the request is wrong": reported as BAD_USER_INPUT. */
 const GENERIC_CODES = new Set([
   "BAD_REQUEST",

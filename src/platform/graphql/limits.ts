@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Plugin } from "graphql-yoga";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
+import { NoSchemaIntrospectionCustomRule, type GraphQLError } from "graphql";
+import { withoutSuggestions } from "./errors.ts";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 
 export interface QueryLimits {
@@ -33,8 +34,42 @@ export function queryLimitPlugins(limits: QueryLimits): Plugin[] {
     // header (GraphiQL and graphql-ws clients are unaffected: JSON POSTs are never simple).
     useCSRFPrevention({ requestHeaders: ["x-graphql-csrf"] }),
   ];
-  if (!limits.introspection) plugins.push(useDisableIntrospection());
+  if (!limits.introspection) plugins.push(useNoIntrospection(), useNoSuggestions());
   return plugins;
+}
+
+/**
+ * No `__schema` / `__type` on any transport. Yoga's useDisableIntrospection marks HTTP requests in
+ * onRequestParse, which graphql-ws operations never pass through: they were answered in full.
+ */
+function useNoIntrospection(): Plugin {
+  return { onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) };
+}
+
+/**
+ * No "Did you mean …?" in any error: validation (fields, arguments, enum values, input fields, types)
+ * and variable coercion at execution. graphql-armor's blockFieldSuggestion covers fields only.
+ */
+function useNoSuggestions(): Plugin {
+  const clean = (errors: readonly Error[]) => errors.map((e) => withoutSuggestions(e) as GraphQLError);
+  const isAsyncIterable = (value: object): value is AsyncIterable<unknown> => Symbol.asyncIterator in value;
+  return {
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (result.length) setResult(clean(result));
+      },
+    onExecute: () => ({
+      onExecuteDone: ({ result, setResult }) => {
+        if (!isAsyncIterable(result) && result.errors?.length) setResult({ ...result, errors: clean(result.errors) });
+      },
+    }),
+    onSubscribe: () => ({
+      onSubscribeResult: ({ result, setResult }) => {
+        if (!isAsyncIterable(result) && result.errors?.length) setResult({ ...result, errors: clean(result.errors) });
+      },
+    }),
+  };
 }
 
 /**
