@@ -258,6 +258,7 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
       maxConnections: config.WS_MAX_CONNECTIONS,
       maxSubscriptionsPerConnection: config.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     },
+    subscriptionCaps: { perClient: config.SUBSCRIPTIONS_PER_CLIENT, perProcess: config.SUBSCRIPTIONS_MAX },
     readiness,
     metrics,
   });

@@ -68,6 +68,10 @@ const envSchema = z.object({
   WS_KEEPALIVE_MS: int(0, 600_000).default(12_000),
   WS_MAX_CONNECTIONS: int(1, 1_000_000).default(25_000),
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 10_000).default(100),
+  /** Live subscriptions one client (token principal, else address) may hold over WebSocket and SSE together. */
+  SUBSCRIPTIONS_PER_CLIENT: int(1, 1_000_000).default(1_000),
+  /** Live subscriptions one api process holds, every transport together. */
+  SUBSCRIPTIONS_MAX: int(1, 10_000_000).default(100_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
   CONSUMER_READ_COUNT: int(1, 10_000).default(100),
   CONSUMER_BLOCK_MS: int(10, 60_000).default(2000),

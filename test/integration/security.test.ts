@@ -190,3 +190,49 @@ describe("production", () => {
     }
   });
 });
+
+describe("subscription caps", () => {
+  const STOCK = `subscription { stockLevel(sku: "SKU-001") { sku } }`;
+  let capped: number;
+  beforeAll(async () => {
+    capped = (await env.start(["api"], { SUBSCRIPTIONS_PER_CLIENT: "3", SUBSCRIPTIONS_MAX: "5" })).port!;
+  });
+
+  async function wsSub(token: string) {
+    const client = wsClient(capped, { authorization: `Bearer ${token}` });
+    const sub = collect(client, STOCK);
+    await waitFor(() => sub.received.length > 0 || sub.error !== undefined, { what: "the ws answer" });
+    return { first: sub.received[0]!, close: () => client.dispose() };
+  }
+  async function sseSub(token: string) {
+    const stream = await sse(capped, STOCK, undefined, bearer(token));
+    return { first: await stream.next(), close: () => stream.close() };
+  }
+  const refused = (r: { first: { errors?: { extensions?: Record<string, unknown> }[] } }) =>
+    r.first.errors?.[0]?.extensions?.code === "LIMIT_EXCEEDED";
+
+  it("caps one client across WebSocket and SSE, and the process across clients; closing frees a slot", async () => {
+    const ann = await customerToken("cap-ann");
+    const open = [await wsSub(ann), await wsSub(ann), await sseSub(ann)];
+    expect(open.some(refused)).toBe(false);
+    const overSse = await sseSub(ann);
+    const overWs = await wsSub(ann);
+    expect(refused(overSse) && refused(overWs)).toBe(true);
+    overSse.close();
+    overWs.close();
+
+    const ben = await customerToken("cap-ben");
+    open.push(await sseSub(ben), await wsSub(ben));
+    expect(open.some(refused)).toBe(false);
+    const cat = await customerToken("cap-cat");
+    const full = await sseSub(cat);
+    expect(refused(full)).toBe(true); // 5 held: the process is full
+    full.close();
+
+    open.shift()!.close();
+    await waitFor(async () => !refused(await sseSub(cat).then((s) => (s.close(), s))), {
+      what: "a closed subscription's slot to come back",
+    });
+    for (const s of open) s.close();
+  });
+});

@@ -20,6 +20,7 @@ import { AppError } from "../shared/errors.ts";
 import { bodyLimit, queryLimitPlugins, type QueryLimits } from "./limits.ts";
 import { useMutationRateLimit } from "./rate-limit.ts";
 import { useArgumentChecks } from "./arguments.ts";
+import { useSubscriptionCaps, type SubscriptionCaps } from "./subscription-caps.ts";
 import { useSharedSubscriptionExecution } from "./shared-execution.ts";
 import { withDashboard, type DashboardOptions } from "./dashboard.ts";
 import { renderLocalGraphiQL } from "./graphiql.ts";
@@ -53,6 +54,7 @@ export interface ApiDeps {
   maxBodyBytes: number;
   corsOrigins: string[] | "*" | null;
   rateLimit: { limit: number; windowMs: number };
+  subscriptionCaps: SubscriptionCaps;
 }
 
 interface InitialContext {
@@ -146,6 +148,7 @@ export function createApi(deps: ApiDeps): Api {
     plugins: [
       ...queryLimitPlugins(deps.limits),
       useArgumentChecks(),
+      useSubscriptionCaps(deps.subscriptionCaps),
       useMutationRateLimit({
         redis: deps.shared.redis,
         keyPrefix: `${deps.shared.layout.prefix}:ratelimit`,
