@@ -236,3 +236,18 @@ describe("subscription caps", () => {
     for (const s of open) s.close();
   });
 });
+
+describe("HTTP", () => {
+  it("answers a body that is not JSON with 400, whatever the client accepts", async () => {
+    for (const accept of ["application/json", "application/graphql-response+json", "*/*"]) {
+      const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept },
+        body: `{"query": "{ __typename }"`,
+      });
+      const text = await res.text();
+      expect(res.status, `${accept}: ${text}`).toBe(400);
+      expect(JSON.parse(text).errors[0].extensions.code, accept).toBe("BAD_USER_INPUT");
+    }
+  });
+});

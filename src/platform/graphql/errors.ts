@@ -37,6 +37,11 @@ export function maskError(error: unknown, message: string): Error {
     // limits (no path: no resolver ran). The client's mistake: BAD_USER_INPUT unless a more precise
     // code was set (RATE_LIMITED, LIMIT_EXCEEDED…); never the underlying error object.
     const { originalError: _hidden, code, ...extensions } = error.extensions as Record<string, unknown>;
+    // A request that is not a well-formed GraphQL-over-HTTP request (the body is not JSON, not an
+    // object…: Yoga's BAD_REQUEST) is HTTP 400 whatever the client accepts; Yoga marks it `spec`, which
+    // would answer 200 to `accept: application/json`.
+    if (code === "BAD_REQUEST" && (extensions.http as { status?: number } | undefined)?.status === 400)
+      extensions.http = { status: 400 };
     return new GraphQLError(error.message, {
       nodes: error.nodes,
       path: error.path,
