@@ -251,3 +251,15 @@ describe("HTTP", () => {
     }
   });
 });
+
+describe("validation cost", () => {
+  it("refuses a document repeating one field before validating it", async () => {
+    const repeated = `{ ${Array.from({ length: 440 }, () => "products { sku }").join(" ")} }`;
+    expect(repeated.length).toBeGreaterThan(7_000);
+    for (const query of [repeated, `{ ${Array.from({ length: 301 }, (_, i) => `f${i}`).join(" ")} }`]) {
+      const res = await gql(port, query);
+      expect(res.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
+      expect(res.errors?.[0]?.message).toMatch(/selected more than|fields; at most/);
+    }
+  });
+});
