@@ -46,7 +46,8 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_:.-]{1,64}$/, "letters, digits and _ : . - only")
     .default("events"),
-  HOST: z.string().default("0.0.0.0"),
+  /** Default: 0.0.0.0 in production, 127.0.0.1 otherwise (development hands out dev tokens). */
+  HOST: z.string().optional(),
   PORT: int(0, 65535).default(4000),
   /** /health and /ready of a process without the api role. */
   HEALTH_PORT: int(0, 65535).default(9090),
@@ -109,7 +110,8 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(1_000, 3_600_000).default(60_000),
 });
 
-export type Config = z.output<typeof envSchema> & {
+export type Config = Omit<z.output<typeof envSchema>, "HOST"> & {
+  HOST: string;
   logPretty: boolean;
   graphiql: boolean;
   introspection: boolean;
@@ -161,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       clockToleranceS: c.AUTH_CLOCK_TOLERANCE_S,
     },
     authUsesDevSecret,
+    HOST: c.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
     introspection: c.GRAPHQL_INTROSPECTION ?? !production,
     corsOrigins: parseOrigins(c.CORS_ORIGINS, production),
     logPretty: c.LOG_PRETTY ?? (c.NODE_ENV === "development" && process.stdout.isTTY === true),

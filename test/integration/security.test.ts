@@ -11,6 +11,7 @@ import { StreamHub } from "../../src/platform/live/hub.ts";
 import { subscribeSnapshots } from "../../src/platform/live/graphql-fields.ts";
 import { createRedis } from "../../src/platform/infra/redis.ts";
 import { eventRegistry } from "../../src/modules.ts";
+import { networkInterfaces } from "node:os";
 
 let env: TestEnv;
 let port: number;
@@ -261,5 +262,24 @@ describe("validation cost", () => {
       expect(res.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
       expect(res.errors?.[0]?.message).toMatch(/selected more than|fields; at most/);
     }
+  });
+});
+
+describe("development", () => {
+  it("serves dev tokens to loopback clients only, whatever address the api listens on", async () => {
+    const app = await env.start(["api"], {
+      NODE_ENV: "development",
+      HOST: "0.0.0.0",
+      AUTH_JWT_SECRET: undefined as unknown as string, // the public dev secret: dev tokens on
+    });
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+    expect(external, "this machine needs a non-loopback IPv4 address for this test").toBeDefined();
+    const ask = (host: string) => fetch(`http://${host}:${app.port}/dashboard/dev-token?as=admin`);
+    expect((await ask("127.0.0.1")).status).toBe(200);
+    const refused = await ask(external!);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).not.toMatch(/token"/);
   });
 });
