@@ -139,8 +139,26 @@ describe("bad input", () => {
 
 describe("production", () => {
   let prod: number;
+  let health: number;
   beforeAll(async () => {
-    prod = (await env.start(["api"], { NODE_ENV: "production", GRAPHIQL: "false" })).port!;
+    const app = await env.start(["api"], { NODE_ENV: "production", GRAPHIQL: "false" });
+    prod = app.port!;
+    health = app.healthPort!;
+  });
+
+  it("serves /metrics and /ready on the health port only, never on the public api port", async () => {
+    expect((await fetch(`http://127.0.0.1:${prod}/metrics`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${prod}/ready`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${prod}/health`)).status).toBe(200);
+    expect(health).toBeGreaterThan(0);
+    const metrics = await fetch(`http://127.0.0.1:${health}/metrics`);
+    expect(metrics.status).toBe(200);
+    // The GraphQL metrics are still recorded into the registry the health port serves.
+    await gql(prod, `{ products { sku } }`);
+    expect(await (await fetch(`http://127.0.0.1:${health}/metrics`)).text()).toMatch(
+      /graphql_envelop_request_duration/,
+    );
+    expect((await fetch(`http://127.0.0.1:${health}/ready`)).status).toBe(200);
   });
 
   /** Every answer of one operation over HTTP, SSE and graphql-ws, as a customer. */

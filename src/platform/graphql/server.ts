@@ -55,6 +55,8 @@ export interface ApiDeps {
   corsOrigins: string[] | "*" | null;
   rateLimit: { limit: number; windowMs: number };
   subscriptionCaps: SubscriptionCaps;
+  /** Serve /metrics and /ready on the api port too (outside production); else only on the health port. */
+  opsOnApiPort: boolean;
 }
 
 interface InitialContext {
@@ -155,28 +157,33 @@ export function createApi(deps: ApiDeps): Api {
         ...deps.rateLimit,
       }),
       useRequestSpans(),
-      ...(deps.metrics ? [useMetrics(deps.metrics)] : []),
+      // Without /metrics here, the plugin still records (the health port serves the registry).
+      ...(deps.metrics ? [useMetrics(deps.metrics, deps.opsOnApiPort ? "/metrics" : false)] : []),
       useTraceHeader((request) => traces.get(request)),
       useOperationLog(),
       useSharedSubscriptionExecution(),
-      useReadinessCheck({
-        endpoint: "/ready",
-        check: async () => {
-          try {
-            const checks = await deps.readiness();
-            return new Response(JSON.stringify(checks ? readyBody(checks) : { ready: true }), {
-              status: 200,
-              headers: { "content-type": "application/json" },
-            });
-          } catch (err) {
-            deps.log.warn({ err }, "not ready");
-            return new Response(JSON.stringify(readyBody(err as Error)), {
-              status: 503,
-              headers: { "content-type": "application/json" },
-            });
-          }
-        },
-      }),
+      ...(deps.opsOnApiPort
+        ? [
+            useReadinessCheck({
+              endpoint: "/ready",
+              check: async () => {
+                try {
+                  const checks = await deps.readiness();
+                  return new Response(JSON.stringify(checks ? readyBody(checks) : { ready: true }), {
+                    status: 200,
+                    headers: { "content-type": "application/json" },
+                  });
+                } catch (err) {
+                  deps.log.warn({ err }, "not ready");
+                  return new Response(JSON.stringify(readyBody(err as Error)), {
+                    status: 503,
+                    headers: { "content-type": "application/json" },
+                  });
+                }
+              },
+            }),
+          ]
+        : []),
     ],
   });
 
