@@ -12,6 +12,7 @@ import { subscribeSnapshots } from "../../src/platform/live/graphql-fields.ts";
 import { createRedis } from "../../src/platform/infra/redis.ts";
 import { eventRegistry } from "../../src/modules.ts";
 import { networkInterfaces } from "node:os";
+import { deadLetter } from "../../src/platform/consumers/dead-letters.ts";
 
 let env: TestEnv;
 let port: number;
@@ -299,5 +300,37 @@ describe("development", () => {
     const refused = await ask(external!);
     expect(refused.status).toBe(403);
     expect(await refused.text()).not.toMatch(/token"/);
+  });
+});
+
+describe("dead letters", () => {
+  it("are listed with a size-capped preview of the envelope, and fetched whole one at a time", async () => {
+    const big = JSON.stringify({ eventType: "Huge", padding: "x".repeat(200_000) });
+    const source = `${env.config.STREAM_PREFIX}:orders`;
+    await deadLetter(env.redis, source, { id: "1-0", type: "Huge", aggregateId: "a1", keys: [], json: big } as never, {
+      group: "g",
+      consumer: "c",
+      deliveries: 1,
+      reason: "invalid-payload",
+      error: "too big",
+    });
+    const list = await gql(
+      port,
+      `{ deadLetters(stream: ORDERS, first: 10) { edges { node { id envelope envelopeTruncated envelopeLength } } } }`,
+      undefined,
+      bearer(ADMIN_TOKEN),
+    );
+    const text = JSON.stringify(list);
+    expect(text.length).toBeLessThan(10_000);
+    const node = (list.data as any).deadLetters.edges[0].node;
+    expect(node).toMatchObject({ envelopeTruncated: true, envelopeLength: big.length });
+    expect(node.envelope.length).toBe(2_048);
+    const one = await gql(
+      port,
+      `query($id: ID!) { deadLetter(id: $id) { envelope envelopeTruncated } }`,
+      { id: node.id },
+      bearer(ADMIN_TOKEN),
+    );
+    expect((one.data as any).deadLetter).toEqual({ envelope: big, envelopeTruncated: false });
   });
 });
