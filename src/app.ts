@@ -111,7 +111,11 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     else await role.start();
     started.push(role);
   }
-  const health = api ? undefined : await startHealthServer(config.HEALTH_PORT, config.HOST, readiness, infra.metrics);
+  // In production the api serves /metrics and /ready on the health port only, never to the public.
+  const health =
+    api && config.NODE_ENV !== "production"
+      ? undefined
+      : await startHealthServer(config.HEALTH_PORT, config.HOST, readiness, infra.metrics);
   log.info(
     { roles: config.ROLES, port: api?.port, healthPort: health?.port, streamPrefix: config.STREAM_PREFIX },
     "started",
@@ -292,6 +296,8 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
       maxConnections: config.WS_MAX_CONNECTIONS,
       maxSubscriptionsPerConnection: config.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     },
+    opsOnApiPort: config.NODE_ENV !== "production",
+    subscriptionCaps: { perClient: config.SUBSCRIPTIONS_PER_CLIENT, perProcess: config.SUBSCRIPTIONS_MAX },
     readiness,
     metrics,
   });

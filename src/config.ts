@@ -50,7 +50,8 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_:.-]{1,64}$/, "letters, digits and _ : . - only")
     .default("events"),
-  HOST: z.string().default("0.0.0.0"),
+  /** Default: 0.0.0.0 in production, 127.0.0.1 otherwise (development hands out dev tokens). */
+  HOST: z.string().optional(),
   PORT: int(0, 65535).default(4000),
   /** /health and /ready of a process without the api role. */
   HEALTH_PORT: int(0, 65535).default(9090),
@@ -73,6 +74,10 @@ const envSchema = z.object({
   WS_KEEPALIVE_MS: int(0, 600_000).default(12_000),
   WS_MAX_CONNECTIONS: int(1, 1_000_000).default(25_000),
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 10_000).default(100),
+  /** Live subscriptions one client (token principal, else address) may hold over WebSocket and SSE together. */
+  SUBSCRIPTIONS_PER_CLIENT: int(1, 1_000_000).default(1_000),
+  /** Live subscriptions one api process holds, every transport together. */
+  SUBSCRIPTIONS_MAX: int(1, 10_000_000).default(100_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
   CONSUMER_READ_COUNT: int(1, 10_000).default(100),
   CONSUMER_BLOCK_MS: int(10, 60_000).default(2000),
@@ -110,7 +115,8 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(1_000, 3_600_000).default(60_000),
 });
 
-export type Config = z.output<typeof envSchema> & {
+export type Config = Omit<z.output<typeof envSchema>, "HOST"> & {
+  HOST: string;
   logPretty: boolean;
   graphiql: boolean;
   introspection: boolean;
@@ -162,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       clockToleranceS: c.AUTH_CLOCK_TOLERANCE_S,
     },
     authUsesDevSecret,
+    HOST: c.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
     introspection: c.GRAPHQL_INTROSPECTION ?? !production,
     corsOrigins: parseOrigins(c.CORS_ORIGINS, production),
     logPretty: c.LOG_PRETTY ?? (c.NODE_ENV === "development" && process.stdout.isTTY === true),

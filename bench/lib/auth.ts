@@ -8,7 +8,11 @@ import { signToken } from "../../src/platform/auth/tokens.ts";
 export const BENCH_JWT_SECRET = "bench-only-secret-not-for-anything-else-0123456789";
 
 /** Environment the app needs for benchmarks: the signing key, and no mutation rate limit (it would cap createOrder). */
-export const BENCH_AUTH_ENV = { AUTH_JWT_SECRET: BENCH_JWT_SECRET, RATE_LIMIT_MUTATIONS: "0" };
+export const BENCH_AUTH_ENV = {
+  AUTH_JWT_SECRET: BENCH_JWT_SECRET,
+  RATE_LIMIT_MUTATIONS: "0",
+  SUBSCRIPTIONS_PER_CLIENT: "1000000",
+};
 
 export function adminToken(ttlSeconds = 3_600): Promise<string> {
   return signToken(

@@ -303,12 +303,21 @@ describe("idempotency keys", () => {
     expect(await cancellations()).toBe(1);
   });
 
+  it("files a key under one principal: a customer whose subject is an admin's cannot replay the admin's key", async () => {
+    const admin = await tokenFor("boss", ["admin"]);
+    const customer = await customerToken("boss");
+    const input = { customerId: "boss", items: ITEMS };
+    const byAdmin = await placeOrder(port, input, { idempotencyKey: "shared-1", headers: bearer(admin) });
+    const byCustomer = await placeOrder(port, input, { idempotencyKey: "shared-1", headers: bearer(customer) });
+    expect(byCustomer.order.id).not.toBe(byAdmin.order.id);
+    const { rows } = await env.db.pool.query("SELECT scope FROM idempotency_keys WHERE key = 'shared-1'");
+    expect(new Set(rows.map((r) => r.scope)).size).toBe(2);
+  });
+
   it("forgets keys after their lifetime, so the same key places a new order then", async () => {
     const token = await customerToken("kate");
     const first = await placeOrder(port, { items: ITEMS }, { idempotencyKey: "old", headers: bearer(token) });
-    await env.db.pool.query(
-      "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE scope = 'sub:kate'",
-    );
+    await env.db.pool.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'");
     const purger = new IdempotencyKeyPurger({
       pool: env.db.pool,
       log: env.log,
@@ -352,6 +361,28 @@ describe("limits", () => {
     expect(
       (await gql(limited, CREATE_ORDER, { input: { items: ITEMS } }, bearer(await customerToken("judy")))).errors,
     ).toBeUndefined();
+  });
+
+  it("counts every mutation field, through named and inline fragments, before any runs", async () => {
+    const token = await customerToken("mallory");
+    const before = await orderCount();
+    const create = (n: number) =>
+      Array.from({ length: n }, (_, i) => `o${i}: createOrder(input: $input) { order { id } }`).join(" ");
+    const named = `mutation($input: CreateOrderInput!) { ...F } fragment F on Mutation { ${create(4)} }`;
+    const refused = await gql(limited, named, { input: { items: ITEMS } }, bearer(token));
+    expect(codeOf(refused)).toBe("RATE_LIMITED");
+    const inline = `mutation($input: CreateOrderInput!) { ... on Mutation { ${create(4)} } }`;
+    const token2 = await customerToken("mallory2");
+    expect(codeOf(await gql(limited, inline, { input: { items: ITEMS } }, bearer(token2)))).toBe("RATE_LIMITED");
+    expect(await orderCount()).toBe(before);
+  });
+
+  it("gives a customer whose subject is an admin's its own budget: it cannot lock the admin out", async () => {
+    const customer = await customerToken("chief");
+    for (let i = 0; i < 4; i++) await gql(limited, CREATE_ORDER, { input: { items: ITEMS } }, bearer(customer));
+    const admin = await tokenFor("chief", ["admin"]);
+    const res = await gql(limited, CREATE_ORDER, { input: { customerId: "chief", items: ITEMS } }, bearer(admin));
+    expect(res.errors).toBeUndefined();
   });
 
   it("turns off introspection in production", async () => {

@@ -465,12 +465,14 @@ describe("deploy/k8s: project rules", () => {
     }
   });
 
-  it("api probes PORT: startup and liveness on /health, readiness on /ready", () => {
+  it("api probes PORT: startup and liveness on /health; readiness and scrapes on HEALTH_PORT (production)", () => {
     expect(api, "a Deployment with ROLES=api").toBeDefined();
     const c = apiContainer();
-    const port = loadConfig(containerEnv(c)).PORT;
+    const { PORT: port, HEALTH_PORT: healthPort } = loadConfig(containerEnv(c));
     expect(c.ports?.map((p) => p.containerPort)).toContain(port);
-    expectProbes(id(api!), c, port);
+    expect(c.ports?.map((p) => p.containerPort)).toContain(healthPort);
+    expectProbes(id(api!), c, port, healthPort);
+    expect(api!.spec!.template.metadata?.annotations?.["prometheus.io/port"]).toBe(String(healthPort));
   });
 
   it("workers (no api role) probe HEALTH_PORT: startup and liveness on /health, readiness on /ready", () => {
@@ -668,12 +670,12 @@ describe("deploy/k8s: project rules", () => {
   });
 });
 
-function expectProbes(owner: string, c: IContainer, port: number) {
+function expectProbes(owner: string, c: IContainer, port: number, readyPort = port) {
   const probe = (name: "startupProbe" | "livenessProbe" | "readinessProbe", path: string) => {
     const p: IProbe | undefined = c[name];
     expect(p?.httpGet, `${owner} ${name}`).toBeDefined();
     expect(p!.httpGet!.path, `${owner} ${name} path`).toBe(path);
-    expect(portNumber(c, p!.httpGet!.port), `${owner} ${name} port`).toBe(port);
+    expect(portNumber(c, p!.httpGet!.port), `${owner} ${name} port`).toBe(name === "readinessProbe" ? readyPort : port);
   };
   probe("startupProbe", "/health");
   probe("livenessProbe", "/health");

@@ -28,6 +28,9 @@ describe("config", () => {
     expect(() => loadConfig({ NODE_ENV: "production", ROLES: "relay" })).not.toThrow(); // workers verify no tokens
     expect(() => loadConfig({ AUTH_JWT_SECRET: "short" })).toThrow(/at least 32/);
     expect(loadConfig({ NODE_ENV: "development" }).authUsesDevSecret).toBe(true);
+    // Development hands out dev tokens: it listens on this machine only unless told otherwise.
+    expect(loadConfig({ NODE_ENV: "development" }).HOST).toBe("127.0.0.1");
+    expect(loadConfig({ NODE_ENV: "development", HOST: "0.0.0.0" }).HOST).toBe("0.0.0.0");
     expect(
       loadConfig({ NODE_ENV: "production", AUTH_JWKS_URL: "https://id.example.com/.well-known/jwks.json" }).auth.secret,
     ).toBeUndefined();

@@ -9,6 +9,7 @@ import { AppError, badInput } from "../../platform/shared/errors.ts";
 import { isAdmin, mayActFor, type Viewer } from "../../platform/auth/principal.ts";
 import { parseIdempotencyKey } from "../../platform/idempotency/keys.ts";
 import type { Context } from "../../platform/graphql/context.ts";
+import { prismaCursorOf } from "../../platform/graphql/arguments.ts";
 const IDEMPOTENCY_KEY_DOC =
   "Makes retries safe: the same key with the same input returns the first result; with other input, a CONFLICT error. Keys are per caller (1–128 of A-Z a-z 0-9 _ . : -).";
 
@@ -95,6 +96,7 @@ export function registerOrderSchema(builder: Builder): void {
         args: { status: t.arg({ type: OrderStatus, required: false }), customerId: t.arg.id({ required: false }) },
         maxSize: 100,
         defaultSize: 20,
+        extensions: { validateCursor: prismaCursorOf((id) => orderIdSchema.safeParse(id).success) },
         resolve: (query, _root, args, ctx) => {
           const customerId = customerInScope(ctx.viewer, args.customerId, "customerId");
           return ctx.prisma.order.findMany({

@@ -9,6 +9,7 @@ import type { Principal, Role } from "./principal.ts";
  */
 const claimsSchema = z.object({
   sub: z.string().min(1).max(128),
+  iss: z.string().max(512).optional(),
   exp: z.number().int().positive(),
   roles: z.array(z.string()).max(16).default([]),
 });
@@ -19,7 +20,7 @@ export function principalFromClaims(payload: unknown): Principal | string {
   const parsed = claimsSchema.safeParse(payload);
   if (!parsed.success)
     return `invalid claims: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`;
-  const { sub, exp, roles: raw } = parsed.data;
+  const { sub, iss, exp, roles: raw } = parsed.data;
   const roles = new Set(raw.filter((r): r is Role => (KNOWN_ROLES as string[]).includes(r)));
   if (roles.size === 0) return "token grants no role of this service";
   let customerId: string | null = null;
@@ -28,5 +29,5 @@ export function principalFromClaims(payload: unknown): Principal | string {
     if (!id.success) return `sub is not a valid customer id: ${id.error.issues[0]!.message}`;
     customerId = id.data;
   }
-  return { subject: sub, customerId, roles, expiresAt: exp * 1000 };
+  return { issuer: iss ?? "", subject: sub, customerId, roles, expiresAt: exp * 1000 };
 }

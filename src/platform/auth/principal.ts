@@ -5,6 +5,8 @@
 export type Role = "customer" | "admin";
 
 export interface Principal {
+  /** The token's issuer (`iss`); "" when the token names none. */
+  issuer?: string;
   /** The token's subject: the customer id for customers, an operator id for admins. */
   subject: string;
   /** Set for customers: the only customer this principal may act for. */
@@ -26,6 +28,14 @@ export function mayActFor(viewer: Viewer, customerId: string): boolean {
 }
 
 export const isExpired = (viewer: Viewer, now = Date.now()) => viewer !== null && viewer.expiresAt <= now;
+
+/**
+ * The one key a principal's budgets and idempotency keys are filed under: issuer, roles and subject,
+ * so a customer whose subject is `admin` (or an admin of another issuer) is someone else. JSON, so no
+ * subject can forge the separators.
+ */
+export const principalKey = (principal: Principal) =>
+  `p:${JSON.stringify([principal.issuer ?? "", [...principal.roles].sort(), principal.subject])}`;
 
 /** A short description for logs: never the token itself. */
 export const describeViewer = (viewer: Viewer) =>

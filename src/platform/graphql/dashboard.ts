@@ -101,6 +101,11 @@ async function serve(options: DashboardOptions, url: URL, req: IncomingMessage, 
       return send(res, 200, "text/css; charset=utf-8", (await dashboardAssets()).css);
     case "/dashboard/dev-token": {
       if (!options.devToken) return send(res, 404, "text/plain; charset=utf-8", "not found");
+      // Admin tokens for whoever asks: only to this machine, whatever address the api listens on.
+      if (!isLoopback(req.socket.remoteAddress)) {
+        options.log.warn({ client: req.socket.remoteAddress }, "dev token refused to a non-loopback client");
+        return send(res, 403, "text/plain; charset=utf-8", "dev tokens are served to loopback clients only");
+      }
       const as = url.searchParams.get("as");
       const customerId = url.searchParams.get("customerId") ?? "c1";
       if (as !== "admin" && !(as === "customer" && /^[A-Za-z0-9_.:-]{1,64}$/.test(customerId)))
@@ -111,6 +116,12 @@ async function serve(options: DashboardOptions, url: URL, req: IncomingMessage, 
     default:
       return send(res, 404, "text/plain; charset=utf-8", "not found");
   }
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return v4 === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
 
 function send(

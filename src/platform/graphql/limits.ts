@@ -1,7 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Plugin } from "graphql-yoga";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
+import {
+  GraphQLError,
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  visit,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+} from "graphql";
+import { withoutSuggestions } from "./errors.ts";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 
 export interface QueryLimits {
@@ -11,6 +20,10 @@ export interface QueryLimits {
   maxTokens: number;
   maxCost: number;
   introspection: boolean;
+  /** How often one response name may be selected in one selection set (fragments expanded). */
+  maxRepeatedFields?: number;
+  /** Field selections in one document (every unknown one costs a suggestion search). */
+  maxFields?: number;
 }
 
 /**
@@ -29,12 +42,130 @@ export function queryLimitPlugins(limits: QueryLimits): Plugin[] {
       // "Did you mean …?" hints map the schema for someone who may not introspect it.
       blockFieldSuggestion: { enabled: !limits.introspection },
     }) as Plugin,
+    useRepeatedFieldLimit(limits.maxRepeatedFields ?? 5, limits.maxFields ?? 300),
     // Browsers may send "simple" requests cross-site without a preflight; those must carry this
     // header (GraphiQL and graphql-ws clients are unaffected: JSON POSTs are never simple).
     useCSRFPrevention({ requestHeaders: ["x-graphql-csrf"] }),
   ];
-  if (!limits.introspection) plugins.push(useDisableIntrospection());
+  if (!limits.introspection) plugins.push(useNoIntrospection(), useNoSuggestions());
   return plugins;
+}
+
+/**
+ * GraphQL's OverlappingFieldsCanBeMerged rule compares every pair of fields sharing a response name
+ * in a selection set: a 7.5 KB document repeating one field (directly or through inline fragments)
+ * cost ~0.35 s to validate, under every other limit. Refused here, before validation runs, in one
+ * linear pass: no response name may be selected more than `max` times in one selection set.
+ */
+function useRepeatedFieldLimit(max: number, maxFields: number): Plugin {
+  return {
+    onValidate: ({ params, setResult }) => {
+      const fields = fieldCount(params.documentAST);
+      if (fields > maxFields) {
+        setResult([
+          new GraphQLError(`the document selects ${fields} fields; at most ${maxFields}`, {
+            extensions: { code: "BAD_USER_INPUT" },
+          }),
+        ]);
+        return;
+      }
+      const repeated = repeatedField(params.documentAST, max);
+      if (repeated)
+        setResult([
+          new GraphQLError(`"${repeated}" is selected more than ${max} times in one selection set; select it once`, {
+            extensions: { code: "BAD_USER_INPUT" },
+          }),
+        ]);
+    },
+  };
+}
+
+/** Field selections written in the document (fragments counted once, as written). */
+export function fieldCount(document: DocumentNode): number {
+  let n = 0;
+  visit(document, { Field: () => void n++ });
+  return n;
+}
+
+/** The first response name selected more than `max` times in one selection set, fragments expanded. */
+export function repeatedField(document: DocumentNode, max: number): string | null {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const checked = new Set<SelectionSetNode>();
+  const check = (set: SelectionSetNode): string | null => {
+    if (checked.has(set)) return null;
+    checked.add(set);
+    const counts = new Map<string, number>();
+    const visited = new Set<string>();
+    const nested: SelectionSetNode[] = [];
+    const collect = (s: SelectionSetNode): string | null => {
+      for (const sel of s.selections) {
+        if (sel.kind === Kind.FIELD) {
+          const key = sel.alias?.value ?? sel.name.value;
+          const n = (counts.get(key) ?? 0) + 1;
+          if (n > max) return key;
+          counts.set(key, n);
+          if (sel.selectionSet) nested.push(sel.selectionSet);
+        } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+          const found = collect(sel.selectionSet);
+          if (found) return found;
+        } else if (!visited.has(sel.name.value)) {
+          visited.add(sel.name.value);
+          const fragment = fragments.get(sel.name.value);
+          const found = fragment ? collect(fragment.selectionSet) : null;
+          if (found) return found;
+        }
+      }
+      return null;
+    };
+    const found = collect(set);
+    if (found) return found;
+    for (const n of nested) {
+      const inner = check(n);
+      if (inner) return inner;
+    }
+    return null;
+  };
+  for (const d of document.definitions) {
+    if (d.kind !== Kind.OPERATION_DEFINITION && d.kind !== Kind.FRAGMENT_DEFINITION) continue;
+    const found = check(d.selectionSet);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * No `__schema` / `__type` on any transport. Yoga's useDisableIntrospection marks HTTP requests in
+ * onRequestParse, which graphql-ws operations never pass through: they were answered in full.
+ */
+function useNoIntrospection(): Plugin {
+  return { onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) };
+}
+
+/**
+ * No "Did you mean …?" in any error: validation (fields, arguments, enum values, input fields, types)
+ * and variable coercion at execution. graphql-armor's blockFieldSuggestion covers fields only.
+ */
+function useNoSuggestions(): Plugin {
+  const clean = (errors: readonly Error[]) => errors.map((e) => withoutSuggestions(e) as GraphQLError);
+  const isAsyncIterable = (value: object): value is AsyncIterable<unknown> => Symbol.asyncIterator in value;
+  return {
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (result.length) setResult(clean(result));
+      },
+    onExecute: () => ({
+      onExecuteDone: ({ result, setResult }) => {
+        if (!isAsyncIterable(result) && result.errors?.length) setResult({ ...result, errors: clean(result.errors) });
+      },
+    }),
+    onSubscribe: () => ({
+      onSubscribeResult: ({ result, setResult }) => {
+        if (!isAsyncIterable(result) && result.errors?.length) setResult({ ...result, errors: clean(result.errors) });
+      },
+    }),
+  };
 }
 
 /**

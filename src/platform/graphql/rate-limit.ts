@@ -1,5 +1,12 @@
 import type { Plugin } from "graphql-yoga";
-import { GraphQLError, Kind, getOperationAST } from "graphql";
+import {
+  GraphQLError,
+  Kind,
+  getOperationAST,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type DocumentNode,
+} from "graphql";
 import type { Redis } from "ioredis";
 import type { Context } from "./context.ts";
 
@@ -25,6 +32,34 @@ export function fixedWindow(now: number, windowMs: number) {
 }
 
 /**
+ * How many root mutation fields the operation will execute: named and inline fragments expanded the
+ * way graphql-js collects fields (each fragment once per operation), one per response key (fields
+ * with the same alias merge into one execution), `__typename` free. Directives are ignored, so a
+ * field under `@skip(if: true)` still counts: it can only cost the caller, never bypass the limit.
+ */
+export function mutationFieldCount(document: DocumentNode, operation: OperationDefinitionNode): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const keys = new Set<string>();
+  const visited = new Set<string>();
+  const walk = (selections: OperationDefinitionNode["selectionSet"]["selections"]) => {
+    for (const s of selections) {
+      if (s.kind === Kind.FIELD) {
+        if (!s.name.value.startsWith("__")) keys.add(s.alias?.value ?? s.name.value);
+      } else if (s.kind === Kind.INLINE_FRAGMENT) {
+        walk(s.selectionSet.selections);
+      } else if (!visited.has(s.name.value)) {
+        visited.add(s.name.value);
+        const fragment = fragments.get(s.name.value);
+        if (fragment) walk(fragment.selectionSet.selections);
+      }
+    }
+  };
+  walk(operation.selectionSet.selections);
+  return keys.size;
+}
+
+/**
  * Per-client limit on mutations (client = token subject, else the remote address), counted in Redis
  * so every api replica shares it. Over the limit: a RATE_LIMITED error with `retryAfterMs` and HTTP
  * 429 + Retry-After, and nothing executes. If Redis cannot answer, the request goes through:
@@ -37,9 +72,7 @@ export function useMutationRateLimit(settings: RateLimitSettings): Plugin<Contex
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== "mutation") return;
       const ctx = args.contextValue as Context;
-      const cost =
-        operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD && !s.name.value.startsWith("__"))
-          .length || 1;
+      const cost = Math.max(1, mutationFieldCount(args.document, operation));
       const window = fixedWindow(Date.now(), settings.windowMs);
       const key = `${settings.keyPrefix}:${ctx.clientKey}:${window.index}`;
       let count: number;

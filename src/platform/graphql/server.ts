@@ -15,10 +15,12 @@ import { readyBody, type CheckResults } from "../observability/readiness.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { TokenVerifier } from "../auth/tokens.ts";
 import { authorizationFromConnectionParams, viewerFromAuthorization } from "../auth/authenticate.ts";
-import { describeViewer, type Viewer } from "../auth/principal.ts";
+import { describeViewer, principalKey, type Viewer } from "../auth/principal.ts";
 import { AppError } from "../shared/errors.ts";
 import { bodyLimit, queryLimitPlugins, type QueryLimits } from "./limits.ts";
 import { useMutationRateLimit } from "./rate-limit.ts";
+import { useArgumentChecks } from "./arguments.ts";
+import { useSubscriptionCaps, type SubscriptionCaps } from "./subscription-caps.ts";
 import { useSharedSubscriptionExecution } from "./shared-execution.ts";
 import { withDashboard, type DashboardOptions } from "./dashboard.ts";
 import { renderLocalGraphiQL, withGraphiQLAssets } from "./graphiql.ts";
@@ -52,6 +54,9 @@ export interface ApiDeps {
   maxBodyBytes: number;
   corsOrigins: string[] | "*" | null;
   rateLimit: { limit: number; windowMs: number };
+  subscriptionCaps: SubscriptionCaps;
+  /** Serve /metrics and /ready on the api port too (outside production); else only on the health port. */
+  opsOnApiPort: boolean;
 }
 
 interface InitialContext {
@@ -97,7 +102,7 @@ export function createApi(deps: ApiDeps): Api {
             },
           );
     const address = initial.req?.socket?.remoteAddress ?? "unknown";
-    const clientKey = viewer ? `sub:${viewer.subject}` : `ip:${address}`;
+    const clientKey = viewer ? principalKey(viewer) : `ip:${address}`;
     return { ...deps.shared, hub: (stream) => hubOf(deps.shared.hubs, stream), trace, log, viewer, clientKey };
   };
 
@@ -145,6 +150,8 @@ export function createApi(deps: ApiDeps): Api {
     context: buildContext,
     plugins: [
       ...queryLimitPlugins(deps.limits),
+      useArgumentChecks(),
+      useSubscriptionCaps(deps.subscriptionCaps),
       useMutationRateLimit({
         redis: deps.shared.redis,
         keyPrefix: `${deps.shared.layout.prefix}:ratelimit`,
@@ -152,28 +159,33 @@ export function createApi(deps: ApiDeps): Api {
         ...deps.rateLimit,
       }),
       useRequestSpans(),
-      ...(deps.metrics ? [useMetrics(deps.metrics)] : []),
+      // Without /metrics here, the plugin still records (the health port serves the registry).
+      ...(deps.metrics ? [useMetrics(deps.metrics, deps.opsOnApiPort ? "/metrics" : false)] : []),
       useTraceHeader((request) => traces.get(request)),
       useOperationLog(),
       useSharedSubscriptionExecution(),
-      useReadinessCheck({
-        endpoint: "/ready",
-        check: async () => {
-          try {
-            const checks = await deps.readiness();
-            return new Response(JSON.stringify(checks ? readyBody(checks) : { ready: true }), {
-              status: 200,
-              headers: { "content-type": "application/json" },
-            });
-          } catch (err) {
-            deps.log.warn({ err }, "not ready");
-            return new Response(JSON.stringify(readyBody(err as Error)), {
-              status: 503,
-              headers: { "content-type": "application/json" },
-            });
-          }
-        },
-      }),
+      ...(deps.opsOnApiPort
+        ? [
+            useReadinessCheck({
+              endpoint: "/ready",
+              check: async () => {
+                try {
+                  const checks = await deps.readiness();
+                  return new Response(JSON.stringify(checks ? readyBody(checks) : { ready: true }), {
+                    status: 200,
+                    headers: { "content-type": "application/json" },
+                  });
+                } catch (err) {
+                  deps.log.warn({ err }, "not ready");
+                  return new Response(JSON.stringify(readyBody(err as Error)), {
+                    status: 503,
+                    headers: { "content-type": "application/json" },
+                  });
+                }
+              },
+            }),
+          ]
+        : []),
     ],
   });
 

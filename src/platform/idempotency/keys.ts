@@ -12,7 +12,7 @@ export const idempotencyKeySchema = z
 
 /** An idempotency key and whose key space it is in. */
 export interface IdempotencyOption {
-  /** The caller's token subject, so one client can never replay another's key. */
+  /** The caller's principal key (issuer, roles, subject: auth/principal.ts), so one client can never replay another's key. */
   scope: string;
   key: string;
 }

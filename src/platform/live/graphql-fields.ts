@@ -109,7 +109,12 @@ export async function subscribeSnapshots<T>(
   if (after != null) await hub.checkCursor(after);
   const queue = hub.subscribe(filter, after != null ? { after } : {});
   return closingQueueOnReturn(
-    snapshots(endWithFailure(queue, { viewer }), load, () => queue.size),
+    snapshots(
+      endWithFailure(queue, { viewer }),
+      load,
+      () => queue.size,
+      () => queue.return(),
+    ),
     queue,
   );
 }
@@ -118,11 +123,14 @@ export async function subscribeSnapshots<T>(
  * "Current state, then again after events": for orderUpdated and stockLevel. Subscribes first and
  * loads second, so an event landing in between still triggers a reload. Events already queued are
  * coalesced into one reload (a replay or a burst yields the state once, not once per event).
+ * `release` unregisters from the hub however this ends: when the first load throws, `items` was never
+ * started, and returning an unstarted generator skips its `finally` (the subscriber would stay forever).
  */
 async function* snapshots<T>(
   items: AsyncGenerator<LiveItem>,
   load: () => Promise<T | null>,
   queued: () => number,
+  release: () => unknown,
 ): AsyncGenerator<T | LiveFailure> {
   try {
     const first = await load();
@@ -138,5 +146,6 @@ async function* snapshots<T>(
     }
   } finally {
     await items.return(undefined);
+    await release();
   }
 }

@@ -110,7 +110,7 @@ export function operationNameLabel(seen: Set<string>, name: string | undefined):
  * metric of the process at GET /metrics: operations, their duration and their errors by operation
  * name (bounded, see operationNameLabel) and type; HTTP request duration by method and status.
  */
-export function useMetrics(metrics: Metrics, endpoint = "/metrics"): Plugin {
+export function useMetrics(metrics: Metrics, endpoint: string | false = "/metrics"): Plugin {
   const registry = metrics.registry;
   const seen = new Set<string>();
   const byOperation = (params: FillLabelsFnParams) => ({

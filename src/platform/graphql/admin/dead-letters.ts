@@ -21,9 +21,15 @@ export function eventStreamEnum(builder: Builder, streams: readonly StreamName[]
 
 export type EventStreamRef = ReturnType<typeof eventStreamEnum>;
 
+/** How much of each envelope a `deadLetters` list carries; `deadLetter(id)` returns it whole. */
+export const ENVELOPE_PREVIEW_CHARS = 2_048;
+
+/** A letter as a list shows it: the envelope cut to a preview. */
+type ListedLetter = DeadLetter & { preview?: true };
+
 /** Dead letters: list, replay and discard (admins), over every stream. */
 export function registerDeadLetterSchema(builder: Builder, EventStream: EventStreamRef) {
-  const DeadLetterRef = builder.objectRef<DeadLetter>("DeadLetter").implement({
+  const DeadLetterRef = builder.objectRef<ListedLetter>("DeadLetter").implement({
     description: "An event a consumer group gave up on, with why. Replay puts it back on its stream.",
     fields: (t) => ({
       id: t.exposeID("id"),
@@ -42,11 +48,22 @@ export function registerDeadLetterSchema(builder: Builder, EventStream: EventStr
       failedAt: t.field({ type: "DateTime", resolve: (d) => d.failedAt }),
       eventType: t.exposeString("eventType"),
       aggregateId: t.exposeString("aggregateId"),
-      envelope: t.exposeString("envelope", { description: "The original event envelope, as JSON." }),
+      envelope: t.string({
+        description: `The original event envelope, as JSON. In a deadLetters list only its first ${ENVELOPE_PREVIEW_CHARS} characters (see envelopeTruncated); deadLetter(id) returns it whole.`,
+        resolve: (d) => (d.preview ? d.envelope.slice(0, ENVELOPE_PREVIEW_CHARS) : d.envelope),
+      }),
+      envelopeTruncated: t.boolean({
+        description: "True when envelope is a preview, shorter than the original.",
+        resolve: (d) => d.preview === true && d.envelope.length > ENVELOPE_PREVIEW_CHARS,
+      }),
+      envelopeLength: t.int({
+        description: "The original envelope's length in characters.",
+        resolve: (d) => d.envelope.length,
+      }),
     }),
   });
 
-  const DeadLetterEdge = builder.objectRef<DeadLetter>("DeadLetterEdge").implement({
+  const DeadLetterEdge = builder.objectRef<ListedLetter>("DeadLetterEdge").implement({
     fields: (t) => ({
       cursor: t.string({ resolve: (d) => d.id }),
       node: t.field({ type: DeadLetterRef, resolve: (d) => d }),
@@ -54,7 +71,7 @@ export function registerDeadLetterSchema(builder: Builder, EventStream: EventStr
   });
 
   const DeadLetterConnection = builder
-    .objectRef<{ items: DeadLetter[]; hasNextPage: boolean }>("DeadLetterConnection")
+    .objectRef<{ items: ListedLetter[]; hasNextPage: boolean }>("DeadLetterConnection")
     .implement({
       fields: (t) => ({
         edges: t.field({ type: [DeadLetterEdge], resolve: (c) => c.items }),
@@ -73,14 +90,26 @@ export function registerDeadLetterSchema(builder: Builder, EventStream: EventStr
         first: t.arg.int({ required: false, defaultValue: 20 }),
         after: t.arg.string({ required: false }),
       },
-      resolve: (_root, args, ctx) => {
+      resolve: async (_root, args, ctx) => {
         const first = args.first ?? 20;
         if (first < 1 || first > 100) throw badInput("first", "must be from 1 to 100");
         const stream = args.stream as StreamName;
         const after = args.after ? parseId(ctx, args.after, "after") : undefined;
         if (after && after.stream !== stream) throw badInput("after", `is a cursor of the ${after.stream} stream`);
-        return listDeadLetters(ctx.redis, ctx.layout, stream, first, after);
+        const page = await listDeadLetters(ctx.redis, ctx.layout, stream, first, after);
+        return { ...page, items: page.items.map((d) => ({ ...d, preview: true as const })) };
       },
+    }),
+  );
+
+  builder.queryField("deadLetter", (t) =>
+    t.field({
+      type: DeadLetterRef,
+      nullable: true,
+      description: "One dead letter with its whole envelope (admins); null when it is gone.",
+      authScopes: { admin: true },
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, args, ctx) => (await getDeadLetter(ctx.redis, ctx.layout, parseId(ctx, args.id))) ?? null,
     }),
   );
 
