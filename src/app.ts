@@ -133,6 +133,8 @@ function relayOptions({ config, log, db, redis, layout, metrics }: Infrastructur
     log: log.child({ role: "relay" }),
     batchSize: config.RELAY_BATCH_SIZE,
     pollMs: config.RELAY_POLL_MS,
+    waitReplicas: config.RELAY_WAIT_REPLICAS,
+    waitTimeoutMs: config.RELAY_WAIT_TIMEOUT_MS,
     metrics,
   };
 }

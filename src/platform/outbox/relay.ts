@@ -1,4 +1,5 @@
 import pg from "pg";
+import type { ChainableCommander } from "ioredis";
 import type { RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Envelope } from "../events/envelope.ts";
@@ -27,6 +28,13 @@ export interface RelayOptions {
   /** Runs after the batch is on the stream and before the outbox rows are deleted (tests crash here). */
   beforeCommit?: (published: number) => Promise<void> | void;
   metrics?: Metrics;
+  /**
+   * Replicas that must hold a batch (Redis WAIT) before its rows are deleted; 0: the master's reply
+   * is enough. With 1+ a failover cannot lose entries the relay has already removed from the
+   * outbox; a master without enough replicas keeps its partition waiting (rows kept, retried).
+   */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 interface OutboxRow {
@@ -247,16 +255,60 @@ export class OutboxRelay implements Role {
    * or to a single Redis. An aggregate's rows are in id order within it, so its order holds.
    */
   private async publish(rows: OutboxRow[], envelopes: (Envelope | undefined)[]): Promise<string[]> {
-    const multi = this.o.redis.multi();
-    rows.forEach((row, i) =>
-      multi.xadd(keyForAggregate(this.layout, row.stream, row.aggregateId), "*", ...this.fieldsOf(row, envelopes[i])),
-    );
-    const results = await multi.exec();
-    if (!results) throw new Error("MULTI aborted");
-    return results.map(([err, id]) => {
-      if (err) throw err;
-      return id as string;
+    const replicas = this.o.waitReplicas ?? 0;
+    const add = (p: ChainableCommander) =>
+      rows.forEach((row, i) =>
+        p.xadd(keyForAggregate(this.layout, row.stream, row.aggregateId), "*", ...this.fieldsOf(row, envelopes[i])),
+      );
+    if (replicas === 0) {
+      const multi = this.o.redis.multi();
+      add(multi);
+      return idsOf(await multi.exec());
+    }
+    // MULTI … EXEC, then WAIT, in one pipeline: it goes to the partition's master, WAIT right after EXEC.
+    const pipeline = this.o.redis.pipeline();
+    (pipeline as unknown as { multi(): void }).multi(); // untyped, but ioredis supports a MULTI inside a pipeline
+    add(pipeline);
+    void pipeline.exec(); // inside a MULTI this only queues EXEC
+    pipeline.call("WAIT", String(replicas), String(this.o.waitTimeoutMs ?? 1000));
+    const results = (await pipeline.exec()) ?? [];
+    const [execErr, ids] = results[rows.length + 1] ?? [new Error("MULTI aborted")];
+    if (execErr) throw execErr;
+    if (!Array.isArray(ids)) throw new Error("MULTI aborted");
+    const published = ids.map((id) => {
+      if (id instanceof Error) throw id;
+      return String(id);
     });
+    const [, acked] = results[rows.length + 2] ?? [];
+    if (Number(acked) >= replicas) return published;
+    await this.awaitReplicas(rows, published, replicas);
+    return published;
+  }
+
+  /**
+   * The batch is on the master but not yet on enough replicas. Publishing it again would duplicate
+   * it, so wait instead (the rows stay locked, this partition waits, the others go on): ask the
+   * key's current master whether it holds the batch's last entry (replication is in order, so then
+   * it holds all) and WAIT. If a failover lost the batch, fail: the rows are published again.
+   */
+  private async awaitReplicas(rows: OutboxRow[], ids: string[], replicas: number): Promise<void> {
+    const key = keyForAggregate(this.layout, rows.at(-1)!.stream, rows.at(-1)!.aggregateId);
+    const last = ids.at(-1)!;
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopping.signal.aborted) throw new Error("stopping while waiting for replicas; rows kept");
+      const [[, found] = [], [, acked] = []] =
+        (await this.o.redis
+          .pipeline()
+          .xrange(key, last, last)
+          .call("WAIT", String(replicas), String(this.o.waitTimeoutMs ?? 1000))
+          .exec()) ?? [];
+      if (Array.isArray(found) && found.length === 0)
+        throw new Error(`a failover lost the batch ending at ${key} ${last}; publishing it again`);
+      if (Array.isArray(found) && Number(acked) >= replicas) return;
+      if (attempt === 0)
+        this.o.log.warn({ partition: key, replicas, acked }, "waiting for replicas to acknowledge a published batch");
+      await sleep(backoffDelay(attempt, 50, 1_000), this.stopping.signal);
+    }
   }
 
   /** The row's envelope, validated once per batch (entry fields and log lines both use it); undefined if invalid. */
@@ -362,6 +414,15 @@ export class OutboxRelay implements Role {
       if (!this.stopping.signal.aborted) await sleep(backoffDelay(failures++, 200, 5_000), this.stopping.signal);
     }
   }
+}
+
+/** The entry ids of an EXEC reply, or its first error. */
+function idsOf(results: [Error | null, unknown][] | null): string[] {
+  if (!results) throw new Error("MULTI aborted");
+  return results.map(([err, id]) => {
+    if (err) throw err;
+    return id as string;
+  });
 }
 
 /** The traceparent of an envelope that failed validation: its producer span still joins that trace. */
