@@ -3,6 +3,7 @@ import type { Config, Role as RoleName } from "./config.ts";
 import type { Logger } from "./platform/observability/logger.ts";
 import { createDatabase, type Database } from "./platform/infra/database.ts";
 import { createRedis, type RedisClient, type RedisTarget } from "./platform/infra/redis.ts";
+import { claimStreamLayout } from "./platform/events/layout-guard.ts";
 import { OutboxRelay } from "./platform/outbox/relay.ts";
 import { StreamHub } from "./platform/live/hub.ts";
 import { createApi } from "./platform/graphql/server.ts";
@@ -66,6 +67,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     // One registry per app (per process in production): every role's metrics, served at /metrics.
     metrics: new Metrics(log),
   };
+  try {
+    await claimStreamLayout(infra.redis, infra.layout, eventRegistry.streams);
+  } catch (err) {
+    infra.redis.disconnect();
+    await infra.db.close();
+    throw err;
+  }
 
   const roles: Role[] = [];
   const relay = has("relay") ? new OutboxRelay(relayOptions(infra)) : undefined;
