@@ -8,6 +8,7 @@ import {
   type DatabaseTimeouts,
 } from "./platform/infra/database.ts";
 import { createRedis, type RedisClient, type RedisTarget } from "./platform/infra/redis.ts";
+import { claimStreamLayout } from "./platform/events/layout-guard.ts";
 import { OutboxRelay } from "./platform/outbox/relay.ts";
 import { StreamHub } from "./platform/live/hub.ts";
 import { createApi } from "./platform/graphql/server.ts";
@@ -72,6 +73,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     // One registry per app (per process in production): every role's metrics, served at /metrics.
     metrics: new Metrics(log),
   };
+  try {
+    await claimStreamLayout(infra.redis, infra.layout, eventRegistry.streams);
+  } catch (err) {
+    infra.redis.disconnect();
+    await infra.db.close();
+    throw err;
+  }
 
   const roles: Role[] = [];
   const relay = has("relay") ? new OutboxRelay(relayOptions(infra)) : undefined;
@@ -170,6 +178,8 @@ function relayOptions({ config, log, db, redis, layout, metrics }: Infrastructur
     log: log.child({ role: "relay" }),
     batchSize: config.RELAY_BATCH_SIZE,
     pollMs: config.RELAY_POLL_MS,
+    waitReplicas: config.RELAY_WAIT_REPLICAS,
+    waitTimeoutMs: config.RELAY_WAIT_TIMEOUT_MS,
     metrics,
   };
 }

@@ -64,6 +64,8 @@ const envSchema = z.object({
   GRAPHIQL: bool.optional(),
   RELAY_BATCH_SIZE: int(1, 10_000).default(500),
   RELAY_POLL_MS: int(10, 60_000).default(1000),
+  RELAY_WAIT_REPLICAS: int(0, 16).default(0),
+  RELAY_WAIT_TIMEOUT_MS: int(10, 60_000).default(1000),
   HUB_BLOCK_MS: int(100, 60_000).default(5000),
   HUB_READ_COUNT: int(1, 10_000).default(500),
   SUBSCRIBER_BUFFER: int(1, 100_000).default(1000),

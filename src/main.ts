@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./platform/observability/logger.ts";
 import { startApp } from "./app.ts";
+import { StreamLayoutError } from "./platform/events/layout-guard.ts";
 import { initTracing } from "./platform/observability/tracing.ts";
 
 /** Entry point: `ROLES=api,relay tsx src/main.ts`. SIGTERM/SIGINT shut down gracefully. */
@@ -47,6 +48,10 @@ async function main() {
 }
 
 main().catch((err) => {
+  if (err instanceof StreamLayoutError) {
+    console.error(err.message);
+    process.exit(2);
+  }
   console.error(err);
   process.exit(1);
 });

@@ -14,7 +14,7 @@
 // Project rules
 //   one Deployment per role with ROLES set, one image, probes on the right ports and paths, resources,
 //   hardened security contexts, graceful shutdown, a PodDisruptionBudget and a HorizontalPodAutoscaler
-//   per Deployment, spread api replicas, the Service and Ingress route /graphql to the api, the Job runs
+//   per Deployment, spread api replicas, the Service and Ingress route /graphql and /dashboard to the api, the Job runs
 //   the migrations, no real credentials, and every container's environment (ConfigMap + Secret + env)
 //   is accepted by the app's own config parser (src/config.ts).
 
@@ -562,7 +562,7 @@ describe("deploy/k8s: project rules", () => {
     }
   });
 
-  it("the Ingress routes /graphql to the api Service, with WebSocket- and SSE-friendly settings", () => {
+  it("the Ingress routes /graphql and /dashboard to the api Service, with WebSocket- and SSE-friendly settings", () => {
     expect(ingresses).toHaveLength(1);
     const ing = ingresses[0]!;
     const apiLabels = api!.spec!.template.metadata!.labels;
@@ -577,8 +577,11 @@ describe("deploy/k8s: project rules", () => {
     const { name: portName, number: portNumberRef } = backend.port!;
     const svcPort = svc!.spec!.ports!.find((p) => (portName ? p.name === portName : p.port === portNumberRef));
     expect(svcPort, `Service port ${JSON.stringify(backend.port)}`).toBeDefined();
-    // Only the GraphQL endpoint is public: no /health, /ready, /metrics.
-    for (const p of paths) expect(p.path, "public path").toMatch(/^\/graphql/);
+    expect(paths.find((p) => p.path === "/dashboard")?.backend.service, "a /dashboard path to the api").toEqual(
+      backend,
+    );
+    // Only GraphQL and the dashboard are public: no /health, /ready, /metrics.
+    for (const p of paths) expect(p.path, "public path").toMatch(/^\/(graphql|dashboard)$/);
 
     expect(ing.spec!.ingressClassName).toBe("nginx");
     const a = ing.metadata!.annotations ?? {};

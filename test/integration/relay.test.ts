@@ -13,6 +13,7 @@ import type { Redis } from "ioredis";
 import { eventCatalog } from "../../src/contracts/index.ts";
 import { eventRegistry } from "../../src/modules.ts";
 import { singleLayout, streamKey } from "../support/streams.ts";
+import { fnv1a } from "../../src/platform/events/lanes.ts";
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -156,6 +157,37 @@ describe("outbox relay", () => {
       await r.stop();
       redis.disconnect();
       await redisServer.stop();
+    }
+  });
+
+  it("fills agg_hash with the same FNV-1a as the application when a writer leaves it out", async () => {
+    const ids = [
+      "o1",
+      "",
+      "0193a1b2-0000-7000-8000-000000000001",
+      "SKU-001",
+      "é-ü",
+      "日本語",
+      "emoji 😀 and 𝄞",
+      "x".repeat(300),
+    ];
+    const c = await env.db.pool.connect();
+    try {
+      await c.query("BEGIN");
+      for (const id of ids) {
+        await c.query(
+          `INSERT INTO outbox (event_id, stream, lane, aggregate_type, aggregate_id, event_type, envelope)
+           VALUES (gen_random_uuid(), 'test-only', 0, 'order', $1, 'OrderCreated', '{}')`,
+          [id],
+        );
+      }
+      const { rows } = await c.query<{ id: string; hash: string }>(
+        "SELECT aggregate_id AS id, agg_hash::text AS hash FROM outbox WHERE stream = 'test-only'",
+      );
+      expect(new Map(rows.map((r) => [r.id, Number(r.hash)]))).toEqual(new Map(ids.map((id) => [id, fnv1a(id)])));
+    } finally {
+      await c.query("ROLLBACK");
+      c.release();
     }
   });
 });

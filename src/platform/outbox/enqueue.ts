@@ -2,7 +2,7 @@ import { sql, join, empty, type Sql } from "../../generated/prisma/internal/pris
 import type { SqlTx } from "../infra/sql-transaction.ts";
 import type { Envelope } from "../events/envelope.ts";
 import type { EventRegistry } from "../events/registry.ts";
-import { laneOf } from "../events/lanes.ts";
+import { fnv1a, OUTBOX_LANES } from "../events/lanes.ts";
 import { inSpan } from "../observability/tracing.ts";
 
 /** Knows which stream each event type travels on: the registry, or the typed contract built on it. */
@@ -29,10 +29,10 @@ export function inOutboxSpan<T>(events: readonly Envelope[], write: () => Promis
  * makes the rows depend on the rest of that statement.
  */
 export function outboxInsert(streams: Streams, events: readonly Envelope[], onlyIf?: Sql): Sql {
-  const rows = events.map(
-    (e) =>
-      sql`(${e.eventId}::uuid, ${streams.streamOf(e.eventType)}, ${laneOf(e.aggregateId)}::smallint, ${e.aggregateType}, ${e.aggregateId}, ${e.eventType}, ${JSON.stringify(e)}::jsonb)`,
-  );
-  return sql`INSERT INTO outbox (event_id, stream, lane, aggregate_type, aggregate_id, event_type, envelope)
+  const rows = events.map((e) => {
+    const hash = fnv1a(e.aggregateId);
+    return sql`(${e.eventId}::uuid, ${streams.streamOf(e.eventType)}, ${hash % OUTBOX_LANES}::smallint, ${hash}::bigint, ${e.aggregateType}, ${e.aggregateId}, ${e.eventType}, ${JSON.stringify(e)}::jsonb)`;
+  });
+  return sql`INSERT INTO outbox (event_id, stream, lane, agg_hash, aggregate_type, aggregate_id, event_type, envelope)
     SELECT * FROM (VALUES ${join(rows)}) AS event ${onlyIf ? sql`WHERE ${onlyIf}` : empty}`;
 }

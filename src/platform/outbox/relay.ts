@@ -1,10 +1,11 @@
 import pg from "pg";
+import type { ChainableCommander } from "ioredis";
 import type { RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Envelope } from "../events/envelope.ts";
-import { OUTBOX_LANES } from "../events/lanes.ts";
+import { fnv1a, OUTBOX_LANES } from "../events/lanes.ts";
 import { encodeEntryFields } from "../events/stream-entry.ts";
-import { keyForAggregate, type StreamLayout } from "../events/partitions.ts";
+import { keyForAggregate, partitionKeys, type StreamLayout } from "../events/partitions.ts";
 import type { EventRegistry, StreamName } from "../events/registry.ts";
 import { parseTraceparent } from "../observability/trace.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
@@ -38,6 +39,13 @@ export interface RelayOptions {
   /** Runs after the batch is on the stream and before the outbox rows are deleted (tests crash here). */
   beforeCommit?: (published: number) => Promise<void> | void;
   metrics?: Metrics;
+  /**
+   * Replicas that must hold a batch (Redis WAIT) before its rows are deleted; 0: the master's reply
+   * is enough. With 1+ a failover cannot lose entries the relay has already removed from the
+   * outbox; a master without enough replicas keeps its partition waiting (rows kept, retried).
+   */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 interface OutboxRow {
@@ -51,20 +59,60 @@ interface OutboxRow {
 const LOCK_NAMESPACE = 0x0b0c;
 
 /**
+ * What one publish loop of the relay covers. On a single Redis: everything, one MULTI per batch,
+ * as always. On a Redis Cluster: one stream partition (one key, one slot, one master), so a
+ * partition whose master is down stalls only its own loop while the others keep publishing.
+ */
+export interface RelayUnit {
+  /** The partition's stream key, or "" for the single-Redis unit that covers every stream. */
+  key: string;
+  /** Only rows of this stream and partition (cluster units). */
+  only?: { stream: StreamName; partition: number; partitions: number };
+  /** First key of the unit's (unit, lane) advisory locks (cluster units). */
+  lockKey?: number;
+}
+
+/** The relay's units for a layout: one per stream partition on a cluster, one for all on a single Redis. */
+export function relayUnits(layout: StreamLayout, streams: readonly StreamName[]): RelayUnit[] {
+  if (!layout.cluster) return [{ key: "" }];
+  return streams.flatMap((stream) =>
+    partitionKeys(layout, stream).map((key, partition) => ({
+      key,
+      only: { stream, partition, partitions: layout.partitions },
+      // Signed int4, as pg_try_advisory_xact_lock(int, int) takes it. Two units hashing alike would
+      // merely share their locks (more exclusion, never less).
+      lockKey: fnv1a(`relay:${key}`) | 0,
+    })),
+  );
+}
+
+/**
  * BEGIN, then in the same round trip: take the lanes no other relay holds (advisory xact locks, so
  * a crashed relay's locks vanish with its connection), then the oldest rows of those lanes.
  * FOR UPDATE SKIP LOCKED also drops rows that a relay which held the lane a moment ago has deleted
  * since this statement's snapshot. Sent as one simple-protocol query (two statements), so its
- * parameters are integers inlined here.
+ * parameters are integers (and a checked stream name) inlined here.
+ *
+ * A cluster unit takes the lock (unit, lane) instead of (namespace, lane) and only the rows of its
+ * partition (`agg_hash % partitions`). It also takes (namespace, lane) *shared*: relays of this
+ * version share it among themselves, while a relay of the previous version (one exclusive lock
+ * per lane for all partitions) still excludes them, and they it, during a rolling update.
  */
-function claimBatch(lanes: number[], batchSize: number): string {
+export function claimBatch(lanes: number[], batchSize: number, unit: RelayUnit = { key: "" }): string {
+  const only = unit.only
+    ? ` AND o.stream = '${streamName(unit.only.stream)}' AND o.agg_hash % ${integer(unit.only.partitions)} = ${integer(unit.only.partition)}`
+    : "";
+  const lock =
+    unit.lockKey === undefined
+      ? `pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, l)`
+      : `pg_try_advisory_xact_lock_shared(${LOCK_NAMESPACE}, l) AND pg_try_advisory_xact_lock(${signedInteger(unit.lockKey)}, l)`;
   return `BEGIN;
   WITH lanes AS (
     SELECT l FROM unnest('{${lanes.map(integer).join(",")}}'::int[]) AS l
-    WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.lane = l) AND pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, l)
+    WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.lane = l${only}) AND ${lock}
   )
   SELECT o.id::text AS id, o.stream, o.aggregate_id AS "aggregateId", o.envelope::text AS envelope
-  FROM outbox o WHERE o.lane IN (SELECT l FROM lanes)
+  FROM outbox o WHERE o.lane IN (SELECT l FROM lanes)${only}
   ORDER BY o.id LIMIT ${integer(batchSize)}
   FOR UPDATE SKIP LOCKED`;
 }
@@ -80,22 +128,48 @@ function integer(value: number | string): string {
   return text;
 }
 
+function signedInteger(value: number): string {
+  const text = String(value);
+  if (!/^-?\d+$/.test(text)) throw new Error(`not an integer: ${text}`);
+  return text;
+}
+
+function streamName(name: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`not a stream name: ${name}`);
+  return name;
+}
+
 /**
  * Moves committed outbox rows to Redis Streams: at-least-once (a crash after XADD and before the
  * delete publishes the batch again; consumers dedupe by event id) and in order per aggregate.
+ *
+ * One publish loop per unit (see RelayUnit): on a Redis Cluster one per stream partition, each
+ * with its own transaction, its own retry and back-off, so a partition whose master is down (or
+ * failing over) delays only the events of that partition. Why each aggregate's order still holds:
+ * - all rows of an aggregate (on one stream) are in one unit (same hash → same partition) and one
+ *   lane (same hash → same lane), so exactly one (unit, lane) lock guards all of them, and at most
+ *   one loop of one relay holds it at a time;
+ * - that loop takes the lane's rows oldest first (ORDER BY id) and sends them in one MULTI to the
+ *   one key they belong to, so they enter the stream in id order;
+ * - it deletes them only after EXEC answered for every one of them; if the MULTI fails (or
+ *   stalls, then fails), the transaction rolls back and the rows stay, still the oldest of their
+ *   lane, so the next attempt (after this unit's own back-off) starts again with them and no later
+ *   event of those aggregates can be published before them. Other units never see these rows.
+ * A MULTI that ran but whose reply was lost is published again: a duplicate entry after the
+ * originals, never a reordering (at-least-once, deduped by event id, as after a crash).
  */
 export class OutboxRelay implements Role {
   readonly name = "relay";
   private readonly stopping = new AbortController();
-  private wakeUp: (() => void) | undefined;
-  /** A NOTIFY arrived while no one was waiting (mid-batch): the next wait returns at once instead of sleeping pollMs. */
-  private woken = false;
+  /** Per unit: a pending wait to cut short, and whether a NOTIFY arrived while that loop was busy. */
+  private readonly waits: { wakeUp?: (() => void) | undefined; woken: boolean }[];
   private listener: pg.Client | undefined;
   private loop: Promise<void> | undefined;
   published = 0;
   private alive = false;
+  readonly units: readonly RelayUnit[];
 
-  /** True while the publish loop runs (readiness). */
+  /** True while the publish loops run (readiness). */
   get running(): boolean {
     return this.alive;
   }
@@ -103,46 +177,65 @@ export class OutboxRelay implements Role {
 
   constructor(private readonly o: RelayOptions) {
     this.layout = o.layout;
+    this.units = relayUnits(o.layout, o.events.streams);
+    this.waits = this.units.map(() => ({ woken: false }));
   }
 
   start(): void {
     void this.listen();
     this.alive = true;
-    this.loop = this.run().finally(() => (this.alive = false));
+    this.loop = Promise.all(this.units.map((_, u) => this.run(u)))
+      .then(() => undefined)
+      .finally(() => (this.alive = false));
   }
 
-  /** Finishes the batch in flight, then returns. */
+  /** Finishes the batches in flight, then returns. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    this.wakeUp?.();
+    this.wake();
     await this.loop;
     // end() waits for the server's goodbye, which a dead path never sends.
     await Promise.race([this.listener?.end().catch(() => {}), sleep(1_000)]);
   }
 
-  private async run(): Promise<void> {
+  /** One unit's loop: its own failures count and back-off, independent of the other units. */
+  private async run(u: number): Promise<void> {
+    const unit = this.units[u]!;
+    const wait = this.waits[u]!;
     let failures = 0;
     while (!this.stopping.signal.aborted) {
       try {
-        this.woken = false; // this batch's snapshot sees every commit notified so far
-        const moved = await this.drainOnce();
+        wait.woken = false; // this batch's snapshot sees every commit notified so far
+        const moved = await this.drainUnit(unit);
+        if (failures > 0) this.o.log.info({ partition: unit.key || undefined, failures }, "relay publishing again");
         failures = 0;
         if (moved > 0) continue; // more may be waiting: keep going until a batch comes back empty
-        await this.waitForWork();
+        await this.waitForWork(u);
       } catch (err) {
         const delay = backoffDelay(failures++, 200, 5_000);
-        this.o.log.warn({ err, retryInMs: delay }, "relay batch failed; outbox rows kept for retry");
+        this.o.log.warn(
+          { err, partition: unit.key || undefined, retryInMs: delay },
+          "relay batch failed; outbox rows kept for retry",
+        );
         await sleep(delay, this.stopping.signal);
       }
     }
   }
 
-  /** One transaction: claim a batch, XADD it atomically (MULTI), delete the rows, commit. Two round trips to Postgres. */
+  /** One batch of every unit (tests and benchmarks; the loops call drainUnit). Rejects if any unit failed. */
   async drainOnce(): Promise<number> {
+    const moved = await Promise.allSettled(this.units.map((unit) => this.drainUnit(unit)));
+    const failed = moved.find((m) => m.status === "rejected");
+    if (failed) throw failed.reason;
+    return moved.reduce((sum, m) => sum + (m.status === "fulfilled" ? m.value : 0), 0);
+  }
+
+  /** One transaction: claim a unit's batch, XADD it atomically (MULTI), delete the rows, commit. Two round trips to Postgres. */
+  private async drainUnit(unit: RelayUnit): Promise<number> {
     const client = await this.o.pool.connect();
     let broken: Error | undefined;
     try {
-      const [, claimed] = (await client.query(claimBatch(shuffledLanes(), this.o.batchSize))) as unknown as [
+      const [, claimed] = (await client.query(claimBatch(shuffledLanes(), this.o.batchSize, unit))) as unknown as [
         pg.QueryResult,
         pg.QueryResult<OutboxRow>,
       ];
@@ -170,33 +263,64 @@ export class OutboxRelay implements Role {
   }
 
   /**
-   * On a single Redis the whole batch is one MULTI, as always. On a cluster a MULTI may only touch
-   * one slot, so there is one MULTI per partition, sent concurrently: an aggregate's rows all go to
-   * its partition, in id order, so its order holds; if one MULTI fails the rows stay in the outbox
-   * and the partitions that succeeded get them again (at-least-once, as after a crash).
+   * One MULTI for the batch: a unit's rows all go to keys of one slot on a cluster (its partition),
+   * or to a single Redis. An aggregate's rows are in id order within it, so its order holds.
    */
   private async publish(rows: OutboxRow[], envelopes: (Envelope | undefined)[]): Promise<string[]> {
-    const keys = rows.map((r) => keyForAggregate(this.layout, r.stream, r.aggregateId));
-    const groups = new Map<string, number[]>();
-    rows.forEach((_, i) => {
-      const group = this.layout.cluster ? keys[i]! : "";
-      if (groups.has(group)) groups.get(group)!.push(i);
-      else groups.set(group, [i]);
+    const replicas = this.o.waitReplicas ?? 0;
+    const add = (p: ChainableCommander) =>
+      rows.forEach((row, i) =>
+        p.xadd(keyForAggregate(this.layout, row.stream, row.aggregateId), "*", ...this.fieldsOf(row, envelopes[i])),
+      );
+    if (replicas === 0) {
+      const multi = this.o.redis.multi();
+      add(multi);
+      return idsOf(await multi.exec());
+    }
+    // MULTI … EXEC, then WAIT, in one pipeline: it goes to the partition's master, WAIT right after EXEC.
+    const pipeline = this.o.redis.pipeline();
+    (pipeline as unknown as { multi(): void }).multi(); // untyped, but ioredis supports a MULTI inside a pipeline
+    add(pipeline);
+    void pipeline.exec(); // inside a MULTI this only queues EXEC
+    pipeline.call("WAIT", String(replicas), String(this.o.waitTimeoutMs ?? 1000));
+    const results = (await pipeline.exec()) ?? [];
+    const [execErr, ids] = results[rows.length + 1] ?? [new Error("MULTI aborted")];
+    if (execErr) throw execErr;
+    if (!Array.isArray(ids)) throw new Error("MULTI aborted");
+    const published = ids.map((id) => {
+      if (id instanceof Error) throw id;
+      return String(id);
     });
-    const cursors = new Array<string>(rows.length);
-    await Promise.all(
-      [...groups.values()].map(async (indexes) => {
-        const multi = this.o.redis.multi();
-        for (const i of indexes) multi.xadd(keys[i]!, "*", ...this.fieldsOf(rows[i]!, envelopes[i]));
-        const results = await multi.exec();
-        if (!results) throw new Error("MULTI aborted");
-        results.forEach(([err, id], j) => {
-          if (err) throw err;
-          cursors[indexes[j]!] = id as string;
-        });
-      }),
-    );
-    return cursors;
+    const [, acked] = results[rows.length + 2] ?? [];
+    if (Number(acked) >= replicas) return published;
+    await this.awaitReplicas(rows, published, replicas);
+    return published;
+  }
+
+  /**
+   * The batch is on the master but not yet on enough replicas. Publishing it again would duplicate
+   * it, so wait instead (the rows stay locked, this partition waits, the others go on): ask the
+   * key's current master whether it holds the batch's last entry (replication is in order, so then
+   * it holds all) and WAIT. If a failover lost the batch, fail: the rows are published again.
+   */
+  private async awaitReplicas(rows: OutboxRow[], ids: string[], replicas: number): Promise<void> {
+    const key = keyForAggregate(this.layout, rows.at(-1)!.stream, rows.at(-1)!.aggregateId);
+    const last = ids.at(-1)!;
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopping.signal.aborted) throw new Error("stopping while waiting for replicas; rows kept");
+      const [[, found] = [], [, acked] = []] =
+        (await this.o.redis
+          .pipeline()
+          .xrange(key, last, last)
+          .call("WAIT", String(replicas), String(this.o.waitTimeoutMs ?? 1000))
+          .exec()) ?? [];
+      if (Array.isArray(found) && found.length === 0)
+        throw new Error(`a failover lost the batch ending at ${key} ${last}; publishing it again`);
+      if (Array.isArray(found) && Number(acked) >= replicas) return;
+      if (attempt === 0)
+        this.o.log.warn({ partition: key, replicas, acked }, "waiting for replicas to acknowledge a published batch");
+      await sleep(backoffDelay(attempt, 50, 1_000), this.stopping.signal);
+    }
   }
 
   /** The row's envelope, validated once per batch (entry fields and log lines both use it); undefined if invalid. */
@@ -255,23 +379,26 @@ export class OutboxRelay implements Role {
   }
 
   private wake(): void {
-    if (this.wakeUp) this.wakeUp();
-    else this.woken = true;
+    for (const wait of this.waits) {
+      if (wait.wakeUp) wait.wakeUp();
+      else wait.woken = true;
+    }
   }
 
-  private waitForWork(): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
+  private waitForWork(u: number): Promise<void> {
+    const wait = this.waits[u]!;
+    if (wait.woken || this.stopping.signal.aborted) {
+      wait.woken = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.wakeUp = undefined;
+        wait.wakeUp = undefined;
         resolve();
       };
       const timer = setTimeout(done, this.o.pollMs);
-      this.wakeUp = done;
+      wait.wakeUp = done;
     });
   }
 
@@ -322,6 +449,15 @@ export class OutboxRelay implements Role {
       if (!this.stopping.signal.aborted) await sleep(backoffDelay(failures++, 200, 5_000), this.stopping.signal);
     }
   }
+}
+
+/** The entry ids of an EXEC reply, or its first error. */
+function idsOf(results: [Error | null, unknown][] | null): string[] {
+  if (!results) throw new Error("MULTI aborted");
+  return results.map(([err, id]) => {
+    if (err) throw err;
+    return id as string;
+  });
 }
 
 /** The traceparent of an envelope that failed validation: its producer span still joins that trace. */
