@@ -43,8 +43,14 @@ export class EventRegistry<S extends EventSpecs = EventSpecs> {
   /** Every stream some event travels on, in declaration order. */
   readonly streams: readonly StreamName[];
 
+  /** The version producers write for each type: its highest schema version. */
+  private readonly latestVersion: ReadonlyMap<string, number>;
+
   constructor(readonly specs: S) {
     this.streams = [...new Set(Object.values(specs).map((s) => s.stream))];
+    this.latestVersion = new Map(
+      Object.entries(specs).map(([type, s]) => [type, Math.max(...Object.keys(s.versions).map(Number))]),
+    );
   }
 
   /** Merges the specs of several modules; a type declared twice is a wiring mistake. */
@@ -119,7 +125,7 @@ export class EventRegistry<S extends EventSpecs = EventSpecs> {
       eventType,
       aggregateType: spec.aggregateType,
       aggregateId,
-      version: Math.max(...Object.keys(spec.versions).map(Number)),
+      version: this.latestVersion.get(eventType)!,
       occurredAt: now.toISOString(),
       traceparent: formatTraceparent(cause.trace),
       correlationId: cause.correlationId ?? aggregateId,

@@ -84,6 +84,7 @@ export interface Api {
 export function createApi(deps: ApiDeps): Api {
   const traces = new WeakMap<Request, TraceContext>();
 
+  const hub = (stream: string) => hubOf(deps.shared.hubs, stream);
   const buildContext = async (initial: InitialContext): Promise<Context> => {
     const incoming =
       initial.request?.headers.get("traceparent") ??
@@ -103,7 +104,7 @@ export function createApi(deps: ApiDeps): Api {
           );
     const address = initial.req?.socket?.remoteAddress ?? "unknown";
     const clientKey = viewer ? principalKey(viewer) : `ip:${address}`;
-    return { ...deps.shared, hub: (stream) => hubOf(deps.shared.hubs, stream), trace, log, viewer, clientKey };
+    return { ...deps.shared, hub, trace, log, viewer, clientKey };
   };
 
   const yoga = createYoga<InitialContext, Context>({
