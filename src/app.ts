@@ -260,7 +260,8 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
     eventRegistry.streams.map((stream) => {
       const keys = partitionKeys(layout, stream);
       const hub = new StreamHub({
-        redis: createRedis(redisTarget, `live-hub:${stream}`, hubLog),
+        // Named by its stream key, prefix included: on a shared Redis, CLIENT LIST tells deployments apart.
+        redis: createRedis(redisTarget, `live-hub:${keys[0]}`, hubLog),
         commands: redis,
         events: eventRegistry,
         key: keys[0]!,

@@ -100,7 +100,8 @@ describe("live order events end to end (HTTP mutation → outbox → relay → s
     const subs = Array.from({ length: 50 }, (_, i) => collect(client, ORDER_EVENTS, { customerId: `many-${i}` }));
     await new Promise((r) => setTimeout(r, 300));
     const clients = (await env.redis.client("LIST")) as string;
-    const hubConnections = clients.split("\n").filter((l) => / name=live-hub:/.test(l));
+    // Only this file's hubs: other files' apps on the shared Redis have their own stream prefix.
+    const hubConnections = clients.split("\n").filter((l) => l.includes(` name=live-hub:${env.config.STREAM_PREFIX}`));
     subs.forEach((s) => s.dispose());
     // Two hubs (orders, inventory) for this api process, whatever the subscriber count.
     expect(hubConnections.length).toBeGreaterThanOrEqual(2);
