@@ -43,6 +43,12 @@ COPY scripts ./scripts
 # generate never connects to a database.
 RUN npm run postinstall
 
+# The app as one ES module (dist/main.js, dependencies left external): the process starts without
+# compiling TypeScript, so a replica listens in about a second instead of the several seconds tsx took.
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
 # ---------------------------------------------------------------------------------------------------
 # runtime: only what the app and the migrate job need, running as the unprivileged `node` user.
 # ---------------------------------------------------------------------------------------------------
@@ -58,14 +64,16 @@ ENV NODE_ENV=production \
 WORKDIR /app
 
 # Everything is owned by root and only readable by `node`: the process cannot rewrite its own code or
-# dependencies. Nothing under /app is written at run time (tsx caches in the OS temp directory).
+# dependencies. Nothing under /app is written at run time.
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY scripts ./scripts
 COPY --from=deps /app/src/generated ./src/generated
-# Source last: it changes most often, so the layers above stay cached.
+# Source last: it changes most often, so the layers above stay cached. The app runs from dist/; src/ is
+# still read at run time for the dashboard's browser code (bundled on first request) and by the seed.
 COPY src ./src
+COPY --from=deps /app/dist ./dist
 
 USER node
 
@@ -77,7 +85,7 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 # node directly rather than `npm start`: no extra npm process between the container runtime and the app,
-# so SIGTERM reaches the app's graceful shutdown. tsx is a runtime dependency (same loader as
-# `npm start`). Node as PID 1 reaps no zombies and ignores signals it has no handler for: run with an
-# init (`docker run --init`; compose sets `init: true`).
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# so SIGTERM reaches the app's graceful shutdown. Same bundle as `npm start`. Node as PID 1 reaps no
+# zombies and ignores signals it has no handler for: run with an init (`docker run --init`; compose
+# sets `init: true`).
+CMD ["node", "--enable-source-maps", "dist/main.js"]

@@ -125,7 +125,14 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       ? undefined
       : await startHealthServer(config.HEALTH_PORT, config.HOST, readiness, infra.metrics);
   log.info(
-    { roles: config.ROLES, port: api?.port, healthPort: health?.port, streamPrefix: config.STREAM_PREFIX },
+    {
+      roles: config.ROLES,
+      port: api?.port,
+      healthPort: health?.port,
+      streamPrefix: config.STREAM_PREFIX,
+      // Since the process started (module loading included): how long a replica takes to come up.
+      startupMs: Math.round(performance.now()),
+    },
     "started",
   );
   const urls = startupUrls({
@@ -253,7 +260,8 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
     eventRegistry.streams.map((stream) => {
       const keys = partitionKeys(layout, stream);
       const hub = new StreamHub({
-        redis: createRedis(redisTarget, `live-hub:${stream}`, hubLog),
+        // Named by its stream key, prefix included: on a shared Redis, CLIENT LIST tells deployments apart.
+        redis: createRedis(redisTarget, `live-hub:${keys[0]}`, hubLog),
         commands: redis,
         events: eventRegistry,
         key: keys[0]!,

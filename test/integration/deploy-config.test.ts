@@ -822,7 +822,7 @@ describe("Dockerfile", () => {
     expect(cmd, "final stage has CMD").toBeDefined();
     const argv = JSON.parse(cmd!.args) as string[];
     expect(argv[0]).toBe("node");
-    expect(argv.at(-1)).toBe("src/main.ts");
+    expect(argv.at(-1)).toBe("dist/main.js");
     const healthcheck = finalStage.instructions.find((i) => i.keyword === "HEALTHCHECK");
     if (healthcheck) expect(healthcheck.args).toMatch(/\bCMD \[/);
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
 import { collect, dataOf, sse, wsClient } from "../support/graphql-clients.ts";
 import { ORDER_EVENTS, placeOrder } from "../support/documents.ts";
@@ -96,11 +96,31 @@ describe("live order events end to end (HTTP mutation → outbox → relay → s
     expect(message).toMatchObject({ extensions: { code: "BAD_USER_INPUT", field: "orderId" } });
   });
 
+  it("serializes an event's payload once for all the subscribers that share it, not once per subscriber", async () => {
+    const subs = Array.from({ length: 20 }, () => collect(client, ORDER_EVENTS, { customerId: "shared-payload" }));
+    await new Promise((r) => setTimeout(r, 300));
+    const stringify = vi.spyOn(JSON, "stringify");
+    try {
+      const { order } = await placeOrder(port, { customerId: "shared-payload", items: ITEMS });
+      await Promise.all(subs.map((s) => s.until(1)));
+      const payloads = stringify.mock.results.filter(
+        (r) =>
+          typeof r.value === "string" && r.value.startsWith('{"data":{"orderEvents"') && r.value.includes(order.id),
+      );
+      expect(payloads).toHaveLength(1);
+      for (const s of subs) expect(s.value(0).orderEvents.orderId).toBe(order.id);
+    } finally {
+      stringify.mockRestore();
+      subs.forEach((s) => s.dispose());
+    }
+  });
+
   it("uses one Redis connection per stream for any number of subscribers", async () => {
     const subs = Array.from({ length: 50 }, (_, i) => collect(client, ORDER_EVENTS, { customerId: `many-${i}` }));
     await new Promise((r) => setTimeout(r, 300));
     const clients = (await env.redis.client("LIST")) as string;
-    const hubConnections = clients.split("\n").filter((l) => / name=live-hub:/.test(l));
+    // Only this file's hubs: other files' apps on the shared Redis have their own stream prefix.
+    const hubConnections = clients.split("\n").filter((l) => l.includes(` name=live-hub:${env.config.STREAM_PREFIX}`));
     subs.forEach((s) => s.dispose());
     // Two hubs (orders, inventory) for this api process, whatever the subscriber count.
     expect(hubConnections.length).toBeGreaterThanOrEqual(2);

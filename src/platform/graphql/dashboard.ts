@@ -10,11 +10,12 @@
  *   GET /favicon.ico          the site icon (an SVG), for the dashboard and every other page
  */
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../observability/logger.ts";
+import { projectRoot } from "../shared/project-root.ts";
 
-const DIR = fileURLToPath(new URL("../../dashboard/", import.meta.url));
+const DIR = join(projectRoot, "src/dashboard/");
 
 export interface DashboardOptions {
   log: Logger;

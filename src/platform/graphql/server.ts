@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
+import { frameReplacer, sendsSharedFrames, sharedPayload } from "./shared-frames.ts";
 import { GraphQLError, type ExecutionArgs } from "graphql";
 import type { Duplex } from "node:stream";
 import type { GraphQLSchema } from "graphql";
@@ -207,7 +208,7 @@ export function createApi(deps: ApiDeps): Api {
       deps.log.warn({ connections: wss.clients.size }, "websocket refused: connection limit reached");
       return refuse(socket, 503, "Service Unavailable");
     }
-    wss.handleUpgrade(req, socket, head, (client) => wss.emit("connection", client, req));
+    wss.handleUpgrade(req, socket, head, (client) => wss.emit("connection", sendsSharedFrames(client), req));
   });
   const ws = useServer<Record<string, unknown>, SocketExtra>(
     {
@@ -237,6 +238,9 @@ export function createApi(deps: ApiDeps): Api {
           return false;
         }
       },
+      // A result shared by many subscribers is serialized once, not once per subscriber.
+      onNext: (_ctx, _id, _payload, _args, result) => sharedPayload(result),
+      jsonMessageReplacer: frameReplacer,
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {

@@ -1,7 +1,8 @@
 import { readdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type pg from "pg";
 import { withDeadline } from "../shared/deadline.ts";
+import { projectRoot } from "../shared/project-root.ts";
 
 /** A loop the role depends on (relay loop, consumer loop, live hub reader). */
 export interface LoopProbe {
@@ -34,7 +35,7 @@ export class NotReadyError extends Error {
   }
 }
 
-export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/migrations", import.meta.url));
+export const DEFAULT_MIGRATIONS_DIR = join(projectRoot, "prisma/migrations");
 
 /** The migration names the code expects: the folder names under prisma/migrations. */
 export function expectedMigrations(dir = DEFAULT_MIGRATIONS_DIR): string[] {
