@@ -98,7 +98,15 @@ const contractsWall = {
 const walls = (...patterns) => ["error", { patterns }];
 
 export default defineConfig([
-  globalIgnores(["src/generated/**", "dist/**", "coverage/**", "test-artifacts/**", "test-results/**"]),
+  globalIgnores([
+    "src/generated/**",
+    "src/dashboard/generated/**",
+    "test/generated/**",
+    "dist/**",
+    "coverage/**",
+    "test-artifacts/**",
+    "test-results/**",
+  ]),
 
   js.configs.recommended,
   tseslint.configs.recommended,

@@ -12,6 +12,7 @@ import { claimStreamLayout } from "./platform/events/layout-guard.ts";
 import { OutboxRelay } from "./platform/outbox/relay.ts";
 import { StreamHub } from "./platform/live/hub.ts";
 import { createApi } from "./platform/graphql/server.ts";
+import { loadTrustedDocuments } from "./platform/graphql/trusted-documents.ts";
 import type { SharedContext } from "./platform/graphql/context.ts";
 import { dlqOf, partitionKeys, type StreamLayout } from "./platform/events/partitions.ts";
 import { describeUrls, startupUrls } from "./startup-urls.ts";
@@ -315,6 +316,9 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
       maxSubscriptionsPerConnection: config.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     },
     opsOnApiPort: config.NODE_ENV !== "production",
+    trustedDocuments: config.trustedDocumentsManifest
+      ? loadTrustedDocuments(config.trustedDocumentsManifest)
+      : undefined,
     subscriptionCaps: { perClient: config.SUBSCRIPTIONS_PER_CLIENT, perProcess: config.SUBSCRIPTIONS_MAX },
     readiness,
     metrics,

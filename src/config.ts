@@ -101,6 +101,12 @@ const envSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default("order-gateway"),
   AUTH_AUDIENCE: z.string().min(1).default("order-gateway"),
   AUTH_CLOCK_TOLERANCE_S: int(0, 300).default(5),
+  /**
+   * Production only: run nothing but the operations in TRUSTED_DOCUMENTS_MANIFEST (written by `npm run codegen`).
+   * Ignored outside production, so development and GraphiQL are unaffected.
+   */
+  TRUSTED_DOCUMENTS: bool.default(false),
+  TRUSTED_DOCUMENTS_MANIFEST: z.string().min(1).default("src/dashboard/generated/persisted-documents.json"),
   /** Schema introspection; on by default except in production. */
   GRAPHQL_INTROSPECTION: bool.optional(),
   GRAPHQL_MAX_DEPTH: int(2, 100).default(10),
@@ -127,6 +133,8 @@ export type Config = Omit<z.output<typeof envSchema>, "HOST"> & {
   authUsesDevSecret: boolean;
   /** null: same-origin only; "*": any origin. */
   corsOrigins: string[] | "*" | null;
+  /** The allow-list manifest when only trusted documents run (production with TRUSTED_DOCUMENTS), else null. */
+  trustedDocumentsManifest: string | null;
 };
 
 /** Signs and verifies tokens when nothing else is configured outside production. Never secret. */
@@ -160,6 +168,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError("Invalid configuration:\n  AUTH_JWT_SECRET or AUTH_JWKS_URL: required in production");
   }
   const authUsesDevSecret = !c.AUTH_JWT_SECRET && !c.AUTH_JWKS_URL;
+  const trustedOnly = production && c.TRUSTED_DOCUMENTS;
+  if (trustedOnly && c.GRAPHIQL) {
+    throw new ConfigError(
+      "Invalid configuration:\n  GRAPHIQL, TRUSTED_DOCUMENTS: GraphiQL sends documents of its own, which trusted documents refuse; enable one",
+    );
+  }
   return {
     ...c,
     auth: {
@@ -175,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: parseOrigins(c.CORS_ORIGINS, production),
     logPretty: c.LOG_PRETTY ?? (c.NODE_ENV === "development" && process.stdout.isTTY === true),
     graphiql: c.GRAPHIQL ?? c.NODE_ENV !== "production",
+    trustedDocumentsManifest: trustedOnly ? c.TRUSTED_DOCUMENTS_MANIFEST : null,
   };
 }
 

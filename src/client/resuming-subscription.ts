@@ -1,26 +1,33 @@
 /**
- * Client helpers that never miss an event: they remember the cursor of the last event received
- * and, after any interruption (network, server restart, being cut off as a slow subscriber),
- * subscribe again with `after: <that cursor>`. The server replays what was missed, then goes live.
+ * Client helpers that never miss an event, over graphql-ws and over SSE. The resuming itself (cursor tracking, which
+ * errors mean "resubscribe", jittered retries) is resume-core.ts, shared with the urql exchange and the Apollo link.
  *
  * Browser- and Node-friendly (no Node imports). The query must declare `$after: String` and pass
  * it to the subscription field, e.g.
  *   subscription($after: String) { orderEvents(customerId: "c1", after: $after) { cursor … } }
  */
 import type { Client } from "graphql-ws";
+import {
+  classify,
+  jittered,
+  requestOf,
+  resumeOverWs,
+  rootCursor,
+  type DocumentInput,
+  type GraphQLResult,
+  type ResumeHandle,
+} from "./resume-core.ts";
 
-export interface GraphQLResult<T> {
-  data?: T | null;
-  errors?: readonly { message: string; extensions?: Record<string, unknown> }[];
-}
+export { jittered, type GraphQLResult };
 
 export interface ResumingOptions<T> {
-  query: string;
+  /** Text, or a generated typed document (the data type then follows from it). */
+  query: DocumentInput<T, never>;
   variables?: Record<string, unknown>;
   /** Resume point to start from (e.g. stored by the app); null/undefined = live from now. */
   after?: string | null;
-  /** Where the cursor is in one result, e.g. `(d) => d.orderEvents.cursor`. */
-  cursorOf: (data: T) => string | null | undefined;
+  /** Where the cursor is in one result, e.g. `(d) => d.orderEvents.cursor`; by default the root field's `cursor`. */
+  cursorOf?: (data: T) => string | null | undefined;
   onData: (data: T, cursor: string | null) => void;
   /** Errors that resubscribing cannot fix (bad arguments, forbidden, cursor too old). */
   onError?: (errors: unknown) => void;
@@ -29,73 +36,24 @@ export interface ResumingOptions<T> {
   retryDelayMs?: number;
 }
 
-export interface ResumingSubscription {
-  /** The last cursor received: store it to resume across page loads. */
-  readonly cursor: string | null;
-  dispose(): void;
-}
+export type ResumingSubscription = ResumeHandle;
 
-/**
- * A retry delay between half and 1.5 times `base`: after a deploy closes every socket (1012) the
- * clients come back spread out rather than all in the same millisecond.
- */
-export function jittered(base: number): number {
-  return base * (0.5 + Math.random());
-}
-
-/** Error codes after which subscribing again from the last cursor is the right move. */
-const RESUMABLE = new Set(["SLOW_SUBSCRIBER", "SERVICE_UNAVAILABLE"]);
-
-/** graphql-ws: reconnection is the client's (retryAttempts); this keeps `after` current. */
+/** graphql-ws: reconnection is the client's (retryAttempts); the core keeps `after` current. */
 export function subscribeResuming<T>(client: Client, o: ResumingOptions<T>): ResumingSubscription {
-  let cursor = o.after ?? null;
-  let disposed = false;
-  let stop: (() => void) | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-
-  const start = () => {
-    if (disposed) return;
-    let resume = false;
-    // graphql-ws sends this same payload object again after a reconnect, so updating its
-    // `after` in place makes automatic resubscriptions resume from the latest cursor too.
-    const payload = { query: o.query, variables: { ...o.variables, after: cursor } };
-    o.onResubscribe?.(cursor);
-    stop = client.subscribe<T>(payload, {
-      next: (result: GraphQLResult<T>) => {
-        const code = result.errors?.[0]?.extensions?.code;
-        if (result.errors?.length) {
-          if (typeof code === "string" && RESUMABLE.has(code)) resume = true;
-          else o.onError?.(result.errors);
-          return;
-        }
-        if (!result.data) return;
-        const next = o.cursorOf(result.data);
-        if (next) cursor = payload.variables.after = next;
-        o.onData(result.data, cursor);
+  const handle: ResumeHandle = resumeOverWs<T>(
+    client,
+    { ...requestOf(o.query), variables: o.variables },
+    {
+      next: (result) => {
+        if (result.errors?.length) o.onError?.(result.errors);
+        else if (result.data) o.onData(result.data, handle.cursor);
       },
-      error: () => schedule(), // the client gave up reconnecting, or the server refused: try again later
-      complete: () => {
-        if (resume) schedule();
-      },
-    });
-  };
-  const schedule = () => {
-    if (disposed) return;
-    clearTimeout(timer);
-    timer = setTimeout(start, jittered(o.retryDelayMs ?? 500));
-  };
-
-  start();
-  return {
-    get cursor() {
-      return cursor;
+      error: (errors) => o.onError?.(errors),
+      complete: () => {},
     },
-    dispose() {
-      disposed = true;
-      clearTimeout(timer);
-      stop?.();
-    },
-  };
+    o,
+  );
+  return handle;
 }
 
 export interface SseResumingOptions<T> extends ResumingOptions<T> {
@@ -106,6 +64,7 @@ export interface SseResumingOptions<T> extends ResumingOptions<T> {
 
 /** The same over SSE (one HTTP request per subscription): reconnects with `after` when the stream ends. */
 export function subscribeResumingSse<T>(o: SseResumingOptions<T>): ResumingSubscription {
+  const cursorOf = o.cursorOf ?? rootCursor;
   let cursor = o.after ?? null;
   let disposed = false;
   const abort = new AbortController();
@@ -118,23 +77,20 @@ export function subscribeResumingSse<T>(o: SseResumingOptions<T>): ResumingSubsc
         const res = await fetch(o.url, {
           method: "POST",
           headers: { "content-type": "application/json", accept: "text/event-stream", ...o.headers },
-          body: JSON.stringify({ query: o.query, variables: { ...o.variables, after: cursor } }),
+          body: JSON.stringify({ ...requestOf(o.query), variables: { ...o.variables, after: cursor } }),
           signal: abort.signal,
         });
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
         for await (const result of sseResults<T>(res.body)) {
-          const code = result.errors?.[0]?.extensions?.code;
-          if (result.errors?.length) {
-            if (!(typeof code === "string" && RESUMABLE.has(code))) {
-              resume = false;
-              o.onError?.(result.errors);
-            }
-            continue;
+          const kind = classify(result);
+          if (kind === "fatal") {
+            resume = false;
+            o.onError?.(result.errors);
           }
-          if (!result.data) continue;
-          const next = o.cursorOf(result.data);
+          if (kind !== "data") continue;
+          const next = cursorOf(result.data as T);
           if (next) cursor = next;
-          o.onData(result.data, cursor);
+          o.onData(result.data as T, cursor);
         }
       } catch {
         // network error or server gone: retry below

@@ -1,5 +1,7 @@
 /** GraphQL over HTTP (queries, mutations) and one graphql-ws client (every live panel shares it). */
-import { createClient, type Client } from "graphql-ws";
+import { createClient, type Client, type Sink } from "graphql-ws";
+import type { TypedDocumentString } from "./generated/graphql.ts";
+import { requestOf, type GraphQLResult } from "../client/resume-core.ts";
 
 export class GraphQLRequestError extends Error {
   constructor(
@@ -31,11 +33,15 @@ export class Api {
     });
   }
 
-  async gql<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
+  /**
+   * One query or mutation over HTTP. Generated documents (src/dashboard/generated/) carry their hash: it is sent
+   * beside the text, so an api that accepts only trusted documents runs it (README: Trusted documents).
+   */
+  async gql<T, V>(document: TypedDocumentString<T, V>, ...[variables]: OptionalVariables<V>): Promise<T> {
     const res = await fetch("/graphql", {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
-      body: JSON.stringify({ query, variables }),
+      body: JSON.stringify({ ...requestOf(document), variables }),
     });
     const body = (await res.json().catch(() => ({}))) as {
       data?: T;
@@ -46,7 +52,15 @@ export class Api {
     if (!res.ok || !body.data) throw new GraphQLRequestError(`HTTP ${res.status}`);
     return body.data;
   }
+
+  /** One graphql-ws subscription (graphql-ws subscribes again after a reconnect). */
+  subscribe<T, V>(document: TypedDocumentString<T, V>, variables: V, sink: Sink<GraphQLResult<T>>): () => void {
+    return this.ws.subscribe<T>({ ...requestOf(document), variables: variables as Record<string, unknown> }, sink);
+  }
 }
+
+/** No variables argument for a document without variables. */
+type OptionalVariables<V> = Record<string, never> extends V ? [variables?: V] : [variables: V];
 
 export function isCloseEvent(e: unknown): e is CloseEvent {
   return typeof e === "object" && e !== null && "code" in e && "reason" in e;

@@ -1,5 +1,6 @@
 /** Places a test order, so a person can watch the saga run in the feed and the stock table. */
 import type { Api } from "./api.ts";
+import { graphql } from "./generated/gql.ts";
 import type { Session } from "./auth.ts";
 import { fill, h, shortId } from "./dom.ts";
 import type { Product } from "./stock.ts";
@@ -10,6 +11,18 @@ import type { Product } from "./stock.ts";
  * unescaped, the pattern is invalid and the browser silently skips the check.
  */
 export const CUSTOMER_ID_PATTERN = "[A-Za-z0-9._:@\\-]{1,64}";
+
+const PLACE = graphql(`
+  mutation Place($input: CreateOrderInput!, $key: String) {
+    createOrder(input: $input, idempotencyKey: $key) {
+      traceId
+      order {
+        id
+        status
+      }
+    }
+  }
+`);
 
 export function orderForm(root: HTMLElement, api: Api, session: Session, products: Product[]): void {
   // Admins order for a named customer; a customer always for itself.
@@ -41,10 +54,7 @@ export function orderForm(root: HTMLElement, api: Api, session: Session, product
         ...(session.admin ? { customerId: customer.value.trim() } : {}),
         items: [{ sku: sku.value, quantity: Number(quantity.value) }],
       };
-      const data = await api.gql<{ createOrder: { traceId: string; order: { id: string; status: string } } }>(
-        `mutation Place($input: CreateOrderInput!, $key: String) { createOrder(input: $input, idempotencyKey: $key) { traceId order { id status } } }`,
-        { input, key: crypto.randomUUID() },
-      );
+      const data = await api.gql(PLACE, { input, key: crypto.randomUUID() });
       const { order, traceId } = data.createOrder;
       result.dataset.orderId = order.id;
       fill(

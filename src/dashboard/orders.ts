@@ -1,6 +1,8 @@
 /** Live order feed: every order's latest status, driven by orderEvents (resuming from its cursor). */
 import { subscribeResuming, type ResumingSubscription } from "../client/resuming-subscription.ts";
 import type { Api } from "./api.ts";
+import { graphql } from "./generated/gql.ts";
+import type { FeedSubscription } from "./generated/graphql.ts";
 import { fill, flash, h, money, shortId, time } from "./dom.ts";
 
 export type Status = "PENDING" | "CONFIRMED" | "REJECTED" | "CANCELLED";
@@ -13,16 +15,7 @@ interface Row {
   updatedAt: string;
   note?: string;
 }
-interface OrderEvent {
-  __typename: "OrderCreated" | "OrderConfirmed" | "OrderRejected" | "OrderCancelled";
-  orderId: string;
-  customerId: string;
-  occurredAt: string;
-  cursor: string;
-  totalCents?: number;
-  currency?: string;
-  reason?: string;
-}
+type OrderEvent = FeedSubscription["orderEvents"];
 
 const STATUS_OF: Record<OrderEvent["__typename"], Status> = {
   OrderCreated: "PENDING",
@@ -31,15 +24,55 @@ const STATUS_OF: Record<OrderEvent["__typename"], Status> = {
   OrderCancelled: "CANCELLED",
 };
 
-const ORDER_EVENTS = `subscription Feed($after: String) {
-  orderEvents(after: $after) {
-    __typename orderId customerId occurredAt cursor
-    ... on OrderCreated { totalCents currency }
-    ... on OrderRejected { reason }
-    ... on OrderCancelled { reason }
+const ORDER_EVENTS = graphql(`
+  subscription Feed($after: String) {
+    orderEvents(after: $after) {
+      __typename
+      orderId
+      customerId
+      occurredAt
+      cursor
+      ... on OrderCreated {
+        totalCents
+        currency
+      }
+      ... on OrderRejected {
+        reason
+      }
+      ... on OrderCancelled {
+        reason
+      }
+    }
   }
-}`;
-const RECENT = `query Recent { orders(first: 25) { edges { node { id customerId status totalCents currency updatedAt rejectReason cancelReason } } } }`;
+`);
+const RECENT = graphql(`
+  query Recent {
+    orders(first: 25) {
+      edges {
+        node {
+          id
+          customerId
+          status
+          totalCents
+          currency
+          updatedAt
+          rejectReason
+          cancelReason
+        }
+      }
+    }
+  }
+`);
+const CANCEL = graphql(`
+  mutation Cancel($id: ID!) {
+    cancelOrder(id: $id, reason: "cancelled from the dashboard") {
+      order {
+        id
+        status
+      }
+    }
+  }
+`);
 
 export interface OrderFeed {
   readonly subscription: ResumingSubscription;
@@ -82,10 +115,7 @@ export function orderFeed(root: HTMLElement, api: Api, onEvent: (e: OrderEvent) 
   const cancel = async (row: Row, button: HTMLButtonElement) => {
     button.disabled = true;
     try {
-      await api.gql(
-        `mutation Cancel($id: ID!) { cancelOrder(id: $id, reason: "cancelled from the dashboard") { order { id status } } }`,
-        { id: row.id },
-      );
+      await api.gql(CANCEL, { id: row.id });
     } catch (err) {
       button.disabled = false;
       alert(`Cancel failed: ${(err as Error).message}`);
@@ -161,9 +191,11 @@ export function orderFeed(root: HTMLElement, api: Api, onEvent: (e: OrderEvent) 
     };
     // Events of one order arrive in order; a late OrderCreated (the order was loaded already) must not reset the status.
     if (e.__typename !== "OrderCreated" || !rows.has(e.orderId)) row.status = STATUS_OF[e.__typename];
-    if (e.totalCents !== undefined) row.totalCents = e.totalCents;
-    if (e.currency) row.currency = e.currency;
-    if (e.reason) row.note = e.reason;
+    if (e.__typename === "OrderCreated") {
+      row.totalCents = e.totalCents;
+      row.currency = e.currency;
+    }
+    if (e.__typename === "OrderRejected" || e.__typename === "OrderCancelled") row.note = e.reason;
     row.updatedAt = e.occurredAt > row.updatedAt ? e.occurredAt : row.updatedAt;
     rows.set(e.orderId, row);
     log.push(e);
@@ -172,7 +204,7 @@ export function orderFeed(root: HTMLElement, api: Api, onEvent: (e: OrderEvent) 
   };
 
   // Subscribe first, then load the recent orders, so nothing falls between the two.
-  const subscription = subscribeResuming<{ orderEvents: OrderEvent }>(api.ws, {
+  const subscription = subscribeResuming(api.ws, {
     query: ORDER_EVENTS,
     cursorOf: (d) => d.orderEvents.cursor,
     onData: (d) => {
@@ -182,7 +214,7 @@ export function orderFeed(root: HTMLElement, api: Api, onEvent: (e: OrderEvent) 
     onError: (errors) => console.warn("order feed", errors),
   });
   void api
-    .gql<{ orders: { edges: { node: Row & { rejectReason: string | null; cancelReason: string | null } }[] } }>(RECENT)
+    .gql(RECENT)
     .then((d) => {
       for (const { node } of d.orders.edges) {
         if (rows.has(node.id)) continue;

@@ -1,8 +1,29 @@
 /** Stock per sku, live: one stockLevel subscription per sku (public field), low stock highlighted. */
 import type { Api } from "./api.ts";
+import { graphql } from "./generated/gql.ts";
 import { fill, flash, h, money } from "./dom.ts";
 
 export const LOW_STOCK = 10;
+
+const CATALOG = graphql(`
+  query Catalog {
+    products {
+      sku
+      name
+      priceCents
+      currency
+      available
+    }
+  }
+`);
+const STOCK = graphql(`
+  subscription Stock($sku: String!) {
+    stockLevel(sku: $sku) {
+      sku
+      available
+    }
+  }
+`);
 
 export interface Product {
   sku: string;
@@ -13,9 +34,7 @@ export interface Product {
 }
 
 export async function stockPanel(root: HTMLElement, api: Api): Promise<Product[]> {
-  const { products } = await api.gql<{ products: Product[] }>(
-    `query Catalog { products { sku name priceCents currency available } }`,
-  );
+  const { products } = await api.gql(CATALOG);
   const cells = new Map<string, HTMLTableCellElement>();
   const rows = products.map((p) => {
     const cell = h("td", { class: "num available", "data-available": p.available }, p.available);
@@ -42,11 +61,9 @@ export async function stockPanel(root: HTMLElement, api: Api): Promise<Product[]
   );
   for (const p of products) {
     // graphql-ws subscribes again after a reconnect, and stockLevel starts with the current value.
-    api.ws.subscribe<{ stockLevel: { sku: string; available: number } }>(
-      {
-        query: `subscription Stock($sku: String!) { stockLevel(sku: $sku) { sku available } }`,
-        variables: { sku: p.sku },
-      },
+    api.subscribe(
+      STOCK,
+      { sku: p.sku },
       {
         next: ({ data }) => {
           const cell = cells.get(p.sku);

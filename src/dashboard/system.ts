@@ -1,45 +1,81 @@
 /** Admins: outbox backlog, consumer lag per group, dead letters (replay / discard), event rate. */
 import type { Api } from "./api.ts";
-import { rateChart, type RatePoint } from "./chart.ts";
+import { graphql } from "./generated/gql.ts";
+import { rateChart } from "./chart.ts";
 import { fill, h, time } from "./dom.ts";
 
 const MINUTES = 10;
 const POLL_MS = 2_000;
 
-interface DeadLetter {
-  id: string;
-  stream: string;
-  group: string;
-  reason: string;
-  error: string;
-  eventType: string;
-  aggregateId: string;
-  failedAt: string;
-  deliveries: number;
-}
-interface Status {
-  systemStatus: {
-    outboxBacklog: number | null;
-    outboxOldestAgeSeconds: number | null;
-    consumerGroups: { group: string; stream: string; lag: number | null; pending: number }[];
-    deadLetters: { stream: string; count: number }[];
-    eventRate: RatePoint[];
-  };
-  orders: { edges: { node: DeadLetter }[] };
-  inventory: { edges: { node: DeadLetter }[] };
-}
-
-const LETTER = `edges { node { id stream group reason error eventType aggregateId failedAt deliveries } }`;
-const STATUS = `query SystemStatus($minutes: Int) {
-  systemStatus {
-    outboxBacklog outboxOldestAgeSeconds
-    consumerGroups { group stream lag pending }
-    deadLetters { stream count }
-    eventRate(minutes: $minutes) { at orders inventory }
+const STATUS = graphql(`
+  query SystemStatus($minutes: Int) {
+    systemStatus {
+      outboxBacklog
+      outboxOldestAgeSeconds
+      consumerGroups {
+        group
+        stream
+        lag
+        pending
+      }
+      deadLetters {
+        stream
+        count
+      }
+      eventRate(minutes: $minutes) {
+        at
+        orders
+        inventory
+      }
+    }
+    orders: deadLetters(stream: ORDERS, first: 10) {
+      edges {
+        node {
+          id
+          stream
+          group
+          reason
+          error
+          eventType
+          aggregateId
+          failedAt
+          deliveries
+        }
+      }
+    }
+    inventory: deadLetters(stream: INVENTORY, first: 10) {
+      edges {
+        node {
+          id
+          stream
+          group
+          reason
+          error
+          eventType
+          aggregateId
+          failedAt
+          deliveries
+        }
+      }
+    }
   }
-  orders: deadLetters(stream: ORDERS, first: 10) { ${LETTER} }
-  inventory: deadLetters(stream: INVENTORY, first: 10) { ${LETTER} }
-}`;
+`);
+const ACTIONS = {
+  replayDeadLetter: graphql(`
+    mutation Replay($id: ID!) {
+      replayDeadLetter(id: $id) {
+        id
+      }
+    }
+  `),
+  discardDeadLetter: graphql(`
+    mutation Discard($id: ID!) {
+      discardDeadLetter(id: $id) {
+        id
+      }
+    }
+  `),
+};
 
 /** Renders the panel and polls until the returned stop() is called. */
 export function systemPanel(root: HTMLElement, api: Api): () => void {
@@ -73,7 +109,8 @@ export function systemPanel(root: HTMLElement, api: Api): () => void {
 
   const act = async (op: "replayDeadLetter" | "discardDeadLetter", id: string) => {
     try {
-      await api.gql(`mutation Act($id: ID!) { ${op}(id: $id) { id } }`, { id });
+      if (op === "replayDeadLetter") await api.gql(ACTIONS.replayDeadLetter, { id });
+      else await api.gql(ACTIONS.discardDeadLetter, { id });
     } catch (err) {
       alert(`${op} failed: ${(err as Error).message}`);
     }
@@ -82,7 +119,7 @@ export function systemPanel(root: HTMLElement, api: Api): () => void {
 
   const refresh = async () => {
     try {
-      const d = await api.gql<Status>(STATUS, { minutes: MINUTES });
+      const d = await api.gql(STATUS, { minutes: MINUTES });
       const s = d.systemStatus;
       error.textContent = "";
       const kpi = (label: string, value: string, name: string) =>

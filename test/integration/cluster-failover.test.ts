@@ -83,7 +83,7 @@ describe("Redis Cluster failover under load", () => {
         const mine: Delivery[] = [];
         seen.push(mine);
         client.subscribe(
-          { query: ORDER_EVENTS, variables: {} },
+          { query: String(ORDER_EVENTS), variables: {} },
           {
             next: (r) => {
               const e = (

@@ -1,9 +1,11 @@
 /**
- * The GraphQL operations tests send again and again, typed (see TypedDocument), and placeOrder().
+ * The GraphQL operations tests send again and again, and placeOrder(). Their types are generated from
+ * schema.graphql (`npm run codegen` writes test/generated/; test/unit/codegen.test.ts fails when it is stale).
  * A test that checks something about the document itself (its operation name, its size, a field
- * selection it compares with another read) keeps its own.
+ * selection it compares with another read) keeps its own (`typed()` in graphql-clients.ts).
  */
-import { dataOf, gql, typed } from "./graphql-clients.ts";
+import { dataOf, gql } from "./graphql-clients.ts";
+import { graphql } from "../generated/gql.ts";
 
 export type OrderStatus = "PENDING" | "CONFIRMED" | "REJECTED" | "CANCELLED";
 export type OrderEventType = "OrderCreated" | "OrderConfirmed" | "OrderRejected" | "OrderCancelled";
@@ -34,40 +36,66 @@ export interface CreatedOrder {
 }
 
 /** Named PlaceOrder: observability tests find it by that name in metrics. */
-export const CREATE_ORDER = typed<{ createOrder: CreatedOrder }, { input: OrderInput; idempotencyKey?: string }>(`
-mutation PlaceOrder($input: CreateOrderInput!, $idempotencyKey: String) {
-  createOrder(input: $input, idempotencyKey: $idempotencyKey) { traceId order { id customerId status totalCents currency } }
-}`);
-
-export const CANCEL_ORDER = typed<
-  { cancelOrder: { traceId: string; order: { id: string; status: OrderStatus; cancelReason: string | null } } },
-  { id: string; reason?: string; idempotencyKey?: string }
->(`
-mutation CancelOrder($id: ID!, $reason: String, $idempotencyKey: String) {
-  cancelOrder(id: $id, reason: $reason, idempotencyKey: $idempotencyKey) { traceId order { id status cancelReason } }
-}`);
-
-export const ORDER = typed<
-  { order: (OrderSummary & { rejectReason: string | null; cancelReason: string | null }) | null },
-  { id: string }
->(`
-query Order($id: ID!) { order(id: $id) { id customerId status totalCents currency rejectReason cancelReason } }`);
-
-export const ORDERS = typed<
-  {
-    orders: {
-      edges: { cursor: string; node: { id: string; customerId: string; status: OrderStatus } }[];
-      pageInfo: { hasNextPage: boolean; endCursor: string | null };
-    };
-  },
-  { first?: number; after?: string | null; status?: OrderStatus; customerId?: string }
->(`
-query Orders($first: Int, $after: String, $status: OrderStatus, $customerId: ID) {
-  orders(first: $first, after: $after, status: $status, customerId: $customerId) {
-    edges { cursor node { id customerId status } }
-    pageInfo { hasNextPage endCursor }
+export const CREATE_ORDER = graphql(`
+  mutation PlaceOrder($input: CreateOrderInput!, $idempotencyKey: String) {
+    createOrder(input: $input, idempotencyKey: $idempotencyKey) {
+      traceId
+      order {
+        id
+        customerId
+        status
+        totalCents
+        currency
+      }
+    }
   }
-}`);
+`);
+
+export const CANCEL_ORDER = graphql(`
+  mutation CancelOrder($id: ID!, $reason: String, $idempotencyKey: String) {
+    cancelOrder(id: $id, reason: $reason, idempotencyKey: $idempotencyKey) {
+      traceId
+      order {
+        id
+        status
+        cancelReason
+      }
+    }
+  }
+`);
+
+export const ORDER = graphql(`
+  query Order($id: ID!) {
+    order(id: $id) {
+      id
+      customerId
+      status
+      totalCents
+      currency
+      rejectReason
+      cancelReason
+    }
+  }
+`);
+
+export const ORDERS = graphql(`
+  query Orders($first: Int, $after: String, $status: OrderStatus, $customerId: ID) {
+    orders(first: $first, after: $after, status: $status, customerId: $customerId) {
+      edges {
+        cursor
+        node {
+          id
+          customerId
+          status
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
 
 export interface Product {
   sku: string;
@@ -77,15 +105,29 @@ export interface Product {
   available: number;
 }
 
-export const PRODUCTS = typed<{ products: Product[] }>(
-  `query Products { products { sku name priceCents currency available } }`,
-);
+export const PRODUCTS = graphql(`
+  query Products {
+    products {
+      sku
+      name
+      priceCents
+      currency
+      available
+    }
+  }
+`);
 
-export const RESTOCK = typed<
-  { restock: { traceId: string; product: { sku: string; available: number } } },
-  { sku: string; quantity: number }
->(`
-mutation Restock($sku: String!, $quantity: Int!) { restock(sku: $sku, quantity: $quantity) { traceId product { sku available } } }`);
+export const RESTOCK = graphql(`
+  mutation Restock($sku: String!, $quantity: Int!) {
+    restock(sku: $sku, quantity: $quantity) {
+      traceId
+      product {
+        sku
+        available
+      }
+    }
+  }
+`);
 
 export interface OrderEvent {
   __typename: OrderEventType;
@@ -103,30 +145,41 @@ export interface OrderEvent {
 }
 
 /** Every filter is optional: a variable left out is an argument not given. */
-export const ORDER_EVENTS = typed<
-  { orderEvents: OrderEvent },
-  { customerId?: string; orderId?: string; after?: string; types?: OrderEventType[] }
->(`
-subscription OrderEvents($customerId: ID, $orderId: ID, $after: String, $types: [OrderEventType!]) {
-  orderEvents(customerId: $customerId, orderId: $orderId, after: $after, types: $types) {
-    __typename eventId eventType orderId customerId occurredAt traceId cursor
-    ... on OrderCreated { totalCents currency items { sku quantity unitPriceCents } }
+export const ORDER_EVENTS = graphql(`
+  subscription OrderEvents($customerId: ID, $orderId: ID, $after: String, $types: [OrderEventType!]) {
+    orderEvents(customerId: $customerId, orderId: $orderId, after: $after, types: $types) {
+      __typename
+      eventId
+      eventType
+      orderId
+      customerId
+      occurredAt
+      traceId
+      cursor
+      ... on OrderCreated {
+        totalCents
+        currency
+        items {
+          sku
+          quantity
+          unitPriceCents
+        }
+      }
+    }
   }
-}`);
+`);
 
-export const ORDER_HISTORY = typed<
-  {
-    orderHistory: {
-      __typename: OrderEventType;
-      eventId: string;
-      eventType: OrderEventType;
-      orderId: string;
-      cursor: string;
-    }[];
-  },
-  { orderId: string }
->(`
-query OrderHistory($orderId: ID!) { orderHistory(orderId: $orderId) { __typename eventId eventType orderId cursor } }`);
+export const ORDER_HISTORY = graphql(`
+  query OrderHistory($orderId: ID!) {
+    orderHistory(orderId: $orderId) {
+      __typename
+      eventId
+      eventType
+      orderId
+      cursor
+    }
+  }
+`);
 
 export interface DeadLetter {
   id: string;
@@ -142,22 +195,48 @@ export interface DeadLetter {
   failedAt: string;
 }
 
-export const DEAD_LETTERS = typed<
-  { deadLetters: { edges: { cursor: string; node: DeadLetter }[]; hasNextPage: boolean; endCursor: string | null } },
-  { stream: EventStream; first?: number; after?: string | null }
->(`
-query DeadLetters($stream: EventStream!, $first: Int, $after: String) {
-  deadLetters(stream: $stream, first: $first, after: $after) {
-    edges { cursor node { id originalEntryId group consumer deliveries reason error eventType aggregateId envelope failedAt } }
-    hasNextPage endCursor
+export const DEAD_LETTERS = graphql(`
+  query DeadLetters($stream: EventStream!, $first: Int, $after: String) {
+    deadLetters(stream: $stream, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          id
+          originalEntryId
+          group
+          consumer
+          deliveries
+          reason
+          error
+          eventType
+          aggregateId
+          envelope
+          failedAt
+        }
+      }
+      hasNextPage
+      endCursor
+    }
   }
-}`);
+`);
 
-export const REPLAY_DEAD_LETTER = typed<{ replayDeadLetter: { id: string; eventType: string } }, { id: string }>(`
-mutation ReplayDeadLetter($id: ID!) { replayDeadLetter(id: $id) { id eventType } }`);
+export const REPLAY_DEAD_LETTER = graphql(`
+  mutation ReplayDeadLetter($id: ID!) {
+    replayDeadLetter(id: $id) {
+      id
+      eventType
+    }
+  }
+`);
 
-export const DISCARD_DEAD_LETTER = typed<{ discardDeadLetter: { id: string; reason: string } }, { id: string }>(`
-mutation DiscardDeadLetter($id: ID!) { discardDeadLetter(id: $id) { id reason } }`);
+export const DISCARD_DEAD_LETTER = graphql(`
+  mutation DiscardDeadLetter($id: ID!) {
+    discardDeadLetter(id: $id) {
+      id
+      reason
+    }
+  }
+`);
 
 export interface PlaceOrderOptions {
   idempotencyKey?: string;

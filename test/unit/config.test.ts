@@ -35,4 +35,20 @@ describe("config", () => {
       loadConfig({ NODE_ENV: "production", AUTH_JWKS_URL: "https://id.example.com/.well-known/jwks.json" }).auth.secret,
     ).toBeUndefined();
   });
+
+  it("accepts only trusted documents in production when asked, never in development", () => {
+    const production = { NODE_ENV: "production", AUTH_JWT_SECRET: "x".repeat(32) };
+    expect(loadConfig(production).trustedDocumentsManifest).toBeNull();
+    expect(loadConfig({ ...production, TRUSTED_DOCUMENTS: "true" }).trustedDocumentsManifest).toBe(
+      "src/dashboard/generated/persisted-documents.json",
+    );
+    expect(
+      loadConfig({ ...production, TRUSTED_DOCUMENTS: "true", TRUSTED_DOCUMENTS_MANIFEST: "/srv/allow.json" })
+        .trustedDocumentsManifest,
+    ).toBe("/srv/allow.json");
+    expect(loadConfig({ NODE_ENV: "development", TRUSTED_DOCUMENTS: "true" }).trustedDocumentsManifest).toBeNull();
+    expect(() => loadConfig({ ...production, TRUSTED_DOCUMENTS: "maybe" })).toThrow(/TRUSTED_DOCUMENTS/);
+    // GraphiQL sends documents of its own: both on in production is a mistake named at start-up.
+    expect(() => loadConfig({ ...production, TRUSTED_DOCUMENTS: "true", GRAPHIQL: "true" })).toThrow(/GRAPHIQL/);
+  });
 });

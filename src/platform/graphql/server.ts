@@ -25,6 +25,7 @@ import { useSubscriptionCaps, type SubscriptionCaps } from "./subscription-caps.
 import { useSharedSubscriptionExecution } from "./shared-execution.ts";
 import { withDashboard, type DashboardOptions } from "./dashboard.ts";
 import { renderLocalGraphiQL, withGraphiQLAssets } from "./graphiql.ts";
+import { trustedParams, useTrustedDocuments, type TrustedDocuments } from "./trusted-documents.ts";
 
 export interface WebSocketLimits {
   initTimeoutMs: number;
@@ -56,6 +57,8 @@ export interface ApiDeps {
   corsOrigins: string[] | "*" | null;
   rateLimit: { limit: number; windowMs: number };
   subscriptionCaps: SubscriptionCaps;
+  /** When set, only these operations run (production, TRUSTED_DOCUMENTS): see trusted-documents.ts. */
+  trustedDocuments?: TrustedDocuments;
   /** Serve /metrics and /ready on the api port too (outside production); else only on the health port. */
   opsOnApiPort: boolean;
 }
@@ -151,6 +154,8 @@ export function createApi(deps: ApiDeps): Api {
     },
     context: buildContext,
     plugins: [
+      // First: the allow-list decides which document runs before anything parses one.
+      ...(deps.trustedDocuments ? useTrustedDocuments(deps.trustedDocuments) : []),
       ...queryLimitPlugins(deps.limits),
       useArgumentChecks(),
       useSubscriptionCaps(deps.subscriptionCaps),
@@ -243,7 +248,7 @@ export function createApi(deps: ApiDeps): Api {
       jsonMessageReplacer: frameReplacer,
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, _id, payload) => {
         // ctx.subscriptions already holds this one while it is being set up.
         if (Object.keys(ctx.subscriptions).length > deps.ws.maxSubscriptionsPerConnection) {
           return [
@@ -252,6 +257,8 @@ export function createApi(deps: ApiDeps): Api {
             }),
           ];
         }
+        const params = deps.trustedDocuments ? trustedParams(deps.trustedDocuments, payload) : payload;
+        if (params instanceof GraphQLError) return [maskError(params, params.message) as GraphQLError];
         // Parsing, limits and validation may throw GraphQLErrors (syntax, token and alias limits):
         // the client's mistake, answered as an error result rather than a 4500 close.
         try {
