@@ -80,3 +80,72 @@ export class TcpProxy {
     s.on("error", () => {});
   }
 }
+
+/**
+ * A loopback round-robin TCP balancer in front of several replicas, like a Kubernetes Service:
+ * each new connection goes to the next backend, skipping one that refuses connections (stopped,
+ * or not listening yet), so a client told to reconnect lands on a live replica. Bytes are piped
+ * untouched (HTTP, SSE, WebSocket). A backend that closes a connection closes it for the client
+ * too, the same way: a clean close (FIN) after what it sent, a crash (RST) at once.
+ */
+export class RoundRobinBalancer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private next = 0;
+  /** Connections handed to each backend so far. */
+  readonly routed: number[];
+
+  private constructor(
+    readonly port: number,
+    private readonly backends: { host: string; port: number }[],
+  ) {
+    this.routed = backends.map(() => 0);
+    this.server = createServer((client) => this.route(client));
+  }
+
+  get open(): number {
+    return this.sockets.size;
+  }
+
+  static async create(backends: { host: string; port: number }[]): Promise<RoundRobinBalancer> {
+    const balancer = new RoundRobinBalancer(await freePort(), backends);
+    await new Promise<void>((resolve) => balancer.server.listen(balancer.port, "127.0.0.1", () => resolve()));
+    return balancer;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  private route(client: Socket) {
+    client.pause(); // nothing is read until a backend is connected
+    this.track(client);
+    const attempt = (tried: number) => {
+      if (client.destroyed) return;
+      if (tried === this.backends.length) return void client.destroy(); // every replica down
+      const i = this.next++ % this.backends.length;
+      const upstream = createConnection(this.backends[i]!);
+      const refused = () => attempt(tried + 1);
+      upstream.once("error", refused);
+      upstream.once("connect", () => {
+        upstream.off("error", refused);
+        this.track(upstream);
+        this.routed[i]!++;
+        upstream.on("close", (hadError) => hadError && client.destroy());
+        client.on("close", () => upstream.destroy());
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.resume();
+      });
+    };
+    attempt(0);
+  }
+
+  private track(s: Socket) {
+    this.sockets.add(s);
+    s.on("close", () => this.sockets.delete(s));
+    s.on("error", () => {});
+  }
+}
