@@ -415,15 +415,21 @@ export async function stopClients(procs: ClientProc[]): Promise<void> {
   );
 }
 
-export async function connectAll(label: string, procs: ClientProc[], sockets: number, server: AppChild): Promise<void> {
-  const deadline = Date.now() + 180_000;
+export async function connectAll(
+  label: string,
+  procs: ClientProc[],
+  sockets: number,
+  server: AppChild,
+  limitMs = 180_000,
+): Promise<void> {
+  const deadline = Date.now() + limitMs;
   for (;;) {
     const connected = sum(procs, (p) => p.connected);
     if (connected >= sockets) break;
     if (server.child.exitCode !== null) throw new Error(`${label}: server exited`);
     if (Date.now() > deadline)
       throw new Error(
-        `${label}: only ${connected} of ${sockets} sockets connected in 180 s (errors ${sum(procs, (p) => p.errors)})`,
+        `${label}: only ${connected} of ${sockets} sockets connected in ${limitMs / 1000} s (errors ${sum(procs, (p) => p.errors)})`,
       );
     log(
       `  ${label}: ${fmt(connected)} / ${fmt(sockets)} sockets connected, server RSS ${fmt(rssBytes(server.child.pid!) / 2 ** 20)} MiB`,

@@ -194,15 +194,6 @@ async function resumeRun(
   let server = await startServer(kind, scratch, serverOptions);
   const port = server.port;
   const bridge = kind === "peer" ? startBridge(scratch, key) : undefined;
-  const orders = startOrders({
-    primary: kind === "ours" ? server.url : undefined,
-    fallback: backend.url,
-    rate: o.rate,
-    customers: o.customers,
-    skus: CATALOG.map((p) => p.sku),
-    authorization: `Bearer ${await adminToken()}`,
-    maxSeconds: 900,
-  });
   const procs = startClients(
     kind,
     server.url,
@@ -210,18 +201,29 @@ async function resumeRun(
     o.customers,
     perSocket,
     false,
-    900,
+    1800,
     `Bearer ${await adminToken()}`,
     { trackIds: true, retryMs: o.retryMs, processes: o.clientProcs },
   );
+  let orders: OrdersProc | undefined;
   let profileDir: string | undefined;
   let profileWindow: { fromUs: number; toUs: number } | undefined;
   let starting: Promise<AppChild> | undefined;
   try {
-    await connectAll(label, procs, sockets, server);
+    // Connect before the orders flow: on a busy machine 100 mutations/s leave the handshakes little CPU.
+    await connectAll(label, procs, sockets, server, 900_000);
+    orders = startOrders({
+      primary: kind === "ours" ? server.url : undefined,
+      fallback: backend.url,
+      rate: o.rate,
+      customers: o.customers,
+      skus: CATALOG.map((p) => p.sku),
+      authorization: `Bearer ${await adminToken()}`,
+      maxSeconds: 1800,
+    });
     await waitFor(
       label,
-      90_000,
+      300_000,
       () => sum(procs, (p) => p.primed) >= subscribers,
       () => `${fmt(sum(procs, (p) => p.primed))} / ${fmt(subscribers)} subscribers live`,
     );
@@ -353,7 +355,7 @@ async function resumeRun(
   } finally {
     bridge?.stop();
     await stopClients(procs);
-    if (orders.child.exitCode === null) orders.child.kill("SIGTERM");
+    if (orders && orders.child.exitCode === null) orders.child.kill("SIGTERM");
     await server.stop();
     // A restart still starting when the run failed: stop it too (it may come up after the failure).
     if (starting)
