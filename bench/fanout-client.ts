@@ -4,7 +4,9 @@
  * several of these processes never run out of ephemeral ports), `perSocket` subscriptions on each;
  * subscriber i (global index) watches customer `c-<i mod customers>`. For every event received it
  * records commit→client latency (now − the event's occurredAt, ms resolution) in a histogram, and,
- * for the restart test, the event's sequence number (carried in totalCents) per subscriber.
+ * for the restart test, the event's sequence number (carried in totalCents) per subscriber. With
+ * `trackIds` (bench/resume.ts: real orders, no sequence numbers) it keeps, per subscriber, when each
+ * eventId first arrived, and `verify` checks that against the stream's ground truth.
  *
  * Bounded: it exits when the parent says stop, when the parent goes away, or after `maxSeconds`.
  * IPC in: start, measure on/off, report, stop. IPC out: progress (1/s), report.
@@ -30,12 +32,42 @@ export interface ClientArgs {
   maxSeconds: number;
   /** Sent in connection_init (admin token; the peer and raw servers ignore it). */
   authorization: string;
+  /** Per subscriber: eventId → first arrival (ms since epoch), duplicates by eventId (resume). */
+  trackIds?: boolean;
+  /** graphql-ws reconnect wait, jittered 0.5–1.5× (default 200–1000 ms). */
+  retryMs?: number;
+}
+
+/** Ground truth for `verify`, per customer: the eventIds after the watermark, in stream order. */
+export interface VerifyArgs {
+  expected: Record<string, string[]>;
+  /** Per customer: index in `expected` of its last event in the stream when the server listened again (−1: none). */
+  lastAtListen: Record<string, number>;
+  /** When the restarted server accepted connections again (ms since epoch). */
+  listenAt: number;
+}
+
+export interface VerifyReport {
+  subscribers: number;
+  expected: number;
+  distinct: number;
+  lost: number;
+  duplicates: number;
+  /** Expected events that were in the stream at listenAt and arrived after it: delivered by replay. */
+  replayed: number;
+  /** Per subscriber: listenAt → its last event of the stream at listenAt arrived (0 if it had it before). */
+  caughtUpMs: number[];
+  /** Per socket: listenAt → the socket connected again. */
+  reconnectMs: number[];
 }
 
 export type ClientCommand =
   | { cmd: "start"; args: ClientArgs }
   | { cmd: "measure"; on: boolean }
   | { cmd: "report"; seqFrom: number; seqTo: number }
+  | { cmd: "verify"; args: VerifyArgs }
+  /** Per customer: the eventId that means "caught up" (counted in progress.caughtUp from now on). */
+  | { cmd: "targets"; targets: Record<string, string> }
   | { cmd: "stop" };
 
 export interface ClientReport {
@@ -62,8 +94,11 @@ export type ClientMessage =
       received: number;
       errors: number;
       closes: number;
+      /** Subscribers that have received their `targets` event (trackIds). */
+      caughtUp: number;
     }
-  | { kind: "report"; report: ClientReport };
+  | { kind: "report"; report: ClientReport }
+  | { kind: "verified"; report: VerifyReport };
 
 const HIST_MAX = 60_000;
 
@@ -92,6 +127,13 @@ function main(args: ClientArgs): void {
   const primed = new Uint8Array(args.sockets * args.perSocket);
   let primedCount = 0;
   const seqs: Set<number>[] = args.trackSeqs ? Array.from({ length: primed.length }, () => new Set<number>()) : [];
+  const arrivals: Map<string, number>[] = args.trackIds
+    ? Array.from({ length: primed.length }, () => new Map<string, number>())
+    : [];
+  const connectedAt = new Float64Array(args.sockets);
+  const customerOf = (local: number) => `c-${(args.firstIndex + local) % args.customers}`;
+  let targets: Record<string, string> | undefined;
+  let caughtUp = 0;
   const clients: Client[] = [];
   const disposers: (() => void)[] = [];
   const describe = (what: unknown): string => {
@@ -116,7 +158,14 @@ function main(args: ClientArgs): void {
       primedCount++;
     }
     const e = data.orderEvents;
-    if (args.trackSeqs && typeof e.totalCents === "number") {
+    if (args.trackIds) {
+      const seen = arrivals[local]!;
+      if (seen.has(e.eventId)) duplicates++;
+      else {
+        seen.set(e.eventId, now);
+        if (targets && targets[customerOf(local)] === e.eventId) caughtUp++;
+      }
+    } else if (args.trackSeqs && typeof e.totalCents === "number") {
       const set = seqs[local]!;
       if (set.has(e.totalCents)) duplicates++;
       else set.add(e.totalCents);
@@ -126,6 +175,9 @@ function main(args: ClientArgs): void {
     const lat = Math.max(0, now - Date.parse(e.occurredAt));
     hist[Math.min(HIST_MAX, lat)]!++;
   };
+
+  // graphql-ws can leave a failed connect's promise unobserved while the server is down: count it, do not die.
+  process.on("unhandledRejection", noteError);
 
   const localAddress = args.localAddress;
   class BoundWebSocket extends WebSocket {
@@ -143,9 +195,13 @@ function main(args: ClientArgs): void {
       connectionParams: { authorization: args.authorization },
       retryAttempts: 1_000,
       shouldRetry: () => true,
-      retryWait: () => new Promise((r) => setTimeout(r, 200 + Math.random() * 800)),
+      retryWait: () =>
+        new Promise((r) =>
+          setTimeout(r, args.retryMs ? args.retryMs * (0.5 + Math.random()) : 200 + Math.random() * 800),
+        ),
       on: {
         connected: () => {
+          connectedAt[s] = Date.now();
           connects++;
           open++;
         },
@@ -196,6 +252,7 @@ function main(args: ClientArgs): void {
       received,
       errors,
       closes,
+      caughtUp,
     } satisfies ClientMessage);
   const tick = setInterval(progress, 1000);
 
@@ -209,6 +266,36 @@ function main(args: ClientArgs): void {
       }
     }
   })();
+
+  const verify = (v: VerifyArgs): VerifyReport => {
+    const r: VerifyReport = {
+      subscribers: arrivals.length,
+      expected: 0,
+      distinct: 0,
+      lost: 0,
+      duplicates,
+      replayed: 0,
+      caughtUpMs: [],
+      reconnectMs: Array.from(connectedAt, (t) => t - v.listenAt),
+    };
+    arrivals.forEach((seen, local) => {
+      const c = customerOf(local);
+      const ids = v.expected[c] ?? [];
+      const last = v.lastAtListen[c] ?? -1;
+      r.expected += ids.length;
+      ids.forEach((id, i) => {
+        const at = seen.get(id);
+        if (at === undefined) r.lost++;
+        else {
+          r.distinct++;
+          if (i <= last && at >= v.listenAt) r.replayed++;
+        }
+      });
+      const at = last >= 0 ? seen.get(ids[last]!) : v.listenAt;
+      r.caughtUpMs.push(at === undefined ? NaN : Math.max(0, at - v.listenAt));
+    });
+    return r;
+  };
 
   const stop = async () => {
     clearInterval(tick);
@@ -243,6 +330,15 @@ function main(args: ClientArgs): void {
         closes,
       };
       process.send?.({ kind: "report", report } satisfies ClientMessage);
+    } else if (m.cmd === "targets") {
+      targets = m.targets;
+      caughtUp = 0;
+      arrivals.forEach((seen, local) => {
+        const target = targets![customerOf(local)];
+        if (target === undefined || seen.has(target)) caughtUp++;
+      });
+    } else if (m.cmd === "verify") {
+      process.send?.({ kind: "verified", report: verify(m.args) } satisfies ClientMessage);
     } else if (m.cmd === "stop") void stop();
   });
 }

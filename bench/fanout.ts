@@ -48,7 +48,14 @@ import { forkScript, rssBytes, sleep, startApp, startChild, type AppChild } from
 import { adminToken } from "./lib/auth.ts";
 import { readArgs } from "./lib/args.ts";
 import { printProfileSummary, summarizeProfile } from "./cpuprofile-summary.ts";
-import type { ClientArgs, ClientCommand, ClientMessage, ClientReport, ServerKind } from "./fanout-client.ts";
+import type {
+  ClientArgs,
+  ClientCommand,
+  ClientMessage,
+  ClientReport,
+  ServerKind,
+  VerifyReport,
+} from "./fanout-client.ts";
 import { eventCatalog } from "../src/contracts/index.ts";
 
 const SOCKETS_PER_CLIENT = 5_000;
@@ -219,7 +226,12 @@ export function fanoutTable(results: FanoutResult[], baseline: string): string {
 
 // ── servers ─────────────────────────────────────────────────────────────────────────────────────
 
-async function startServer(kind: ServerKind, scratch: Scratch, o: Options, port?: number): Promise<AppChild> {
+export async function startServer(
+  kind: ServerKind,
+  scratch: Scratch,
+  o: Pick<Options, "serverNodeArgs" | "env">,
+  port?: number,
+): Promise<AppChild> {
   if (kind === "ours") {
     return startApp(scratch, "api", 4, o.serverNodeArgs, { HUB_BLOCK_MS: "5000", ...o.env }, port);
   }
@@ -308,14 +320,15 @@ class Publisher {
 
 // ── clients ─────────────────────────────────────────────────────────────────────────────────────
 
-interface ClientProc {
+export interface ClientProc {
   child: ChildProcess;
   subscribers: number;
   last: Extract<ClientMessage, { kind: "progress" }>;
   report?: (r: ClientReport) => void;
+  verified?: (r: VerifyReport) => void;
 }
 
-function startClients(
+export function startClients(
   kind: ServerKind,
   url: string,
   subscribers: number,
@@ -324,19 +337,23 @@ function startClients(
   trackSeqs: boolean,
   maxSeconds: number,
   authorization: string,
+  extra: Pick<ClientArgs, "trackIds" | "retryMs"> & { processes?: number } = {},
 ): ClientProc[] {
   const sockets = Math.ceil(subscribers / perSocket);
+  const { processes, ...more } = extra;
+  const perProcess = processes ? Math.ceil(sockets / processes) : SOCKETS_PER_CLIENT;
   const procs: ClientProc[] = [];
-  for (let p = 0, first = 0; first < sockets; p++, first += SOCKETS_PER_CLIENT) {
+  for (let p = 0, first = 0; first < sockets; p++, first += perProcess) {
     const child = forkScript("bench/fanout-client.ts");
-    const mySockets = Math.min(SOCKETS_PER_CLIENT, sockets - first);
+    const mySockets = Math.min(perProcess, sockets - first);
     const proc: ClientProc = {
       child,
       subscribers: mySockets * perSocket,
-      last: { kind: "progress", connected: 0, open: 0, primed: 0, received: 0, errors: 0, closes: 0 },
+      last: { kind: "progress", connected: 0, open: 0, primed: 0, received: 0, errors: 0, closes: 0, caughtUp: 0 },
     };
     child.on("message", (m: ClientMessage) => {
       if (m.kind === "progress") proc.last = m;
+      else if (m.kind === "verified") proc.verified?.(m.report);
       else proc.report?.(m.report);
     });
     const args: ClientArgs = {
@@ -351,6 +368,7 @@ function startClients(
       trackSeqs,
       maxSeconds,
       authorization,
+      ...more,
     };
     child.send({ cmd: "start", args } satisfies ClientCommand);
     procs.push(proc);
@@ -358,8 +376,10 @@ function startClients(
   return procs;
 }
 
-const sum = (procs: ClientProc[], f: (p: ClientProc["last"]) => number) => procs.reduce((s, p) => s + f(p.last), 0);
-const sendAll = (procs: ClientProc[], m: ClientCommand) => procs.forEach((p) => p.child.connected && p.child.send(m));
+export const sum = (procs: ClientProc[], f: (p: ClientProc["last"]) => number) =>
+  procs.reduce((s, p) => s + f(p.last), 0);
+export const sendAll = (procs: ClientProc[], m: ClientCommand) =>
+  procs.forEach((p) => p.child.connected && p.child.send(m));
 
 async function collect(procs: ClientProc[], seqFrom = 0, seqTo = -1): Promise<ClientReport[]> {
   return Promise.all(
@@ -377,7 +397,7 @@ async function collect(procs: ClientProc[], seqFrom = 0, seqTo = -1): Promise<Cl
   );
 }
 
-async function stopClients(procs: ClientProc[]): Promise<void> {
+export async function stopClients(procs: ClientProc[]): Promise<void> {
   await Promise.all(
     procs.map(
       (p) =>
@@ -395,15 +415,21 @@ async function stopClients(procs: ClientProc[]): Promise<void> {
   );
 }
 
-async function connectAll(label: string, procs: ClientProc[], sockets: number, server: AppChild): Promise<void> {
-  const deadline = Date.now() + 180_000;
+export async function connectAll(
+  label: string,
+  procs: ClientProc[],
+  sockets: number,
+  server: AppChild,
+  limitMs = 180_000,
+): Promise<void> {
+  const deadline = Date.now() + limitMs;
   for (;;) {
     const connected = sum(procs, (p) => p.connected);
     if (connected >= sockets) break;
     if (server.child.exitCode !== null) throw new Error(`${label}: server exited`);
     if (Date.now() > deadline)
       throw new Error(
-        `${label}: only ${connected} of ${sockets} sockets connected in 180 s (errors ${sum(procs, (p) => p.errors)})`,
+        `${label}: only ${connected} of ${sockets} sockets connected in ${limitMs / 1000} s (errors ${sum(procs, (p) => p.errors)})`,
       );
     log(
       `  ${label}: ${fmt(connected)} / ${fmt(sockets)} sockets connected, server RSS ${fmt(rssBytes(server.child.pid!) / 2 ** 20)} MiB`,
@@ -594,7 +620,7 @@ async function eventLoopLag(kind: ServerKind, server: AppChild): Promise<{ p99: 
   }
 }
 
-function percentile(hist: number[]): (p: number) => number {
+export function percentile(hist: number[]): (p: number) => number {
   const total = hist.reduce((a, b) => a + b, 0);
   return (p: number) => {
     if (!total) return NaN;

@@ -5,6 +5,7 @@
  *   relay         OutboxRelay draining a 100,000-row backlog vs raw XADD and DELETE (bench/relay.ts)
  *   fanout        1k–20k graphql-ws subscribers on one api process vs a raw ws fan-out server (bench/fanout.ts)
  *   peer          the same fan-out on a plain Yoga + redis-event-target server, and events lost across a restart
+ *   resume        1k/5k/10k subscribers resume at once after the api is SIGKILLed and restarted, vs the Pub/Sub peer (bench/resume.ts)
  *   saga          createOrder → OrderConfirmed at a subscriber, idle system, vs the same hops in raw pg + ioredis
  *   machine       print the machine details only
  *   all           createorder, then relay, both with their defaults
@@ -18,6 +19,7 @@ import { createorderBench } from "./createorder.ts";
 import { relayBench } from "./relay.ts";
 import { fanoutBench, peerBench } from "./fanout.ts";
 import { sagaBench } from "./saga.ts";
+import { resumeBench } from "./resume.ts";
 import { machineInfo, printMachine } from "./lib/machine.ts";
 import { ADMIN_URL, REDIS_URL } from "./lib/scratch.ts";
 
@@ -26,6 +28,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   relay: relayBench,
   fanout: fanoutBench,
   peer: peerBench,
+  resume: resumeBench,
   saga: sagaBench,
   machine: async () => printMachine(await machineInfo(ADMIN_URL, REDIS_URL)),
   all: async () => {

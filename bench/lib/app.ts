@@ -29,6 +29,8 @@ export interface StartOptions {
   /** Readiness URL; polled until it answers 2xx. */
   readyPath: string;
   port?: number;
+  /** Port that serves readyPath, if not `port` (the app's health port: production serves /ready only there). */
+  readyPort?: number;
   nodeArgs?: string[];
   label: string;
   readyTimeoutMs?: number;
@@ -53,10 +55,12 @@ export async function startChild(o: StartOptions): Promise<AppChild> {
   child.stderr!.on("data", keep);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
+  const readyBase = `http://127.0.0.1:${o.readyPort ?? port}`;
+  // BENCH_READY_TIMEOUT_S (default 60): a busy shared machine can take longer to start the app.
+  const deadline = Date.now() + (o.readyTimeoutMs ?? Number(process.env.BENCH_READY_TIMEOUT_S ?? 60) * 1000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${o.label} exited with ${child.exitCode}:\n${output.join("")}`);
-    const ready = await fetch(`${base}${o.readyPath}`).then(
+    const ready = await fetch(`${readyBase}${o.readyPath}`).then(
       (r) => r.ok,
       () => false,
     );
@@ -101,10 +105,13 @@ export async function startApp(
   env: Record<string, string> = {},
   port?: number,
 ): Promise<AppChild> {
+  // NODE_ENV=production serves /ready on the health port only: give it a known one (unless the caller did).
+  const healthPort = env.HEALTH_PORT ? Number(env.HEALTH_PORT) : await freePort();
   const app = await startChild({
     script: "src/main.ts",
     label: `app (${roles})`,
     readyPath: "/ready",
+    readyPort: healthPort,
     nodeArgs,
     port,
     env: {
@@ -113,7 +120,7 @@ export async function startApp(
       DATABASE_POOL_SIZE: String(pool),
       REDIS_URL: scratch.redisUrl,
       STREAM_PREFIX: scratch.streamPrefix,
-      HEALTH_PORT: "0",
+      HEALTH_PORT: String(healthPort),
       NODE_ENV: "production",
       LOG_LEVEL: process.env.BENCH_APP_LOG_LEVEL ?? "warn",
       LOG_PRETTY: "false",
