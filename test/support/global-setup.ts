@@ -1,4 +1,9 @@
 import { Redis } from "ioredis";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import path from "node:path";
+// @ts-expect-error: a plain ES module without type declarations
+import { buildApp } from "../../scripts/build.mjs";
+import { APP_BUNDLE, BUNDLES_DIR } from "./processes.ts";
 import {
   RUN_PID,
   TEMPLATE_DB,
@@ -21,11 +26,17 @@ export default async function setup() {
   await dropOrphanedTemplates();
   // Debris of runs that crashed or were killed: their databases and stream keys.
   await sweep((pid) => pid !== RUN_PID && !isAlive(pid));
+  mkdirSync(BUNDLES_DIR, { recursive: true });
+  for (const dir of readdirSync(BUNDLES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()))
+    if (!isAlive(Number(dir.name))) rmSync(path.join(BUNDLES_DIR, dir.name), { recursive: true, force: true });
   await dropDatabase(TEMPLATE_DB);
   await prismaCli(["migrate", "deploy"], urlFor(TEMPLATE_DB));
   // Nobody may connect to a template while it is being cloned.
   await admin((c) => c.query(`ALTER DATABASE "${TEMPLATE_DB}" WITH ALLOW_CONNECTIONS false IS_TEMPLATE true`));
+  // App processes (spawnRole) run the bundle production runs, built once per run from the sources.
+  await buildApp(APP_BUNDLE);
   return async () => {
+    rmSync(path.dirname(APP_BUNDLE), { recursive: true, force: true });
     await unmarkTemplate();
     await dropDatabase(TEMPLATE_DB);
     // Each file cleans up after itself; this catches a file whose worker died before its afterAll.

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { RUN_PID } from "./databases.ts";
 import type { TestEnv } from "./test-env.ts";
 import { TEST_JWT_SECRET } from "./auth.ts";
 
-/** A role of the app as a real OS process (`tsx src/main.ts`), JSON logs collected line by line. */
+/** A role of the app as a real OS process (the bundle of src/main.ts), JSON logs collected line by line. */
 export class AppProcess {
   readonly logs: Record<string, unknown>[] = [];
   stderr = "";
@@ -54,9 +57,15 @@ export class AppProcess {
   }
 }
 
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** Per-run bundles of the app, one folder per test run (named by its pid); swept when that run is gone. */
+export const BUNDLES_DIR = path.join(ROOT, "test-artifacts", "app-bundles");
+/** The app as `npm start` and the image run it, bundled from the sources by the global setup. */
+export const APP_BUNDLE = path.join(BUNDLES_DIR, String(RUN_PID), "main.js");
+
 export function spawnRole(env: TestEnv, roles: string, extraEnv: Record<string, string> = {}): AppProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: new URL("../..", import.meta.url).pathname,
+  const child = spawn(process.execPath, ["--enable-source-maps", APP_BUNDLE], {
+    cwd: ROOT,
     env: {
       ...process.env,
       NODE_ENV: "test",
