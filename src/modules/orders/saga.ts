@@ -44,10 +44,10 @@ export async function applyToOrder(
   return { found: true as const, decision, events: [event] as EventOf[] };
 }
 
-/** The order's status, read without a lock (the answer to a reservation check needs no more). */
+/** The order's status, locked like every writer of the order's events (they enter the outbox in commit order). */
 async function orderStatus(tx: SqlTx, orderId: string): Promise<OrderStatus | undefined> {
   const [order] = await tx.$queryRaw<{ status: OrderStatus }[]>`
-    SELECT status::text AS status FROM orders WHERE id = ${orderId}::uuid`;
+    SELECT status::text AS status FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
   return order?.status;
 }
 
