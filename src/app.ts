@@ -26,7 +26,7 @@ import { installContextPropagation } from "./platform/observability/tracing.ts";
 import { createVerifier } from "./platform/auth/tokens.ts";
 import { devToken, graphiqlHeaders } from "./platform/auth/dev-tokens.ts";
 import type { Role } from "./platform/roles.ts";
-import { consumers, eventRegistry } from "./modules.ts";
+import { consumers, eventRegistry, modules } from "./modules.ts";
 import { schema } from "./schema.ts";
 import { EXAMPLE_OPERATIONS } from "./graphiql-examples.ts";
 
@@ -92,6 +92,16 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     .filter((c) => has(c.group as RoleName))
     .map((c) => new ConsumerRouter(c, routerOptions(infra, c.group)));
   roles.push(...routers);
+  // A module's own roles (reconciliation) run where its consumer group runs: the role of its name.
+  for (const module of modules.filter((m) => has(m.name as RoleName)))
+    roles.push(
+      ...(module.roles?.({
+        db: infra.db,
+        log: log.child({ role: module.name }),
+        metrics: infra.metrics,
+        reconciliation: { intervalMs: config.RECONCILE_INTERVAL_MS, graceMs: config.RECONCILE_GRACE_MS },
+      }) ?? []),
+    );
   if (routers.length)
     infra.metrics.watchConsumerGroups(
       infra.redis,

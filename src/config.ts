@@ -94,6 +94,12 @@ const envSchema = z.object({
   STREAM_TRIM_INTERVAL_MS: int(100, 86_400_000).default(60_000),
   /** How long an idempotency key answers retries; purged after (by the relay role, every trim interval). */
   IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 365).default(24),
+  /**
+   * Reconciliation of orphan reservations (by the inventory role): every interval, stock still held
+   * past the grace period for an order inventory has not seen confirmed is checked with the orders module.
+   */
+  RECONCILE_INTERVAL_MS: int(100, 86_400_000).default(30_000),
+  RECONCILE_GRACE_MS: int(100, 7 * 86_400_000).default(120_000),
   /** HS256 shared secret for bearer tokens (local use). Production needs this or AUTH_JWKS_URL. */
   AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** The identity provider's JWKS (RS/PS/ES/EdDSA keys): the production choice. */

@@ -16,6 +16,7 @@ const rejected = z.object({
   shortSkus: z.array(z.object({ sku, requested: z.number().int(), available: z.number().int() })),
 });
 const released = z.object({ orderId: z.uuid(), items: z.array(skuQuantity) });
+const checkRequested = z.object({ orderId: z.uuid() });
 const adjusted = z.object({
   sku,
   delta: z.number().int(),
@@ -40,6 +41,15 @@ export const inventoryEvents = defineEvents({
     ],
   },
   StockReleased: { ...forOrder, versions: { 1: released }, routingKeys: lineKeys },
+  /**
+   * Reconciliation (internal; not one of the public INVENTORY_EVENT_TYPES): inventory holds stock
+   * for this order and has not heard that it was confirmed; the order saga answers ReservationChecked.
+   */
+  ReservationCheckRequested: {
+    ...forOrder,
+    versions: { 1: checkRequested },
+    routingKeys: (_id: string, p: z.output<typeof checkRequested>) => [orderKey(p.orderId)],
+  },
   StockAdjusted: {
     stream: "inventory",
     aggregateType: "Stock",

@@ -88,11 +88,12 @@ describe("poison events and dead letters", () => {
     ];
     const ids: Record<string, string> = {};
     for (const [what, fields] of poison) ids[what] = (await env.redis.xadd(orders, "*", ...fields))!;
-    // A StockReserved for an order that does not exist: the saga can never apply it.
+    // A StockRejected for an order that does not exist: the saga can never apply it (nothing is held,
+    // so nothing to compensate: a StockReserved for no order is released instead, orphan-reservations.test.ts).
     const orphan = eventCatalog.create(
-      "StockReserved",
+      "StockRejected",
       "01a21254-e1f1-7133-a952-00000000dead",
-      { orderId: "01a21254-e1f1-7133-a952-00000000dead", items: [{ sku: "SKU-001", quantity: 1 }] },
+      { orderId: "01a21254-e1f1-7133-a952-00000000dead", reason: "stray", shortSkus: [] },
       { trace },
     );
     const orphanId = await env.redis.xadd(
@@ -122,7 +123,7 @@ describe("poison events and dead letters", () => {
       originalEntryId: orphanId,
       reason: "permanent-error",
       group: "orders",
-      eventType: "StockReserved",
+      eventType: "StockRejected",
     });
     expect(orphanLetter.error).toContain("does not exist");
     expect(JSON.parse(orphanLetter.envelope).eventId).toBe(orphan.eventId);

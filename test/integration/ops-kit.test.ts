@@ -97,10 +97,11 @@ describe("Prometheus alerting rules (deploy/prometheus/alerts.yml)", () => {
     expect(r.ok, r.output).toBe(true);
   });
 
-  it("cover the six situations the runbook names, each with severity and a summary", () => {
+  it("cover the seven situations the runbook names, each with severity and a summary", () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([
       "ConsumerLagGrowing",
       "DeadLettersWaiting",
+      "OrphanReservationsReleased",
       "OutboxOldestRowTooOld",
       "ReadinessFlapping",
       "RelayStalled",

@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { decideOrder, type OrderCommand, type OrderStatus } from "../../src/modules/orders/decide.ts";
-import { decideAdjust, decideRelease, decideReserve } from "../../src/modules/inventory/decide.ts";
+import {
+  answerReservationCheck,
+  decideOrder,
+  type OrderCommand,
+  type OrderStatus,
+} from "../../src/modules/orders/decide.ts";
+import {
+  decideAdjust,
+  decideOnOrderState,
+  decideRelease,
+  decideReserve,
+  type ReservationStatus,
+} from "../../src/modules/inventory/decide.ts";
+import { ORDER_STATES, type OrderState } from "../../src/contracts/index.ts";
 
 const statuses: OrderStatus[] = ["PENDING", "CONFIRMED", "REJECTED", "CANCELLED"];
 
@@ -115,5 +127,42 @@ describe("inventory decisions", () => {
     expect(decideAdjust({ onHand: 10, reserved: 8 }, 5)).toEqual({ outcome: "adjust", onHand: 15 });
     expect(decideAdjust({ onHand: 10, reserved: 8 }, -2)).toEqual({ outcome: "adjust", onHand: 8 });
     expect(decideAdjust({ onHand: 10, reserved: 8 }, -3).outcome).toBe("refused");
+  });
+});
+
+describe("orphan reservations: what inventory does once it learns an order's state", () => {
+  const held = [{ sku: "A", quantity: 2 }];
+  const reservations: ReservationStatus[] = ["PENDING", "RESERVED", "REJECTED", "RELEASED"];
+  /** Stock may stay reserved only for a PENDING or CONFIRMED order. */
+  const mayHold = (state: OrderState) => state === "PENDING" || state === "CONFIRMED";
+
+  it.each(ORDER_STATES.flatMap((state) => reservations.map((status) => [state, status] as const)))(
+    "given an order %s and a reservation %s, stock stays held only if the order may hold it",
+    (state, status) => {
+      const d = decideOnOrderState(state, status, status === "RESERVED" ? held : []);
+      const stillHeld = status === "RESERVED" && !(d.outcome === "release" && d.decision.outcome === "release");
+      expect(stillHeld).toBe(status === "RESERVED" && mayHold(state));
+      if (d.outcome === "release" && d.decision.outcome === "release") expect(d.decision.items).toEqual(held);
+    },
+  );
+
+  it("a CONFIRMED order verifies its reservation (the reconciliation stops asking); PENDING keeps it unverified", () => {
+    expect(decideOnOrderState("CONFIRMED", "RESERVED", held)).toEqual({ outcome: "verify" });
+    expect(decideOnOrderState("PENDING", "RESERVED", held).outcome).toBe("unchanged");
+    expect(decideOnOrderState("CONFIRMED", "REJECTED", []).outcome).toBe("unchanged");
+  });
+
+  it.each(["REJECTED", "CANCELLED", "UNKNOWN"] as const)(
+    "an order %s with nothing reserved yet leaves a tombstone, so a late or replayed OrderCreated reserves nothing",
+    (state) => {
+      const d = decideOnOrderState(state, "PENDING", []);
+      expect(d).toEqual({ outcome: "release", decision: { outcome: "tombstone" } });
+      expect(decideReserve("RELEASED", held, new Map([["A", { onHand: 9, reserved: 0 }]])).outcome).toBe("unchanged");
+    },
+  );
+
+  it("the orders module answers a check with the order's status, or UNKNOWN when there is no such order", () => {
+    for (const status of statuses) expect(answerReservationCheck(status)).toBe(status);
+    expect(answerReservationCheck(undefined)).toBe("UNKNOWN");
   });
 });

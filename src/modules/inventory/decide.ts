@@ -1,3 +1,5 @@
+import type { OrderState } from "../../contracts/index.ts";
+
 /**
  * Inventory decisions, pure: reserve all lines of an order or none, and release exactly what was
  * reserved. The service locks the rows, asks these functions, and applies the answer.
@@ -71,4 +73,35 @@ export function decideAdjust(stock: Stock, delta: number): AdjustDecision {
   if (onHand < stock.reserved)
     return { outcome: "refused", why: `on hand would be ${onHand}, below the ${stock.reserved} reserved` };
   return { outcome: "adjust", onHand };
+}
+
+export type OrderStateDecision =
+  /** The order is CONFIRMED: its reservation is legitimate; the reconciliation stops asking. */
+  | { outcome: "verify" }
+  /** Give back what the order holds (or tombstone it): the order cannot take stock. */
+  | { outcome: "release"; decision: ReleaseDecision }
+  | { outcome: "unchanged"; why: string };
+
+/**
+ * What inventory does with an order's reservation once it learns the order's state (OrderConfirmed,
+ * OrderRejected, or the orders module's ReservationChecked). Stock may only stay reserved for an
+ * order that is PENDING or CONFIRMED; anything else (REJECTED, CANCELLED, no such order) releases.
+ */
+export function decideOnOrderState(
+  orderState: OrderState,
+  status: ReservationStatus,
+  reserved: Line[],
+): OrderStateDecision {
+  switch (orderState) {
+    case "CONFIRMED":
+      return status === "RESERVED"
+        ? { outcome: "verify" }
+        : { outcome: "unchanged", why: `order is CONFIRMED but its reservation is ${status}` };
+    case "PENDING":
+      return { outcome: "unchanged", why: "order is still PENDING; checked again later" };
+    case "REJECTED":
+    case "CANCELLED":
+    case "UNKNOWN":
+      return { outcome: "release", decision: decideRelease(status, reserved) };
+  }
 }

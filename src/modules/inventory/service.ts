@@ -1,11 +1,21 @@
 import type { Database } from "../../platform/infra/database.ts";
 import type { SqlTx } from "../../platform/infra/sql-transaction.ts";
 import type { EventCause } from "../../platform/events/envelope.ts";
-import { eventCatalog, type EventOf } from "../../contracts/index.ts";
+import { eventCatalog, type EventOf, type OrderState } from "../../contracts/index.ts";
 import type { HandlerContext } from "../../platform/consumers/types.ts";
 import { appendToOutbox } from "../../platform/outbox/enqueue.ts";
 import { AppError, badInput } from "../../platform/shared/errors.ts";
-import { decideAdjust, decideRelease, decideReserve, type Line, type ReservationStatus, type Stock } from "./decide.ts";
+import {
+  decideAdjust,
+  decideOnOrderState,
+  decideRelease,
+  decideReserve,
+  type Line,
+  type ReleaseDecision,
+  type ReservationStatus,
+  type Stock,
+} from "./decide.ts";
+import { ORPHAN_RESERVATIONS_RELEASED } from "./metrics.ts";
 
 /**
  * Takes this order's reservation row, creating it if needed, and locks it: every handler for one
@@ -88,30 +98,108 @@ export async function reserveStock(
   }
 }
 
-/** OrderCancelled → give back exactly what this order reserved → StockReleased. */
-export async function releaseStock(
+/**
+ * Applies a release decision to a locked reservation: give back exactly what it holds
+ * (→ StockReleased), or tombstone it so a late OrderCreated reserves nothing.
+ */
+async function applyRelease(
   tx: SqlTx,
-  event: EventOf<"OrderCancelled">,
+  orderId: string,
+  decision: ReleaseDecision,
+  reason: string,
   { cause, log }: HandlerContext,
 ): Promise<EventOf[]> {
-  const orderId = event.aggregateId;
-  const status = await lockReservation(tx, orderId);
-  const decision = decideRelease(status, status === "RESERVED" ? await reservedItems(tx, orderId) : []);
   switch (decision.outcome) {
     case "unchanged":
       log.info({ orderId, why: decision.why }, "nothing to release");
       return [];
     case "tombstone":
-      await applyReservation(tx, orderId, [], -1, "RELEASED", "cancelled before stock was reserved");
+      await applyReservation(tx, orderId, [], -1, "RELEASED", reason);
       return [eventCatalog.create("StockReleased", orderId, { orderId, items: [] }, cause)];
     case "release":
       await lockStock(
         tx,
         decision.items.map((i) => i.sku),
       );
-      await applyReservation(tx, orderId, decision.items, -1, "RELEASED", event.payload.reason);
+      await applyReservation(tx, orderId, decision.items, -1, "RELEASED", reason);
       return [eventCatalog.create("StockReleased", orderId, { orderId, items: decision.items }, cause)];
   }
+}
+
+/** OrderCancelled → give back exactly what this order reserved → StockReleased. */
+export async function releaseStock(
+  tx: SqlTx,
+  event: EventOf<"OrderCancelled">,
+  ctx: HandlerContext,
+): Promise<EventOf[]> {
+  const orderId = event.aggregateId;
+  const status = await lockReservation(tx, orderId);
+  const decision = decideRelease(status, status === "RESERVED" ? await reservedItems(tx, orderId) : []);
+  const reason = decision.outcome === "tombstone" ? "cancelled before stock was reserved" : event.payload.reason;
+  return applyRelease(tx, orderId, decision, reason, ctx);
+}
+
+/**
+ * What inventory learned of an order's state (OrderRejected, or the orders module's answer
+ * ReservationChecked) applied to its reservation: CONFIRMED verifies it, PENDING keeps it, anything
+ * else releases it. Stock released here was held for an order that could not take it: an orphan,
+ * counted and logged.
+ */
+async function learnOrderState(
+  tx: SqlTx,
+  orderId: string,
+  orderState: OrderState,
+  ctx: HandlerContext,
+): Promise<EventOf[]> {
+  const status = await lockReservation(tx, orderId);
+  const decision = decideOnOrderState(
+    orderState,
+    status,
+    status === "RESERVED" ? await reservedItems(tx, orderId) : [],
+  );
+  switch (decision.outcome) {
+    case "unchanged":
+      ctx.log.info({ orderId, orderState, why: decision.why }, "reservation unchanged");
+      return [];
+    case "verify":
+      await tx.$executeRaw`UPDATE reservations SET verified_at = now() WHERE order_id = ${orderId}::uuid`;
+      return [];
+    case "release": {
+      const release = decision.decision;
+      if (release.outcome === "release") {
+        ctx.log.warn(
+          { orderId, orderState, items: release.items },
+          "orphan reservation released: stock was held for an order that is not pending or confirmed",
+        );
+        ctx.count(ORPHAN_RESERVATIONS_RELEASED, { order_state: orderState });
+      }
+      return applyRelease(tx, orderId, release, `order is ${orderState}`, ctx);
+    }
+  }
+}
+
+/** OrderRejected: nothing is held for a rejected order, unless a stray reservation slipped in; release it. */
+export const onOrderRejected = (tx: SqlTx, event: EventOf<"OrderRejected">, ctx: HandlerContext) =>
+  learnOrderState(tx, event.aggregateId, "REJECTED", ctx);
+
+/** ReservationChecked: the orders module's word on an order inventory holds (or was about to hold) stock for. */
+export const onReservationChecked = (tx: SqlTx, event: EventOf<"ReservationChecked">, ctx: HandlerContext) =>
+  learnOrderState(tx, event.payload.orderId, event.payload.orderState, ctx);
+
+/**
+ * OrderConfirmed: the reservation is legitimate; the reconciliation stops asking about it. One
+ * statement, no lock: it only ever sets verified_at on a RESERVED row.
+ */
+export async function onOrderConfirmed(
+  tx: SqlTx,
+  event: EventOf<"OrderConfirmed">,
+  { log }: HandlerContext,
+): Promise<EventOf[]> {
+  const orderId = event.aggregateId;
+  const verified = await tx.$executeRaw`
+    UPDATE reservations SET verified_at = now() WHERE order_id = ${orderId}::uuid AND status = 'RESERVED'`;
+  if (verified === 0) log.warn({ orderId }, "order confirmed, but inventory holds no stock for it");
+  return [];
 }
 
 export const MAX_RESTOCK = 100_000;

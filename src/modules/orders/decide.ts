@@ -1,3 +1,5 @@
+import type { OrderState } from "../../contracts/index.ts";
+
 /**
  * The order state machine, as a pure function: given the current status and what happened, decide
  * the transition (and the event it emits), a harmless repeat, or a refusal. No I/O here.
@@ -42,3 +44,6 @@ export function decideOrder(status: OrderStatus, command: OrderCommand): OrderDe
 }
 
 export const isTerminal = (status: OrderStatus) => status === "REJECTED" || status === "CANCELLED";
+
+/** What inventory is told about an order it holds stock for: its status, or UNKNOWN if there is no such order. */
+export const answerReservationCheck = (status: OrderStatus | undefined): OrderState => status ?? "UNKNOWN";

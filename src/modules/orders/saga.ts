@@ -1,9 +1,9 @@
 import type { SqlTx } from "../../platform/infra/sql-transaction.ts";
 import type { EventCause } from "../../platform/events/envelope.ts";
-import { contract, eventCatalog, type EventOf } from "../../contracts/index.ts";
+import { contract, eventCatalog, type EventOf, type OrderState } from "../../contracts/index.ts";
 import { defineConsumer, PermanentError, type HandlerContext } from "../../platform/consumers/types.ts";
 import type { Logger } from "../../platform/observability/logger.ts";
-import { decideOrder, type OrderCommand, type OrderStatus } from "./decide.ts";
+import { answerReservationCheck, decideOrder, type OrderCommand, type OrderStatus } from "./decide.ts";
 
 /**
  * Locks the order and applies a command through the state machine. Every writer of an order's
@@ -44,21 +44,49 @@ export async function applyToOrder(
   return { found: true as const, decision, events: [event] as EventOf[] };
 }
 
+/** The order's status, locked like every writer of the order's events (they enter the outbox in commit order). */
+async function orderStatus(tx: SqlTx, orderId: string): Promise<OrderStatus | undefined> {
+  const [order] = await tx.$queryRaw<{ status: OrderStatus }[]>`
+    SELECT status::text AS status FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+  return order?.status;
+}
+
+const reservationChecked = (orderId: string, orderState: OrderState, cause: EventCause) =>
+  eventCatalog.create("ReservationChecked", orderId, { orderId, orderState }, cause);
+
 async function onStockOutcome(
   tx: SqlTx,
   event: EventOf<"StockReserved"> | EventOf<"StockRejected">,
   { cause, log }: HandlerContext,
 ) {
+  const { orderId } = event.payload;
   const command: OrderCommand =
     event.eventType === "StockReserved" ? { type: "confirm" } : { type: "reject", reason: event.payload.reason };
-  const result = await applyToOrder(tx, event.payload.orderId, command, cause, log);
-  if (!result.found) throw new PermanentError(`order ${event.payload.orderId} does not exist`);
+  const result = await applyToOrder(tx, orderId, command, cause, log);
+  if (!result.found) {
+    // Nothing was held for a rejection; a reservation for no order must be given back, or it leaks.
+    if (event.eventType === "StockRejected") throw new PermanentError(`order ${orderId} does not exist`);
+    log.warn({ orderId }, "stock reserved for an order that does not exist; telling inventory to release it");
+    return [reservationChecked(orderId, "UNKNOWN", cause)];
+  }
+  // A reservation for a REJECTED or CANCELLED order needs nothing here: inventory releases on the
+  // OrderRejected / OrderCancelled it consumes, whichever arrives first.
   return result.events;
+}
+
+/** ReservationCheckRequested (inventory's reconciliation) → ReservationChecked with what this module knows. */
+async function onReservationCheck(tx: SqlTx, event: EventOf<"ReservationCheckRequested">, { cause }: HandlerContext) {
+  const { orderId } = event.payload;
+  return [reservationChecked(orderId, answerReservationCheck(await orderStatus(tx, orderId)), cause)];
 }
 
 /** Consumer group `orders`: the order saga, turning inventory outcomes into order state. */
 export const orderSagaWorker = defineConsumer(contract, {
   group: "orders",
   streams: ["inventory"],
-  handlers: { StockReserved: onStockOutcome, StockRejected: onStockOutcome },
+  handlers: {
+    StockReserved: onStockOutcome,
+    StockRejected: onStockOutcome,
+    ReservationCheckRequested: onReservationCheck,
+  },
 });

@@ -1,6 +1,7 @@
 import type { SqlTx } from "../infra/sql-transaction.ts";
 import type { Envelope } from "../events/envelope.ts";
 import type { EnvelopeOf, EventSpecs } from "../events/registry.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import type { InTransaction, Next, Traced } from "./message.ts";
 import { PermanentError, type HandlerContext, type Handlers } from "./types.ts";
 
@@ -21,10 +22,18 @@ export async function dispatch<S extends EventSpecs, K extends keyof S & string>
   return handler(tx, event, ctx);
 }
 
-/** The end of the chain: the consumer's handler, inside the transaction; what it emits goes to the outbox. */
-export function handleWith<S extends EventSpecs>(handlers: Handlers<S>): Next<InTransaction<Traced<EnvelopeOf<S>>>> {
+/**
+ * The end of the chain: the consumer's handler, inside the transaction; what it emits goes to the
+ * outbox, what it counts goes to `metrics` after the commit.
+ */
+export function handleWith<S extends EventSpecs>(
+  handlers: Handlers<S>,
+  metrics?: Metrics,
+): Next<InTransaction<Traced<EnvelopeOf<S>>>> {
   return async (msg) => {
-    msg.emitted = await dispatch(handlers, msg.tx, msg.envelope, { cause: msg.cause, log: msg.log });
+    const count: HandlerContext["count"] = (metric, labels = {}) =>
+      (msg.afterCommit ??= []).push(() => metrics?.counter(metric).inc(labels));
+    msg.emitted = await dispatch(handlers, msg.tx, msg.envelope, { cause: msg.cause, log: msg.log, count });
     return "handled";
   };
 }

@@ -37,6 +37,8 @@ export interface Message {
   envelope?: Envelope;
   /** What the handler emitted (dispatch), appended to the outbox in its transaction (outbox). */
   emitted?: readonly Envelope[];
+  /** Run once the handler's transaction has committed (metrics the handler counted); reset by each attempt. */
+  afterCommit?: (() => void)[];
   /** The delivery failed and is to be tried again after `delayMs` (retry); the router schedules it. */
   retry?: { reason: RetryReason; delayMs: number };
   /** The entry went to the dead-letter stream (poison). */

@@ -155,7 +155,7 @@ export class ConsumerRouter<S extends EventSpecs = EventSpecs> implements Role {
       .use(transaction(o.pool))
       .use(inbox(group))
       .use(outbox(o.events))
-      .handle(handleWith(handlers));
+      .handle(handleWith(handlers, o.metrics));
   }
 
   async start(): Promise<void> {

@@ -2,11 +2,14 @@ import type { SqlTx } from "../infra/sql-transaction.ts";
 import type { Envelope, EventCause } from "../events/envelope.ts";
 import type { EnvelopeOf, EventSpecs, StreamName } from "../events/registry.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { CounterSpec } from "../observability/metrics.ts";
 
 export interface HandlerContext {
   /** Trace, correlation and causation for the events this handler emits (a child of the incoming trace). */
   cause: EventCause;
   log: Logger;
+  /** Counts a module's own metric once the handler's transaction commits (a rolled-back attempt counts nothing). */
+  count<L extends string>(metric: CounterSpec<L>, labels?: Partial<Record<L, string>>): void;
 }
 
 /**

@@ -95,6 +95,16 @@ export class Metrics {
     });
   }
 
+  /**
+   * A module's own counter (the platform names no domain metric): registered on first use, the
+   * same counter on every later one.
+   */
+  counter<L extends string>(spec: CounterSpec<L>): Counter<L> {
+    const existing = this.registry.getSingleMetric(spec.name);
+    if (existing) return existing as Counter<L>;
+    return new Counter({ name: spec.name, help: spec.help, labelNames: spec.labelNames, registers: [this.registry] });
+  }
+
   /** Wraps a readiness check so each outcome is recorded (readiness_ready) and each change counted. */
   trackReadiness<T>(check: () => Promise<T>): () => Promise<T> {
     let last: boolean | undefined;
@@ -224,6 +234,13 @@ export class Metrics {
       },
     });
   }
+}
+
+/** A counter a module declares (name, help, labels) and counts through the platform's registry. */
+export interface CounterSpec<L extends string = string> {
+  name: string;
+  help: string;
+  labelNames: readonly L[];
 }
 
 /** What the outbox probe needs of a pool: a pg.Pool, or an adapter over another client. */

@@ -9,7 +9,7 @@ import { capturingLogger, entryOf, messageOf, pinged, pingEvents, pings } from "
 
 type Pings = typeof pingEvents;
 const trace = continueTrace();
-const ctx: HandlerContext = { cause: { trace }, log: capturingLogger().log };
+const ctx: HandlerContext = { cause: { trace }, log: capturingLogger().log, count: () => {} };
 /** Handlers here write nothing; a transaction that refuses any statement proves it. */
 const noTx: SqlTx = {
   $queryRaw: () => Promise.reject(new Error("no statements in this test")),
