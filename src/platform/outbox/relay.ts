@@ -398,11 +398,14 @@ export class OutboxRelay implements Role {
     for (const [stream, n] of perStream) this.o.metrics?.relayPublished.inc({ stream }, n);
   }
 
-  private wake(): void {
-    for (const wait of this.waits) {
+  /** Wakes the loops that have new rows (per the NOTIFY payload), or all of them. */
+  private wake(payload?: string): void {
+    const units = payload ? unitsNotified(this.units, payload) : undefined;
+    this.waits.forEach((wait, u) => {
+      if (units && !units.has(u)) return;
       if (wait.wakeUp) wait.wakeUp();
       else wait.woken = true;
-    }
+    });
   }
 
   private waitForWork(u: number): Promise<void> {
@@ -447,7 +450,7 @@ export class OutboxRelay implements Role {
           client.on("end", () => resolve());
         });
         await client.connect();
-        client.on("notification", () => this.wake());
+        client.on("notification", (n) => this.wake(n.payload));
         await client.query("LISTEN outbox");
         this.listener = client;
         failures = 0;
@@ -483,6 +486,27 @@ export function liveReplicasIn(info: string): number {
     if (/(?:^|[:,])state=online(?:,|$)/.test(m[0]) && lag && Number(lag[1]) <= 10) live++;
   }
   return live;
+}
+
+/**
+ * The indexes of the units a NOTIFY payload ("stream:agg_hash,…", see the outbox_notify trigger)
+ * names; undefined (wake all) if it names something no unit covers or cannot be read, so an
+ * unexpected payload costs a few empty batches, never a missed row. The single-Redis unit covers all.
+ */
+export function unitsNotified(units: readonly RelayUnit[], payload: string): Set<number> | undefined {
+  const woken = new Set<number>();
+  for (const pair of payload.split(",")) {
+    const colon = pair.lastIndexOf(":");
+    if (colon < 0 || !/^\d+$/.test(pair.slice(colon + 1))) return undefined;
+    const stream = pair.slice(0, colon);
+    const hash = Number(pair.slice(colon + 1));
+    const u = units.findIndex(
+      (unit) => !unit.only || (unit.only.stream === stream && unit.only.partition === hash % unit.only.partitions),
+    );
+    if (u < 0) return undefined;
+    woken.add(u);
+  }
+  return woken;
 }
 
 /** A cluster redirect or failover reply: the slot's master is elsewhere, or about to be. */
