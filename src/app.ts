@@ -9,7 +9,7 @@ import {
 } from "./platform/infra/database.ts";
 import { createRedis, type RedisClient, type RedisTarget } from "./platform/infra/redis.ts";
 import { claimStreamLayout } from "./platform/events/layout-guard.ts";
-import { OutboxRelay } from "./platform/outbox/relay.ts";
+import { OutboxRelay, relayUnits } from "./platform/outbox/relay.ts";
 import { StreamHub } from "./platform/live/hub.ts";
 import { createApi } from "./platform/graphql/server.ts";
 import { loadTrustedDocuments } from "./platform/graphql/trusted-documents.ts";
@@ -59,18 +59,19 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   const has = (role: RoleName) => config.ROLES.includes(role);
   installContextPropagation();
   const redisTarget: RedisTarget = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
+  // The one stream layout of this process: every role derives its Redis keys from it.
+  const layout: StreamLayout = {
+    prefix: config.STREAM_PREFIX,
+    partitions: config.STREAM_PARTITIONS,
+    cluster: Boolean(config.REDIS_CLUSTER_NODES?.length),
+  };
   const infra: Infrastructure = {
     config,
     log,
-    db: createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, undefined, databaseTimeouts(config)),
+    db: createDatabase(config.DATABASE_URL, poolSize(config, layout, log), undefined, databaseTimeouts(config)),
     redisTarget,
     redis: createRedis(redisTarget, "commands", log),
-    // The one stream layout of this process: every role derives its Redis keys from it.
-    layout: {
-      prefix: config.STREAM_PREFIX,
-      partitions: config.STREAM_PARTITIONS,
-      cluster: Boolean(config.REDIS_CLUSTER_NODES?.length),
-    },
+    layout,
     // One registry per app (per process in production): every role's metrics, served at /metrics.
     metrics: new Metrics(log),
   };
@@ -183,6 +184,22 @@ function databaseTimeouts(config: Config): DatabaseTimeouts {
     statementMs: config.PG_STATEMENT_TIMEOUT_MS,
     idleInTransactionMs: config.PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
   };
+}
+
+/**
+ * DATABASE_POOL_SIZE, raised for a relay on a Redis Cluster to its publish loops (one per stream
+ * partition, each holding a connection while its batch is in Redis) plus a few for the rest of the
+ * process. Fewer would queue healthy partitions behind those whose master is failing over.
+ */
+function poolSize(config: Config, layout: StreamLayout, log: Logger): number {
+  if (!config.ROLES.includes("relay")) return config.DATABASE_POOL_SIZE;
+  const needed = relayUnits(layout, eventRegistry.streams).length + 3;
+  if (needed <= config.DATABASE_POOL_SIZE) return config.DATABASE_POOL_SIZE;
+  log.info(
+    { configured: config.DATABASE_POOL_SIZE, poolSize: needed },
+    "DATABASE_POOL_SIZE raised to the relay's publish loops (one per stream partition) + 3",
+  );
+  return needed;
 }
 
 function relayOptions({ config, log, db, redis, layout, metrics }: Infrastructure) {

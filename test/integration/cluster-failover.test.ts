@@ -201,32 +201,48 @@ describe("Redis Cluster failover under load", () => {
           `partition ${p} delivered while partition(s) ${stalled} were stalled`,
         ).toBe(true);
 
-      // The stall per partition: the longest gap between deliveries around the failover.
-      const report = Array.from({ length: PARTITIONS }, (_, p) => {
-        const times = first.filter((d) => d.partition === p).map((d) => d.at);
-        // longest time between two consecutive deliveries of this partition, for gaps that overlap [from, to]
-        const gap = (from: number, to: number) => {
-          let max = 0;
-          for (let i = 1; i < times.length; i++)
-            if (times[i]! > from && times[i - 1]! < to) max = Math.max(max, times[i]! - times[i - 1]!);
-          return max;
-        };
-        return {
-          partition: p,
-          master: stalled.includes(p) ? "killed" : "healthy",
-          events: times.length,
-          maxGapBeforeKillMs: gap(t0, killedAt),
-          maxGapDuringFailoverMs: gap(killedAt, restartedAt + 2000),
-          maxGapAfterMs: gap(restartedAt + 2000, placedAt),
-        };
-      });
+      // The stall per partition (printed, not asserted: timing on a shared machine says nothing).
       console.log(
         `cluster-failover: ${ORDERS} orders at ${RATE}/s, ${SUBSCRIBERS} subscribers; kill at +${killedAt - t0} ms, ` +
-          `replica promoted after ${promotedAt - killedAt} ms, old master restarted at +${restartedAt - t0} ms; ` +
-          `victim partition(s) ${stalled} resumed ${resumedAt - killedAt} ms after the kill\n` +
-          report.map((r) => JSON.stringify(r)).join("\n"),
+          `replica promoted (as seen by polling) ${promotedAt - killedAt} ms after the kill, old master restarted at ` +
+          `+${restartedAt - t0} ms; victim partition(s) ${stalled} resumed ${resumedAt - killedAt} ms after the kill, ` +
+          `${resumedAt - promotedAt} ms after the promotion\n` +
+          stallTable(first, { t0, killedAt, promotedAt, restartedAt, placedAt, stalled }),
       );
       for (const c of clients) await c.dispose();
     },
   );
 });
+
+/**
+ * Per partition, the longest gap between two consecutive deliveries (ms) in each phase: before the
+ * kill (the normal inter-event gap), overlapping the failover (kill → promotion), overlapping the
+ * old master's restart (its first 5 s) and after that until the last order was placed.
+ */
+function stallTable(
+  deliveries: Delivery[],
+  t: { t0: number; killedAt: number; promotedAt: number; restartedAt: number; placedAt: number; stalled: number[] },
+): string {
+  const rows = Array.from({ length: PARTITIONS }, (_, p) => {
+    const times = deliveries.filter((d) => d.partition === p).map((d) => d.at);
+    const gap = (from: number, to: number, within = false) => {
+      let max = 0;
+      for (let i = 1; i < times.length; i++) {
+        const [a, b] = [times[i - 1]!, times[i]!];
+        if (within ? a >= from && b <= to : b > from && a < to) max = Math.max(max, b - a);
+      }
+      return max;
+    };
+    return [
+      p,
+      t.stalled.includes(p) ? "killed" : "healthy",
+      times.length,
+      gap(t.t0, t.killedAt, true),
+      gap(t.killedAt, t.promotedAt),
+      gap(t.restartedAt, t.restartedAt + 5_000),
+      gap(t.restartedAt + 5_000, t.placedAt, true),
+    ];
+  });
+  const header = ["partition", "master", "events", "gap before", "gap failover", "gap restart", "gap after"];
+  return [header, ...rows].map((r) => r.map((c) => String(c).padStart(12)).join(" ")).join("\n");
+}

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
 import { RedisCluster } from "../support/redis-cluster.ts";
 import { waitFor } from "../support/wait.ts";
-import { OutboxRelay } from "../../src/platform/outbox/relay.ts";
+import { OutboxRelay, relayUnits, unitsNotified } from "../../src/platform/outbox/relay.ts";
+import pg from "pg";
 import { appendToOutbox } from "../../src/platform/outbox/enqueue.ts";
 import { decodeEntry } from "../../src/platform/events/stream-entry.ts";
 import { createDatabase, type Database } from "../../src/platform/infra/database.ts";
@@ -11,6 +12,7 @@ import { partitionKey, partitionOf, type StreamLayout } from "../../src/platform
 import { continueTrace } from "../../src/platform/observability/trace.ts";
 import { eventCatalog } from "../../src/contracts/index.ts";
 import { eventRegistry } from "../../src/modules.ts";
+import { fnv1a } from "../../src/platform/events/lanes.ts";
 
 /**
  * The relay on a 3-master Redis Cluster (no replicas) with 4 partitions per stream: the master of
@@ -106,6 +108,40 @@ const complete = (seqs: Map<string, number[]>, partition: number, upTo: number) 
     .every((a) => JSON.stringify(seqs.get(a)) === JSON.stringify(Array.from({ length: upTo }, (_, i) => i)));
 
 const outboxRows = async () => Number((await db.pool.query("SELECT count(*) AS n FROM outbox")).rows[0].n);
+
+describe("outbox NOTIFY", () => {
+  it("names the stream and aggregate hash of the rows, so only their partition's loop is woken", async () => {
+    const listener = new pg.Client({ connectionString: env.config.DATABASE_URL });
+    await listener.connect();
+    try {
+      const payloads: string[] = [];
+      listener.on("notification", (n) => payloads.push(n.payload ?? ""));
+      await listener.query("LISTEN outbox");
+      // Aggregates of partitions 0 and 1 that the other test does not check.
+      const onPartition = (p: number) =>
+        Array.from({ length: 64 }, (_, n) => `0193a1b2-0000-7000-9000-${String(n).padStart(12, "0")}`).find(
+          (id) => partitionOf(id, PARTITIONS) === p,
+        )!;
+      const [a, b] = [onPartition(0), onPartition(1)];
+      await db.prisma.$transaction((tx) =>
+        appendToOutbox(tx, eventCatalog, [
+          eventCatalog.create("OrderCancelled", a, { customerId: "c", reason: "t" }, { trace: continueTrace() }),
+          eventCatalog.create("OrderCancelled", b, { customerId: "c", reason: "t" }, { trace: continueTrace() }),
+          eventCatalog.create("OrderCancelled", a, { customerId: "c", reason: "u" }, { trace: continueTrace() }),
+        ]),
+      );
+      await waitFor(() => payloads.length > 0, { what: "the NOTIFY of the insert", timeoutMs: 10_000 });
+      expect(payloads[0]!.split(",").sort()).toEqual([`orders:${fnv1a(a)}`, `orders:${fnv1a(b)}`].sort());
+      const units = relayUnits(layout, eventRegistry.streams);
+      expect([...unitsNotified(units, payloads[0]!)!].map((u) => units[u]!.key).sort()).toEqual(
+        [partitionKey(layout, "orders", 0), partitionKey(layout, "orders", 1)].sort(),
+      );
+      await waitFor(async () => (await outboxRows()) === 0, { what: "those rows to be published", timeoutMs: 30_000 });
+    } finally {
+      await listener.end();
+    }
+  });
+});
 
 describe("relay on a cluster with a dead master", () => {
   it("keeps publishing the other partitions, keeps the dead one's rows in order, and catches up after a restart", async () => {

@@ -242,15 +242,24 @@ export interface PlaceOrderOptions {
   idempotencyKey?: string;
   /** Extra request headers: `bearer(token)` to act as a customer, `traceparent`, … */
   headers?: Record<string, string>;
-  /** Tries in all while the response has errors (same idempotency key each time); 1 by default. */
+  /**
+   * Tries in all while the response has errors (same idempotency key each time); 1 by default. With
+   * an idempotency key a request that got no response at all (a reset keep-alive connection) is
+   * tried again too: the key makes that safe.
+   */
   attempts?: number;
 }
 
 /** Places an order through the API (as the admin unless `headers` says otherwise); throws with the errors' messages if it is refused. */
 export async function placeOrder(port: number, input: OrderInput, opts: PlaceOrderOptions = {}): Promise<CreatedOrder> {
   const variables = { input, ...(opts.idempotencyKey === undefined ? {} : { idempotencyKey: opts.idempotencyKey }) };
-  let res = await gql(port, CREATE_ORDER, variables, opts.headers);
-  for (let attempt = 1; res.errors && attempt < (opts.attempts ?? 1); attempt++)
-    res = await gql(port, CREATE_ORDER, variables, opts.headers);
+  const attempts = opts.attempts ?? 1;
+  const send = (attempt: number): ReturnType<typeof gql<typeof CREATE_ORDER>> =>
+    gql(port, CREATE_ORDER, variables, opts.headers).catch((err: unknown) => {
+      if (opts.idempotencyKey === undefined || attempt + 1 >= attempts) throw err;
+      return send(attempt + 1);
+    });
+  let res = await send(0);
+  for (let attempt = 1; res.errors && attempt < attempts; attempt++) res = await send(attempt);
   return dataOf(res).createOrder;
 }

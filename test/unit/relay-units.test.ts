@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { claimBatch, relayUnits } from "../../src/platform/outbox/relay.ts";
+import { claimBatch, liveReplicasIn, relayUnits, unitsNotified } from "../../src/platform/outbox/relay.ts";
 import { keyForAggregate, partitionOf } from "../../src/platform/events/partitions.ts";
 import { fnv1a, laneOf } from "../../src/platform/events/lanes.ts";
 import type { StreamName } from "../../src/platform/events/registry.ts";
@@ -68,5 +68,44 @@ describe("relay units", () => {
       }),
     ).toThrow(/not a stream name/);
     expect(() => claimBatch([1], -1)).toThrow(/not a non-negative integer/);
+  });
+
+  it("counts a master's replicas that are online and acknowledging (INFO replication)", () => {
+    const info = (...replicas: string[]) =>
+      [
+        "# Replication",
+        "role:master",
+        `connected_slaves:${replicas.length}`,
+        ...replicas,
+        "master_repl_offset:42",
+        "",
+      ].join("\r\n");
+    expect(liveReplicasIn(info())).toBe(0);
+    expect(liveReplicasIn(info("slave0:ip=127.0.0.1,port=7001,state=online,offset=42,lag=0"))).toBe(1);
+    expect(
+      liveReplicasIn(
+        info(
+          "slave0:ip=127.0.0.1,port=7001,state=online,offset=42,lag=1",
+          "slave1:ip=127.0.0.1,port=7002,state=wait_bgsave,offset=0,lag=0", // still syncing: holds nothing yet
+          "slave2:ip=127.0.0.1,port=7003,state=online,offset=12,lag=30", // silent for 30 s: presumed gone
+        ),
+      ),
+    ).toBe(1);
+    expect(liveReplicasIn("# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n")).toBe(0);
+  });
+
+  it("wakes only the units a NOTIFY payload names (stream:agg_hash), all when it cannot tell", () => {
+    const units = relayUnits({ prefix: "p", partitions: 4, cluster: true }, streams);
+    const h = (id: string) => fnv1a(id);
+    const unitOf = (stream: string, id: string) =>
+      units.findIndex((u) => u.key === `{p:${stream}:${partitionOf(id, 4)}}`);
+    expect(unitsNotified(units, `orders:${h("o-1")}`)).toEqual(new Set([unitOf("orders", "o-1")]));
+    expect(unitsNotified(units, `orders:${h("o-1")},inventory:${h("sku-9")}`)).toEqual(
+      new Set([unitOf("orders", "o-1"), unitOf("inventory", "sku-9")]),
+    );
+    expect(unitsNotified(units, "")).toBeUndefined(); // the previous trigger, or a big statement
+    expect(unitsNotified(units, "orders:")).toBeUndefined(); // a row without agg_hash
+    expect(unitsNotified(units, `payments:${h("x")}`)).toBeUndefined(); // a stream this relay does not know
+    expect(unitsNotified([{ key: "" }], `orders:${h("o-1")}`)).toEqual(new Set([0]));
   });
 });

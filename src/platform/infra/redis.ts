@@ -52,6 +52,18 @@ export function createRedis(target: string | RedisTarget, name: string, log?: Lo
   } else {
     redis = new Redis(url, { ...options, lazyConnect: false, retryStrategy: retry });
   }
+  watch(redis, name, log);
+  return redis;
+}
+
+/** How each connection made here reports errors, so that its duplicates report them the same way. */
+const watchers = new WeakMap<RedisClient, (copy: RedisClient) => void>();
+
+/**
+ * Logs the first error of an outage and the recovery. Also keeps ioredis from printing
+ * "Unhandled error event" for every failed slots refresh of a cluster connection during a failover.
+ */
+function watch(redis: RedisClient, name: string, log?: Logger): void {
   let down = false;
   redis.on("error", (err: Error) => {
     if (!down) log?.warn({ err: err.message, connection: name }, "redis connection error");
@@ -61,10 +73,12 @@ export function createRedis(target: string | RedisTarget, name: string, log?: Lo
     if (down) log?.info({ connection: name }, "redis connection restored");
     down = false;
   });
-  return redis;
+  watchers.set(redis, (copy) => watch(copy, name, log));
 }
 
-/** Another connection like this one (blocking reads need their own); same options, cluster or not. */
+/** Another connection like this one (blocking reads need their own); same options and error reporting, cluster or not. */
 export function duplicateRedis(redis: RedisClient): RedisClient {
-  return redis.isCluster ? (redis as Cluster).duplicate() : (redis as Redis).duplicate();
+  const copy = redis.isCluster ? (redis as Cluster).duplicate() : (redis as Redis).duplicate();
+  watchers.get(redis)?.(copy);
+  return copy;
 }

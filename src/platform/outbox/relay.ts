@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { ChainableCommander } from "ioredis";
+import type { Cluster } from "ioredis";
 import type { RedisClient } from "../infra/redis.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Envelope } from "../events/envelope.ts";
@@ -42,7 +42,9 @@ export interface RelayOptions {
   /**
    * Replicas that must hold a batch (Redis WAIT) before its rows are deleted; 0: the master's reply
    * is enough. With 1+ a failover cannot lose entries the relay has already removed from the
-   * outbox; a master without enough replicas keeps its partition waiting (rows kept, retried).
+   * outbox. Only replicas the master has (online, acknowledging) count: a master left without one
+   * (its replica was just promoted away from it, or died) is not waited for — there is no replica
+   * a failover could promote, so waiting would only stall its partition until one is added.
    */
   waitReplicas?: number;
   waitTimeoutMs?: number;
@@ -165,6 +167,8 @@ export class OutboxRelay implements Role {
   private readonly waits: { wakeUp?: (() => void) | undefined; woken: boolean }[];
   private listener: pg.Client | undefined;
   private loop: Promise<void> | undefined;
+  /** Per unit key: how many live replicas its master had at the last batch (what WAIT asks for next). */
+  private readonly liveReplicas = new Map<string, number>();
   published = 0;
   private alive = false;
   readonly units: readonly RelayUnit[];
@@ -212,7 +216,9 @@ export class OutboxRelay implements Role {
         if (moved > 0) continue; // more may be waiting: keep going until a batch comes back empty
         await this.waitForWork(u);
       } catch (err) {
-        const delay = backoffDelay(failures++, 200, 5_000);
+        // Capped at 1 s: a partition whose master fails over resumes within a second of the promotion
+        // (a retry costs one short transaction); the other units are not affected either way.
+        const delay = backoffDelay(failures++, 100, 1_000);
         this.o.log.warn(
           { err, partition: unit.key || undefined, retryInMs: delay },
           "relay batch failed; outbox rows kept for retry",
@@ -246,7 +252,7 @@ export class OutboxRelay implements Role {
         return 0;
       }
       const envelopes = rows.map((row) => this.decode(row));
-      const cursors = await this.publish(rows, envelopes);
+      const cursors = await this.publish(unit, rows, envelopes);
       await this.o.beforeCommit?.(rows.length);
       await client.query(deleteAndCommit(rows));
       this.published += rows.length;
@@ -254,8 +260,9 @@ export class OutboxRelay implements Role {
       this.observePublished(rows, envelopes, claimedAt);
       return rows.length;
     } catch (err) {
-      broken = err as Error;
-      await client.query("ROLLBACK").catch(() => {});
+      // A Redis failure leaves the connection fine: keep it (a new one costs a handshake, slow under
+      // load, and is what every failing partition would need at once). Discard it only if it broke.
+      await client.query("ROLLBACK").catch(() => (broken = err as Error));
       throw err;
     } finally {
       client.release(broken);
@@ -265,58 +272,71 @@ export class OutboxRelay implements Role {
   /**
    * One MULTI for the batch: a unit's rows all go to keys of one slot on a cluster (its partition),
    * or to a single Redis. An aggregate's rows are in id order within it, so its order holds.
+   *
+   * The transaction is sent alone: ioredis then follows MOVED/ASK and waits out a failover for it.
+   * (In one pipeline with WAIT it was not retried — ioredis retries a cluster pipeline only if its
+   * other commands are read-only — and, as ioredis learns a slot's new master only by following a
+   * redirect or refreshing, every retry went to a master that no longer served the partition:
+   * EXECABORT over and over, ~55 s of stall after a failover.)
    */
-  private async publish(rows: OutboxRow[], envelopes: (Envelope | undefined)[]): Promise<string[]> {
-    const replicas = this.o.waitReplicas ?? 0;
-    const add = (p: ChainableCommander) =>
-      rows.forEach((row, i) =>
-        p.xadd(keyForAggregate(this.layout, row.stream, row.aggregateId), "*", ...this.fieldsOf(row, envelopes[i])),
+  private async publish(unit: RelayUnit, rows: OutboxRow[], envelopes: (Envelope | undefined)[]): Promise<string[]> {
+    const multi = this.o.redis.multi();
+    rows.forEach((row, i) =>
+      multi.xadd(keyForAggregate(this.layout, row.stream, row.aggregateId), "*", ...this.fieldsOf(row, envelopes[i])),
+    );
+    const ids = idsOf(await multi.exec());
+    if ((this.o.waitReplicas ?? 0) > 0) await this.awaitReplicas(unit, rows, ids);
+    return ids;
+  }
+
+  /** The replicas a batch must reach on this master: the configured number, or fewer if it has fewer live ones. */
+  private replicasToAwait(unit: RelayUnit, info: unknown): number {
+    const live = typeof info === "string" ? liveReplicasIn(info) : (this.o.waitReplicas ?? 0);
+    if (live < (this.liveReplicas.get(unit.key) ?? Infinity) && live < (this.o.waitReplicas ?? 0))
+      this.o.log.warn(
+        { partition: unit.key || undefined, liveReplicas: live, waitReplicas: this.o.waitReplicas },
+        "partition master has fewer live replicas than RELAY_WAIT_REPLICAS; waiting only for those",
       );
-    if (replicas === 0) {
-      const multi = this.o.redis.multi();
-      add(multi);
-      return idsOf(await multi.exec());
-    }
-    // MULTI … EXEC, then WAIT, in one pipeline: it goes to the partition's master, WAIT right after EXEC.
-    const pipeline = this.o.redis.pipeline();
-    (pipeline as unknown as { multi(): void }).multi(); // untyped, but ioredis supports a MULTI inside a pipeline
-    add(pipeline);
-    void pipeline.exec(); // inside a MULTI this only queues EXEC
-    pipeline.call("WAIT", String(replicas), String(this.o.waitTimeoutMs ?? 1000));
-    const results = (await pipeline.exec()) ?? [];
-    const [execErr, ids] = results[rows.length + 1] ?? [new Error("MULTI aborted")];
-    if (execErr) throw execErr;
-    if (!Array.isArray(ids)) throw new Error("MULTI aborted");
-    const published = ids.map((id) => {
-      if (id instanceof Error) throw id;
-      return String(id);
-    });
-    const [, acked] = results[rows.length + 2] ?? [];
-    if (Number(acked) >= replicas) return published;
-    await this.awaitReplicas(rows, published, replicas);
-    return published;
+    this.liveReplicas.set(unit.key, live);
+    return Math.min(this.o.waitReplicas ?? 0, live);
   }
 
   /**
-   * The batch is on the master but not yet on enough replicas. Publishing it again would duplicate
-   * it, so wait instead (the rows stay locked, this partition waits, the others go on): ask the
-   * key's current master whether it holds the batch's last entry (replication is in order, so then
-   * it holds all) and WAIT. If a failover lost the batch, fail: the rows are published again.
+   * Deletes nothing until enough replicas hold the batch. Publishing it again would duplicate it,
+   * so ask instead, on the key's current master (right after EXEC that is the same connection, so
+   * WAIT covers our write): does it hold the batch's last entry (replication is in order, so then it
+   * holds all), how many live replicas has it (INFO), and WAIT for them. The rows stay locked
+   * meanwhile: this partition waits, the others go on. If a failover lost the batch, fail: the rows
+   * are published again.
    */
-  private async awaitReplicas(rows: OutboxRow[], ids: string[], replicas: number): Promise<void> {
+  private async awaitReplicas(unit: RelayUnit, rows: OutboxRow[], ids: string[]): Promise<void> {
+    const replicas = this.o.waitReplicas ?? 0;
     const key = keyForAggregate(this.layout, rows.at(-1)!.stream, rows.at(-1)!.aggregateId);
     const last = ids.at(-1)!;
     for (let attempt = 0; ; attempt++) {
       if (this.stopping.signal.aborted) throw new Error("stopping while waiting for replicas; rows kept");
-      const [[, found] = [], [, acked] = []] =
+      // As many as the master had at the last look: one without replicas does not cost every batch the timeout.
+      const expected = Math.min(replicas, this.liveReplicas.get(unit.key) ?? replicas);
+      // Any failure here is waited out, never thrown (that would publish the batch again), except
+      // an error reply that is no redirect (ACL, WAIT refused…): retrying would not change it.
+      let transport = false;
+      const [[failed, found] = [], [, info] = [], [, acked] = []] =
         (await this.o.redis
           .pipeline()
           .xrange(key, last, last)
-          .call("WAIT", String(replicas), String(this.o.waitTimeoutMs ?? 1000))
-          .exec()) ?? [];
-      if (Array.isArray(found) && found.length === 0)
+          .info("replication")
+          .call("WAIT", String(expected), String(this.o.waitTimeoutMs ?? 1000))
+          .exec()
+          .catch((err: Error) => ((transport = true), [[err]] as [Error][]))) ?? [];
+      if (failed) {
+        // ioredis does not retry this pipeline on MOVED (WAIT is a write): learn where the partition went.
+        if (transport || isRedirect(failed)) await refreshSlots(this.o.redis);
+        else throw failed;
+      } else if (Array.isArray(found) && found.length === 0) {
         throw new Error(`a failover lost the batch ending at ${key} ${last}; publishing it again`);
-      if (Array.isArray(found) && Number(acked) >= replicas) return;
+      } else if (Number(acked) >= this.replicasToAwait(unit, info)) {
+        return;
+      }
       if (attempt === 0)
         this.o.log.warn({ partition: key, replicas, acked }, "waiting for replicas to acknowledge a published batch");
       await sleep(backoffDelay(attempt, 50, 1_000), this.stopping.signal);
@@ -378,11 +398,14 @@ export class OutboxRelay implements Role {
     for (const [stream, n] of perStream) this.o.metrics?.relayPublished.inc({ stream }, n);
   }
 
-  private wake(): void {
-    for (const wait of this.waits) {
+  /** Wakes the loops that have new rows (per the NOTIFY payload), or all of them. */
+  private wake(payload?: string): void {
+    const units = payload ? unitsNotified(this.units, payload) : undefined;
+    this.waits.forEach((wait, u) => {
+      if (units && !units.has(u)) return;
       if (wait.wakeUp) wait.wakeUp();
       else wait.woken = true;
-    }
+    });
   }
 
   private waitForWork(u: number): Promise<void> {
@@ -427,7 +450,7 @@ export class OutboxRelay implements Role {
           client.on("end", () => resolve());
         });
         await client.connect();
-        client.on("notification", () => this.wake());
+        client.on("notification", (n) => this.wake(n.payload));
         await client.query("LISTEN outbox");
         this.listener = client;
         failures = 0;
@@ -449,6 +472,52 @@ export class OutboxRelay implements Role {
       if (!this.stopping.signal.aborted) await sleep(backoffDelay(failures++, 200, 5_000), this.stopping.signal);
     }
   }
+}
+
+/**
+ * Replicas an `INFO replication` reply lists as online and acknowledging: a replica ACKs every
+ * second, so one silent for longer than Redis's own min-replicas-max-lag default (10 s) is presumed
+ * gone (a dead host's connection may take the master much longer to notice).
+ */
+export function liveReplicasIn(info: string): number {
+  let live = 0;
+  for (const m of info.matchAll(/^slave\d+:.*$/gm)) {
+    const lag = /(?:^|,)lag=(\d+)/.exec(m[0].slice(m[0].indexOf(":") + 1));
+    if (/(?:^|[:,])state=online(?:,|$)/.test(m[0]) && lag && Number(lag[1]) <= 10) live++;
+  }
+  return live;
+}
+
+/**
+ * The indexes of the units a NOTIFY payload ("stream:agg_hash,…", see the outbox_notify trigger)
+ * names; undefined (wake all) if it names something no unit covers or cannot be read, so an
+ * unexpected payload costs a few empty batches, never a missed row. The single-Redis unit covers all.
+ */
+export function unitsNotified(units: readonly RelayUnit[], payload: string): Set<number> | undefined {
+  const woken = new Set<number>();
+  for (const pair of payload.split(",")) {
+    const colon = pair.lastIndexOf(":");
+    if (colon < 0 || !/^\d+$/.test(pair.slice(colon + 1))) return undefined;
+    const stream = pair.slice(0, colon);
+    const hash = Number(pair.slice(colon + 1));
+    const u = units.findIndex(
+      (unit) => !unit.only || (unit.only.stream === stream && unit.only.partition === hash % unit.only.partitions),
+    );
+    if (u < 0) return undefined;
+    woken.add(u);
+  }
+  return woken;
+}
+
+/** A cluster redirect or failover reply: the slot's master is elsewhere, or about to be. */
+function isRedirect(err: Error): boolean {
+  return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/.test(err.message) || err.message === "Connection is closed.";
+}
+
+/** Asks a cluster client to reload its slot map now (a single Redis has none). */
+function refreshSlots(redis: RedisClient): Promise<void> {
+  if (!redis.isCluster) return Promise.resolve();
+  return new Promise((resolve) => (redis as Cluster).refreshSlotsCache(() => resolve()));
 }
 
 /** The entry ids of an EXEC reply, or its first error. */
