@@ -7,7 +7,7 @@
  *
  * What it does, all on loopback, every step bounded in time:
  *  1. creates a scratch database (migrated with `prisma migrate deploy`), seeds the catalog, and
- *     starts the app as a child process (`node --import tsx src/main.ts`, ROLES=api by default,
+ *     starts the app as a child process (its bundle, `node dist/main.js`, ROLES=api by default,
  *     NODE_ENV=production, LOG_LEVEL=warn, its own STREAM_PREFIX);
  *  2. for each concurrency, back to back so machine noise hits all of them alike:
  *     - pgbench with bench/createorder.pgbench.sql: the same transaction as raw SQL (order, two

@@ -15,7 +15,7 @@
  * set when the event is added, so now − occurredAt at the client is commit→client latency minus the
  * relay hop (which `relay` and `saga` measure). The sequence number travels in totalCents.
  *
- * Processes, all on loopback: the server under test (the app with ROLES=api, `tsx src/main.ts`, or
+ * Processes, all on loopback: the server under test (the app with ROLES=api, `node dist/main.js`, or
  * bench/fanout-raw-server.ts, or bench/peer-server.ts), and one bench/fanout-client.ts per 5,000
  * sockets, each from its own 127.0.0.x source address (ephemeral ports). The soft and hard open-file
  * limit here is 20,000 per process, so above 19,000 subscribers two subscriptions share a socket.

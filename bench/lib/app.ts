@@ -1,5 +1,5 @@
 /**
- * Child processes for benchmarks: the app (`node --import tsx src/main.ts` with the scratch
+ * Child processes for benchmarks: the app (its bundle, dist/main.js, with the scratch
  * database and stream prefix), bench servers (peer, raw) and IPC load generators. Every start and
  * stop is bounded in time.
  */
@@ -10,6 +10,8 @@ import path from "node:path";
 import { log, ROOT, type Scratch } from "./scratch.ts";
 import { BENCH_AUTH_ENV } from "./auth.ts";
 import { sleep } from "../../src/platform/shared/backoff.ts";
+// @ts-expect-error: a plain ES module without type declarations
+import { buildApp } from "../../scripts/build.mjs";
 
 export interface AppChild {
   child: ChildProcess;
@@ -23,7 +25,7 @@ export interface AppChild {
 }
 
 export interface StartOptions {
-  /** Script relative to the repo root, e.g. "src/main.ts". */
+  /** Script relative to the repo root: a .ts file (run with tsx) or the app's bundle. */
   script: string;
   env: Record<string, string>;
   /** Readiness URL; polled until it answers 2xx. */
@@ -38,7 +40,9 @@ export interface StartOptions {
 
 export async function startChild(o: StartOptions): Promise<AppChild> {
   const port = o.port ?? (await freePort());
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), "--import", "tsx", o.script], {
+  // TypeScript (bench servers, load generators) through tsx; the app's bundle as it is.
+  const loader = o.script.endsWith(".ts") ? ["--import", "tsx"] : ["--enable-source-maps"];
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...loader, o.script], {
     cwd: ROOT,
     env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), ...o.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -96,6 +100,12 @@ export async function startChild(o: StartOptions): Promise<AppChild> {
   };
 }
 
+let bundle: Promise<string> | undefined;
+/** The app as `npm start` and the image run it: dist/main.js, built from the sources once per bench. */
+function appBundle(): Promise<string> {
+  return (bundle ??= (buildApp() as Promise<void>).then(() => "dist/main.js"));
+}
+
 /** The app with the scratch database and prefix; NODE_ENV=production, LOG_LEVEL=warn, bench auth (bench/lib/auth.ts). */
 export async function startApp(
   scratch: Scratch,
@@ -108,7 +118,7 @@ export async function startApp(
   // NODE_ENV=production serves /ready on the health port only: give it a known one (unless the caller did).
   const healthPort = env.HEALTH_PORT ? Number(env.HEALTH_PORT) : await freePort();
   const app = await startChild({
-    script: "src/main.ts",
+    script: await appBundle(),
     label: `app (${roles})`,
     readyPath: "/ready",
     readyPort: healthPort,
