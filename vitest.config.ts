@@ -11,6 +11,10 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
   test: {
     pool: "forks",
+    // Vitest's default (cores − 1) runs one file at a time on a 2-core machine; the integration files
+    // mostly wait on Postgres, Redis and child processes, so two at once use the machine better (three
+    // starved the browser and Prisma CLI tests).
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 120_000,
     // Reporters belong to the whole run: the summary line is printed once, for both projects.

@@ -34,7 +34,7 @@ async function startRole(roles: string, extra: Record<string, string> = {}): Pro
   const p = spawnRole(env, roles, { SHUTDOWN_TIMEOUT_MS: "3000", HUB_BLOCK_MS: "1000", ...extra });
   processes.push(p);
   await waitFor(() => p.count("started") > 0 || p.child.exitCode !== null, {
-    timeoutMs: 20_000,
+    timeoutMs: 60_000,
     what: `${roles} to start`,
   });
   if (p.child.exitCode !== null) throw new Error(`${roles} exited with ${p.child.exitCode}`);
@@ -217,7 +217,7 @@ describe("dashboard in Chromium", () => {
     expect((await fetch(`http://127.0.0.1:${port}/dashboard/dev-token?as=admin`)).status).toBe(404);
     expect(await page.locator("#dev-admin").count()).toBe(0);
     await page.close();
-  }, 60_000);
+  }, 150_000);
 
   it("serves GraphiQL from local assets, prefilled with a dev token that subscriptions send in connection_init; dev login on the dashboard", async () => {
     // Development mode: no AUTH_JWT_SECRET, so the public dev secret (and dev tokens) are in use.
@@ -299,5 +299,5 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator("input[name=customerId]").count()).toBe(0);
     await shot(page, "07-customer-view");
     await page.close();
-  }, 45_000);
+  }, 120_000);
 });

@@ -17,7 +17,8 @@ const SHIM = path.join(ROOT, "scripts/prisma-schema-engine.mjs");
 const MIGRATIONS = path.join(ROOT, "prisma/migrations");
 const SCHEMA = path.join(ROOT, "prisma/schema.prisma");
 const ADMIN_URL = process.env.TEST_ADMIN_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-const TIMEOUT = 60_000;
+// Bounds, not expectations: the wasm engine is CPU-heavy and shares the machine with other test files.
+const TIMEOUT = 150_000;
 
 // ---- scratch databases --------------------------------------------------------------------------
 
