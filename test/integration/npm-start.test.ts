@@ -3,8 +3,8 @@
  * one-line-per-problem config error before migrations or the seed run; SIGTERM sent to the npm
  * process (what a supervisor or `docker stop` does) shuts the server down, leaving no orphan.
  */
-import { spawn } from "node:child_process";
-import { beforeAll, expect, it } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { afterEach, beforeAll, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
 import { freePort } from "../support/private-redis.ts";
 import { waitFor } from "../support/wait.ts";
@@ -13,6 +13,19 @@ import { TEST_JWT_SECRET } from "../support/auth.ts";
 let env: TestEnv;
 beforeAll(async () => {
   env = await createTestEnv("npm-start", { seed: false });
+});
+
+const runs: ChildProcess[] = [];
+// A test that fails half-way (e.g. npm start too slow to serve) must not leave npm, its scripts or the
+// app running, still writing to this file's streams after its cleanup.
+afterEach(() => {
+  for (const child of runs.splice(0)) {
+    try {
+      process.kill(-child.pid!, "SIGKILL"); // npm may be gone while something it started is not
+    } catch {
+      /* the whole group is gone already */
+    }
+  }
 });
 
 function npmStart(extra: Record<string, string>) {
@@ -32,7 +45,10 @@ function npmStart(extra: Record<string, string>) {
       ...extra,
     },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: whatever happens in a test, afterEach can stop npm and everything under it.
+    detached: true,
   });
+  runs.push(child);
   let output = "";
   child.stdout.on("data", (c) => (output += c));
   child.stderr.on("data", (c) => (output += c));
@@ -57,11 +73,12 @@ it("PORT=abc: the config error, one line per problem, before migrations and the 
 it("SIGTERM to npm stops the server: nothing keeps listening", async () => {
   const port = await freePort();
   const run = npmStart({ PORT: String(port) });
-  await waitFor(() => healthy(port), { timeoutMs: 60_000, what: `npm start serving: ${run.output().slice(-500)}` });
+  // Bounds, not expectations: prestart checks the config, builds, migrates and seeds first.
+  await waitFor(() => healthy(port), { timeoutMs: 150_000, what: `npm start serving: ${run.output().slice(-500)}` });
   run.child.kill("SIGTERM");
   await run.exited;
   await waitFor(async () => !(await healthy(port)), {
     timeoutMs: 15_000,
     what: "the server to stop (no orphan still listening)",
   });
-}, 120_000);
+}, 200_000);
