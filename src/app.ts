@@ -29,6 +29,7 @@ import type { Role } from "./platform/roles.ts";
 import { consumers, eventRegistry, modules } from "./modules.ts";
 import { schema } from "./schema.ts";
 import { EXAMPLE_OPERATIONS } from "./graphiql-examples.ts";
+import { withDeadline } from "./platform/shared/deadline.ts";
 
 export interface RunningApp {
   /** The port the api listens on (useful with PORT=0). */
@@ -362,14 +363,19 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
       role.port = await api.listen(config.PORT, config.HOST);
       // Warm before reporting ready: Yoga's pipeline (parse, validate, limits, execute) on a real
       // request, and Prisma's connection, so the first requests routed here run at steady-state cost.
-      await Promise.all([
-        fetch(`http://127.0.0.1:${role.port}/graphql`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ query: "{ __typename }" }),
-        }).then((r) => r.arrayBuffer()),
-        db.prisma.$queryRawUnsafe("SELECT 1"),
-      ]).catch((err) => log.warn({ err }, "api warm-up failed; serving anyway"));
+      // Bounded: a warm-up that never answers must not keep the api from ever reporting ready.
+      await withDeadline(
+        5_000,
+        "api warm-up",
+        Promise.all([
+          fetch(`http://127.0.0.1:${role.port}/graphql`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ query: "{ __typename }" }),
+          }).then((r) => r.arrayBuffer()),
+          db.prisma.$queryRawUnsafe("SELECT 1"),
+        ]),
+      ).catch((err) => log.warn({ err }, "api warm-up failed; serving anyway"));
       listening = true;
     },
     async stop() {

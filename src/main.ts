@@ -23,10 +23,14 @@ async function main() {
     roles: config.ROLES,
     log,
   });
-  const app = await startApp(config, log);
-
+  // Signals are taken from here on: one that arrives while the roles start is acted on once they have
+  // (a graceful stop of what started), never the default of dying mid-start.
+  const started: { app?: Awaited<ReturnType<typeof startApp>> } = {};
+  let pending: string | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
+    const app = started.app;
+    if (!app) return void (pending ??= signal);
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
@@ -45,6 +49,8 @@ async function main() {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  started.app = await startApp(config, log);
+  if (pending) shutdown(pending);
 }
 
 main().catch((err) => {
