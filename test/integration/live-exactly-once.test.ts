@@ -6,10 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
+import { testHub } from "../support/hubs.ts";
 import { StreamHub, type LiveEvent } from "../../src/platform/live/hub.ts";
 import type { SubscriptionQueue } from "../../src/platform/live/subscription-queue.ts";
-import { createRedis } from "../../src/platform/infra/redis.ts";
-import { eventRegistry } from "../../src/modules.ts";
 import { publishOrders } from "../support/publisher.ts";
 import { collect, typed, wsClient } from "../support/graphql-clients.ts";
 import { delay } from "../support/wait.ts";
@@ -19,12 +18,7 @@ let key: string;
 const hubs: StreamHub[] = [];
 
 function newHub(dedupeWindow = 1000, readCount = 50) {
-  const hub = new StreamHub({
-    events: eventRegistry,
-    redis: createRedis(env.config.REDIS_URL, "live-hub:test"),
-    commands: env.redis,
-    key,
-    log: env.log,
+  const hub = testHub(env, key, {
     blockMs: 200,
     readCount,
     bufferSize: 5000,

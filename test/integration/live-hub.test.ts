@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
+import { testHub } from "../support/hubs.ts";
 import { StreamHub, type LiveEvent } from "../../src/platform/live/hub.ts";
 import { SlowSubscriberError, type SubscriptionQueue } from "../../src/platform/live/subscription-queue.ts";
 import { encodeEntryFields } from "../../src/platform/events/stream-entry.ts";
-import { createRedis } from "../../src/platform/infra/redis.ts";
 import { continueTrace } from "../../src/platform/observability/trace.ts";
 import { eventCatalog } from "../../src/contracts/index.ts";
-import { eventRegistry } from "../../src/modules.ts";
 import { Metrics } from "../../src/platform/observability/metrics.ts";
 
 let env: TestEnv;
@@ -46,12 +45,7 @@ beforeAll(async () => {
   env = await createTestEnv("hub", { seed: false });
   key = `${env.config.STREAM_PREFIX}:orders`;
   await publish("OrderCreated", 0, "before-start"); // history: must not be replayed to live subscribers
-  hub = new StreamHub({
-    events: eventRegistry,
-    redis: createRedis(env.config.REDIS_URL, "live-hub:test"),
-    commands: env.redis,
-    key,
-    log: env.log,
+  hub = testHub(env, key, {
     blockMs: 500,
     readCount: 100,
     bufferSize: 5,

@@ -5,10 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
+import { testHub } from "../support/hubs.ts";
 import { StreamHub, type LiveEvent } from "../../src/platform/live/hub.ts";
 import type { SubscriptionQueue } from "../../src/platform/live/subscription-queue.ts";
-import { createRedis } from "../../src/platform/infra/redis.ts";
-import { eventRegistry } from "../../src/modules.ts";
 import { publishOrders, steadyPublisher } from "../support/publisher.ts";
 import { delay } from "../support/wait.ts";
 import { compareIds } from "../../src/platform/events/stream-ids.ts";
@@ -41,12 +40,7 @@ async function drainAll(queue: SubscriptionQueue<LiveEvent>, quietMs = 800): Pro
 beforeAll(async () => {
   env = await createTestEnv("shared-replay", { seed: false });
   key = `${env.config.STREAM_PREFIX}:orders`;
-  hub = new StreamHub({
-    events: eventRegistry,
-    redis: createRedis(env.config.REDIS_URL, "live-hub:test"),
-    commands: env.redis,
-    key,
-    log: env.log,
+  hub = testHub(env, key, {
     blockMs: 200,
     readCount: 100,
     bufferSize: 5000,
