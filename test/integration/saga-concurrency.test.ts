@@ -75,6 +75,9 @@ describe("inventory under concurrency", () => {
     await addProduct("DUP-1", 10);
     const { id } = (await placeOrder(port, { customerId: "dup", items: [{ sku: "DUP-1", quantity: 3 }] })).order;
     await waitFor(async () => (await pendingCount([id])) === 0);
+    // The order settling is not the end of its flow: inventory still consumes OrderConfirmed (and the first
+    // test's 200 outcomes) and records each in its inbox. Snapshot only once every group is idle.
+    await waitFor(groupsCaughtUp, { what: "every group to finish the first delivery", timeoutMs: 20_000 });
     const snapshot = async () => ({
       stock: await env.db.prisma.stockLevel.findUniqueOrThrow({ where: { sku: "DUP-1" } }),
       order: await env.db.prisma.order.findUniqueOrThrow({ where: { id } }),
