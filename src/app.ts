@@ -300,6 +300,7 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
         readCount: config.HUB_READ_COUNT,
         bufferSize: config.SUBSCRIBER_BUFFER,
         dedupeWindow: config.HUB_DEDUPE_WINDOW,
+        replayCache: config.HUB_REPLAY_CACHE,
         metrics,
         streamName: stream,
       });

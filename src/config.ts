@@ -70,6 +70,8 @@ const envSchema = z.object({
   HUB_READ_COUNT: int(1, 10_000).default(500),
   SUBSCRIBER_BUFFER: int(1, 100_000).default(1000),
   HUB_DEDUPE_WINDOW: int(0, 1_000_000).default(10_000),
+  /** Recent entries each live hub keeps in memory to serve resumes without reading the stream; 0 = off. */
+  HUB_REPLAY_CACHE: int(0, 1_000_000).default(10_000),
   /** graphql-ws: close sockets that send no connection_init within this time (4408). */
   WS_INIT_TIMEOUT_MS: int(100, 60_000).default(3_000),
   /** graphql-ws ping interval; a socket that misses a pong is terminated. 0 = off. */

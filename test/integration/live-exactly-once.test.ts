@@ -6,9 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { testHub } from "../support/hubs.ts";
+import { drainAll, testHub } from "../support/hubs.ts";
 import { StreamHub, type LiveEvent } from "../../src/platform/live/hub.ts";
-import type { SubscriptionQueue } from "../../src/platform/live/subscription-queue.ts";
 import { publishOrders } from "../support/publisher.ts";
 import { collect, typed, wsClient } from "../support/graphql-clients.ts";
 import { delay } from "../support/wait.ts";
@@ -39,16 +38,6 @@ async function republish(ids: string[]): Promise<string[]> {
     if (err) throw err;
     return id as string;
   });
-}
-
-/** Reads until `quietMs` pass with nothing new. */
-async function drainAll(queue: SubscriptionQueue<LiveEvent>, quietMs = 600): Promise<LiveEvent[]> {
-  const out: LiveEvent[] = [];
-  for (;;) {
-    const next = await Promise.race([queue.next(), delay(quietMs).then(() => null)]);
-    if (!next || next.done) return out;
-    out.push(next.value);
-  }
 }
 
 const eventIds = (events: LiveEvent[]) => events.map((e) => e.envelope.eventId);

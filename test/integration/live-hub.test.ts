@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { testHub } from "../support/hubs.ts";
-import { StreamHub, type LiveEvent } from "../../src/platform/live/hub.ts";
-import { SlowSubscriberError, type SubscriptionQueue } from "../../src/platform/live/subscription-queue.ts";
+import { drain, testHub } from "../support/hubs.ts";
+import { StreamHub } from "../../src/platform/live/hub.ts";
+import { SlowSubscriberError } from "../../src/platform/live/subscription-queue.ts";
 import { encodeEntryFields } from "../../src/platform/events/stream-entry.ts";
 import { continueTrace } from "../../src/platform/observability/trace.ts";
 import { eventCatalog } from "../../src/contracts/index.ts";
@@ -26,19 +26,6 @@ async function publish(type: "OrderCreated" | "OrderConfirmed", orderNo: number,
         )
       : eventCatalog.create(type, order(orderNo), { customerId }, { trace });
   return env.redis.xadd(key, "*", ...encodeEntryFields(e, eventCatalog.routingKeys(e)));
-}
-async function drain(queue: SubscriptionQueue<LiveEvent>, n: number, timeoutMs = 5_000) {
-  const out: LiveEvent[] = [];
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < n) {
-    const next = await Promise.race([
-      queue.next(),
-      new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now()))),
-    ]);
-    if (!next || next.done) break;
-    out.push(next.value);
-  }
-  return out;
 }
 
 beforeAll(async () => {

@@ -5,9 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { testHub } from "../support/hubs.ts";
-import { StreamHub, type LiveEvent } from "../../src/platform/live/hub.ts";
-import type { SubscriptionQueue } from "../../src/platform/live/subscription-queue.ts";
+import { drain, drainAll, testHub } from "../support/hubs.ts";
+import { StreamHub } from "../../src/platform/live/hub.ts";
 import { publishOrders, steadyPublisher } from "../support/publisher.ts";
 import { delay } from "../support/wait.ts";
 import { compareIds } from "../../src/platform/events/stream-ids.ts";
@@ -16,26 +15,6 @@ import { decodeEntry } from "../../src/platform/events/stream-entry.ts";
 let env: TestEnv;
 let key: string;
 let hub: StreamHub;
-
-/** Reads `n` events (or fewer if none comes for a while). */
-async function drain(queue: SubscriptionQueue<LiveEvent>, n: number): Promise<LiveEvent[]> {
-  const out: LiveEvent[] = [];
-  while (out.length < n) {
-    const next = await Promise.race([queue.next(), delay(5_000).then(() => null)]);
-    if (!next || next.done) return out;
-    out.push(next.value);
-  }
-  return out;
-}
-
-async function drainAll(queue: SubscriptionQueue<LiveEvent>, quietMs = 800): Promise<LiveEvent[]> {
-  const out: LiveEvent[] = [];
-  for (;;) {
-    const next = await Promise.race([queue.next(), delay(quietMs).then(() => null)]);
-    if (!next || next.done) return out;
-    out.push(next.value);
-  }
-}
 
 beforeAll(async () => {
   env = await createTestEnv("shared-replay", { seed: false });

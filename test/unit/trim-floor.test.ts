@@ -19,6 +19,10 @@ describe("trim floor", () => {
     expect(compareIds("9-0", "10-0")).toBe(-1);
     expect(compareIds("10-10", "10-9")).toBe(1);
     expect(compareIds("18446744073709551615-0", "18446744073709551614-99")).toBe(1);
+    expect(compareIds("999999999999999-0", "1000000000000000-0")).toBe(-1); // across the fast path's bound
+    expect(compareIds("1732530000000-18446744073709551615", "1732530000000-18446744073709551614")).toBe(1);
+    expect(compareIds("007-1", "7-1")).toBe(0);
+    expect(compareIds("5", "5-0")).toBe(0);
     expect(nextId("10-9")).toBe("10-10");
   });
 });

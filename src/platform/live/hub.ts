@@ -24,6 +24,7 @@ import {
 import type { Metrics } from "../observability/metrics.ts";
 import type { Role } from "../roles.ts";
 import { recordSpan, SpanKind } from "../observability/tracing.ts";
+import { ReplayCache, type CachedEntry } from "./replay-cache.ts";
 
 const REPLAY_PAGE = 200;
 /** How long a shared replay pass waits for its members to drain before cutting off those still full. */
@@ -76,6 +77,11 @@ export interface HubOptions {
    * (the relay publishing a batch again) is never delivered; 0 = off. See README, delivery guarantee.
    */
   dedupeWindow?: number;
+  /**
+   * Entries kept in memory (over all partitions) to serve resumes from recent cursors without
+   * reading the stream; 0 = off (every resume is a replay pass). See ReplayCache.
+   */
+  replayCache?: number;
 }
 
 /**
@@ -97,6 +103,8 @@ export class StreamHub implements Role {
   private alive = false;
   /** Per partition: recent eventIds and the copies found (exactly-once delivery). */
   private readonly recent: RecentEvents[];
+  /** The entries dispatched lately, for resumes from recent cursors. */
+  private readonly cache: ReplayCache;
   /** Resumes waiting for the next replay pass, and the pass running (see resume()). */
   private waiting: Resumer[] = [];
   private pass: ReplayPass | undefined;
@@ -105,6 +113,8 @@ export class StreamHub implements Role {
   replayReads = 0;
   /** Copies of events found and not delivered (live and replay); for tests and metrics. */
   duplicatesDropped = 0;
+  /** Resumes served from the replay cache, without reading the stream; for tests and metrics. */
+  resumesFromMemory = 0;
 
   /** True while the XREAD loop runs (readiness). */
   get running(): boolean {
@@ -116,6 +126,7 @@ export class StreamHub implements Role {
     this.keys = o.keys ?? [o.key];
     this.lastIds = this.keys.map(() => "$");
     this.recent = this.keys.map(() => new RecentEvents(o.dedupeWindow ?? 0));
+    this.cache = new ReplayCache(o.replayCache ?? 0, this.keys.length);
     // One XREAD covers every partition on a single Redis; a cluster needs one per partition (slot).
     this.readers = readGroups(
       this.keys.map((_, p) => p),
@@ -207,10 +218,35 @@ export class StreamHub implements Role {
       set.add(sub);
     }
     if (opts.after !== undefined) {
+      const after = decodeCursor(opts.after, this.partitions)!;
       sub.queue.hold();
-      this.resume(sub, decodeCursor(opts.after, this.partitions)!);
+      const source = this.replayFromCache(sub, after) ? "memory" : "stream";
+      if (source === "stream") this.resume(sub, after);
+      this.o.metrics?.liveResumes.inc({ stream: this.o.streamName ?? this.o.key, source });
     }
     return sub.queue;
+  }
+
+  /**
+   * Serves a resume from the replay cache when it holds every entry after the cursor: the events
+   * are queued and the subscriber goes live in the same turn, so nothing can fall between the two.
+   * False leaves it to a replay pass: the cache does not reach back that far, or it holds more of
+   * this subscriber's events than its buffer (the pass paces itself on the client).
+   */
+  private replayFromCache(sub: Subscriber, after: string[]): boolean {
+    if (!this.cache.covers(after)) return false;
+    const events: LiveEvent[] = [];
+    for (const cached of this.cache.since(after, sub.filter.keys[0])) {
+      if (!matches(sub.filter, cached.entry)) continue;
+      const event = this.liveEventOf(cached);
+      if (!event) continue;
+      if (events.length === this.o.bufferSize) return false;
+      events.push(resumedAt(event, after));
+    }
+    for (const event of events) sub.queue.pushReplayed(event);
+    sub.queue.release(this.handover(sub, maxPositions(this.position(), after)));
+    this.resumesFromMemory++;
+    return true;
   }
 
   /**
@@ -387,12 +423,7 @@ export class StreamHub implements Role {
       if (!matches(m.sub.filter, entry)) return;
       if (event === undefined) event = this.toLiveEvent(entry, p, [...position]);
       if (!event) return;
-      // Never a cursor below the one it resumed from, in any partition.
-      let own = event;
-      if (!covers(event.position, m.after)) {
-        const at = maxPositions(event.position, m.after);
-        own = { ...event, position: at, cursor: encodeCursor(at) };
-      }
+      const own = resumedAt(event, m.after);
       const queue = m.sub.queue;
       if (queue.size >= this.o.bufferSize) {
         queue.fail(new SlowSubscriberError(queue.lastCursor ?? encodeCursor(m.after)));
@@ -461,10 +492,11 @@ export class StreamHub implements Role {
           if (this.lastIds[p] !== "$") continue;
           // Pin the current end of the stream: after a reconnect we continue from the last entry seen.
           // The entries before it seed the exactly-once window, so a copy published right after a
-          // restart of this process is still recognised.
-          const window = this.recent[p]!.capacity;
-          const tail = await reader.redis.xrevrange(this.keys[p]!, "+", "-", "COUNT", Math.max(1, window));
-          if (window > 0) this.seedWindow(p, tail, window);
+          // restart of this process is still recognised, and the replay cache, so the resumes that
+          // follow a restart are served from memory.
+          const count = Math.max(1, this.recent[p]!.capacity, Math.ceil(this.cache.capacity / this.partitions));
+          const tail = await reader.redis.xrevrange(this.keys[p]!, "+", "-", "COUNT", count);
+          this.seedTail(p, tail, count);
           this.lastIds[p] = tail[0]?.[0] ?? "0-0";
         }
         if (!pinned) {
@@ -501,14 +533,33 @@ export class StreamHub implements Role {
     }
   }
 
-  private seedWindow(p: number, newestFirst: [string, string[]][], window: number): void {
+  /** Seeds the exactly-once window and the replay cache with the partition's tail (`count` entries asked for). */
+  /** Where the hub stands: the last entry dispatched per partition ("0-0" where none is pinned yet). */
+  private position(): string[] {
+    return this.lastIds.map((id) => (id === "$" ? "0-0" : id));
+  }
+
+  private seedTail(p: number, newestFirst: [string, string[]][], count: number): void {
     const recent = this.recent[p]!;
+    const cacheShare = Math.ceil(this.cache.capacity / this.partitions);
+    const position = this.position();
     for (let i = newestFirst.length - 1; i >= 0; i--) {
       const [id, fields] = newestFirst[i]!;
-      recent.observe(eventIdOf(decodeEntry(id, fields).json), id);
+      const entry = decodeEntry(id, fields);
+      if (recent.observe(eventIdOf(entry.json), id)) continue; // a copy: never delivered
+      if (i < cacheShare) {
+        // As if dispatched now, in this order: the cursor names this entry and what the hub held
+        // of the other partitions (a resume's own position there wins: resumedAt never lowers it).
+        position[p] = id;
+        this.cache.add(entry, p, [...position]);
+      }
     }
-    // Fewer entries than the window: the whole stream was seen; otherwise from the oldest one read.
-    if (newestFirst.length >= window) recent.coveredFrom = newestFirst.at(-1)![0];
+    const wholeStream = newestFirst.length < count;
+    // The whole stream read: every entry is known. Otherwise from the oldest read, unless the
+    // window was smaller than the read and already moved its start on evicting.
+    if (!wholeStream && newestFirst.length <= recent.capacity) recent.coveredFrom = newestFirst.at(-1)![0];
+    const oldestCached = newestFirst[Math.min(cacheShare, newestFirst.length) - 1]?.[0];
+    this.cache.pinned(p, oldestCached, wholeStream && cacheShare >= newestFirst.length);
   }
 
   private dispatch(entry: StreamEntry, partition: number): void {
@@ -520,11 +571,12 @@ export class StreamHub implements Role {
       );
       return;
     }
+    const cached = this.cache.add(entry, partition, this.position());
     let event: LiveEvent | null | undefined; // undefined = not parsed yet, null = unparseable
     let delivered = 0;
     const deliver = (sub: Subscriber) => {
       if (!matches(sub.filter, entry)) return;
-      if (event === undefined) event = this.toLiveEvent(entry, partition, [...this.lastIds]);
+      if (event === undefined) event = this.liveEventOf(cached);
       if (event) {
         sub.queue.push(event);
         delivered++;
@@ -559,7 +611,13 @@ export class StreamHub implements Role {
     );
   }
 
-  private toLiveEvent(entry: StreamEntry, partition: number, position: string[]): LiveEvent | null {
+  /** The entry's LiveEvent, built once however many subscribers and resumes it reaches. */
+  private liveEventOf(cached: CachedEntry): LiveEvent | null {
+    if (cached.event === undefined) cached.event = this.toLiveEvent(cached.entry, cached.partition, cached.position);
+    return cached.event;
+  }
+
+  private toLiveEvent(entry: StreamEntry, partition: number, position: readonly string[]): LiveEvent | null {
     try {
       const envelope = this.o.events.parseJson(entry.json);
       const traceId = parseTraceparent(envelope.traceparent)?.traceId ?? null;
@@ -573,6 +631,13 @@ export class StreamHub implements Role {
       return null;
     }
   }
+}
+
+/** The event as a subscriber resuming from `after` receives it: never a cursor below `after` in any partition. */
+function resumedAt(event: LiveEvent, after: readonly string[]): LiveEvent {
+  if (covers(event.position, after)) return event;
+  const position = maxPositions(event.position, after);
+  return { ...event, position, cursor: encodeCursor(position) };
 }
 
 function matches(filter: LiveFilter, entry: StreamEntry): boolean {

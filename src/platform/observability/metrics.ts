@@ -27,6 +27,7 @@ export class Metrics {
   readonly deliveryLatency: Histogram<"stream">;
   readonly liveDelivered: Counter<"stream">;
   readonly liveCutOff: Counter<"stream">;
+  readonly liveResumes: Counter<"stream" | "source">;
   readonly ready: Gauge;
   readonly readinessChanges: Counter;
   readonly rateLimiterFailOpen: Counter;
@@ -76,6 +77,12 @@ export class Metrics {
       name: "live_subscribers_cut_off_total",
       help: "Live subscribers disconnected because they fell a whole buffer behind (SLOW_SUBSCRIBER; they resume with their last cursor).",
       labelNames: ["stream"],
+      registers,
+    });
+    this.liveResumes = new Counter({
+      name: "live_resumes_total",
+      help: "Subscriptions resumed with a cursor, by where their history came from. source: memory (the hub's replay cache) | stream (a replay pass reading the stream).",
+      labelNames: ["stream", "source"],
       registers,
     });
     this.ready = new Gauge({

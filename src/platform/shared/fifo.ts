@@ -1,0 +1,30 @@
+/** A first-in first-out list with O(1) push and shift and indexed reads (an array and a moving head). */
+export class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** The i-th item from the oldest (0) to the newest (length - 1). */
+  at(i: number): T {
+    return this.items[this.head + i]!;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head === this.items.length) return undefined;
+    const item = this.items[this.head]!;
+    this.items[this.head++] = undefined as T; // let it be collected
+    // Compact once the dead prefix is most of the array: amortised O(1).
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
