@@ -45,8 +45,6 @@ export function argumentProblem(
   document: DocumentNode,
   variables: Record<string, unknown> | null | undefined,
 ): AppError | null {
-  const typeInfo = new TypeInfo(schema);
-  let problem: AppError | null = null;
   const valueOf = (node: ValueNode): unknown => {
     switch (node.kind) {
       case Kind.VARIABLE:
@@ -64,24 +62,43 @@ export function argumentProblem(
         return "value" in node ? node.value : undefined;
     }
   };
+  for (const { field, node } of argumentSites(schema, document)) {
+    const args = new Map(node.arguments!.map((a) => [a.name.value, valueOf(a.value)]));
+    for (const [name, value] of args) {
+      const nul = findNul(value, name);
+      if (nul) return badInput(nul, "must not contain NUL characters");
+    }
+    const problem = pagingProblem(field, args);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+interface ArgumentSite {
+  field: GraphQLField<unknown, unknown>;
+  node: FieldNode;
+}
+
+/** Per document (the parser cache hands out the same object for the same text): its fields that take arguments. */
+const sitesByDocument = new WeakMap<DocumentNode, { schema: ExecutionArgs["schema"]; sites: ArgumentSite[] }>();
+
+/** Every field of the document given arguments, in document order, with its definition: found once per document. */
+function argumentSites(schema: ExecutionArgs["schema"], document: DocumentNode): ArgumentSite[] {
+  const known = sitesByDocument.get(document);
+  if (known?.schema === schema) return known.sites;
+  const typeInfo = new TypeInfo(schema);
+  const sites: ArgumentSite[] = [];
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
       Field(node: FieldNode) {
-        if (problem) return false;
         const field = typeInfo.getFieldDef();
-        if (!field || !node.arguments?.length) return undefined;
-        const args = new Map(node.arguments.map((a) => [a.name.value, valueOf(a.value)]));
-        for (const [name, value] of args) {
-          const nul = findNul(value, name);
-          if (nul) return void (problem = badInput(nul, "must not contain NUL characters"));
-        }
-        problem = pagingProblem(field, args);
-        return problem ? false : undefined;
+        if (field && node.arguments?.length) sites.push({ field, node });
       },
     }),
   );
-  return problem;
+  sitesByDocument.set(document, { schema, sites });
+  return sites;
 }
 
 function findNul(value: unknown, path: string): string | null {

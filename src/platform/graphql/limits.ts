@@ -58,26 +58,22 @@ export function queryLimitPlugins(limits: QueryLimits): Plugin[] {
  * linear pass: no response name may be selected more than `max` times in one selection set.
  */
 function useRepeatedFieldLimit(max: number, maxFields: number): Plugin {
+  const refusals = new WeakMap<DocumentNode, string | null>();
   return {
     onValidate: ({ params, setResult }) => {
-      const fields = fieldCount(params.documentAST);
-      if (fields > maxFields) {
-        setResult([
-          new GraphQLError(`the document selects ${fields} fields; at most ${maxFields}`, {
-            extensions: { code: "BAD_USER_INPUT" },
-          }),
-        ]);
-        return;
-      }
-      const repeated = repeatedField(params.documentAST, max);
-      if (repeated)
-        setResult([
-          new GraphQLError(`"${repeated}" is selected more than ${max} times in one selection set; select it once`, {
-            extensions: { code: "BAD_USER_INPUT" },
-          }),
-        ]);
+      // Per document: the parser cache hands out the same object for the same text.
+      let refusal = refusals.get(params.documentAST);
+      if (refusal === undefined) refusals.set(params.documentAST, (refusal = refusalOf(params.documentAST)));
+      if (refusal) setResult([new GraphQLError(refusal, { extensions: { code: "BAD_USER_INPUT" } })]);
     },
   };
+
+  function refusalOf(document: DocumentNode): string | null {
+    const fields = fieldCount(document);
+    if (fields > maxFields) return `the document selects ${fields} fields; at most ${maxFields}`;
+    const repeated = repeatedField(document, max);
+    return repeated ? `"${repeated}" is selected more than ${max} times in one selection set; select it once` : null;
+  }
 }
 
 /** Field selections written in the document (fragments counted once, as written). */

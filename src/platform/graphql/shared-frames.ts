@@ -1,4 +1,5 @@
 import type { ExecutionResult } from "graphql";
+import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 
 /**
@@ -40,16 +41,38 @@ export function frameReplacer(this: unknown, key: string, value: unknown): unkno
   return value;
 }
 
-/** Makes the socket's send fill in a serialized payload. Call before graphql-ws sees the socket. */
+/**
+ * Makes the socket's send fill in a serialized payload, and hold its frames until the end of the
+ * event-loop turn: the events one turn dispatches to a subscriber (a resume's replay, a burst read
+ * in one XREAD) leave in one write instead of one system call each. Call before graphql-ws sees the socket.
+ */
 export function sendsSharedFrames(socket: WebSocket): WebSocket {
   const send = socket.send.bind(socket) as (data: unknown, cb?: (err?: Error) => void) => void;
+  // ws keeps the TCP socket here; without it (another transport) frames go out one by one.
+  const tcp = (socket as unknown as { _socket?: Socket })._socket;
   socket.send = ((data: unknown, ...rest: [((err?: Error) => void)?]) => {
     const payload = pending;
     pending = undefined;
     if (payload && typeof data === "string" && data.endsWith(PLACEHOLDER_TAIL)) {
       data = `${data.slice(0, -PLACEHOLDER_TAIL.length)}"payload":${payload.json}}`;
     }
+    if (tcp) corkUntilTurnEnds(tcp);
     send(data, ...rest);
   }) as WebSocket["send"];
   return socket;
+}
+
+const corked = new Set<Socket>();
+
+function corkUntilTurnEnds(tcp: Socket): void {
+  if (corked.has(tcp)) return;
+  tcp.cork();
+  corked.add(tcp);
+  // setImmediate runs once this turn's callbacks and microtasks (where graphql-ws sends) are done.
+  if (corked.size === 1) setImmediate(uncorkAll);
+}
+
+function uncorkAll(): void {
+  for (const tcp of corked) tcp.uncork();
+  corked.clear();
 }
