@@ -4,6 +4,7 @@
  *
  *   npm run bench -- fanout [--subscribers 1000,5000,10000,20000] [--rate 500] [--per-customer 10]
  *                           [--seconds 20] [--no-raw] [--profile]
+ *   npm run bench -- broadcast [--subscribers 200,2000] [--rates 50,100] [--seconds 10] [--client-procs 4]
  *   npm run bench -- peer   [--subscribers 5000] [--rates 500,4000] [--per-customer 10] [--seconds 15]
  *                           [--restart-subscribers 1000] [--restart-seconds 20] [--restart-only]
  *
@@ -76,6 +77,8 @@ interface Options {
   profile: boolean;
   /** peer: only the restart test. */
   restartOnly: boolean;
+  /** Client processes holding the sockets (default: one per 5,000 sockets). */
+  clientProcs?: number;
 }
 
 export interface FanoutResult {
@@ -113,6 +116,31 @@ export async function fanoutBench(argv: string[]): Promise<void> {
       `\nfanout — ${o.seconds} s measured per run, each event reaches ${o.perCustomer} subscribers, one server process\n`,
     );
     console.log(fanoutTable(results, "raw"));
+    console.log();
+  });
+}
+
+/**
+ * broadcast — every subscriber watches the same customer, so each event goes to all of them: ours
+ * against the Pub/Sub peer in the same run (issue 19, goal 1). `--subscribers` and `--rates` pair up
+ * by position (default 200 at 50 events/s, 2,000 at 100/s); clients in --client-procs processes (4).
+ */
+export async function broadcastBench(argv: string[]): Promise<void> {
+  const o = parseOptions(argv, { subscribers: [200, 2_000], rates: [50, 100], seconds: 10 });
+  o.clientProcs ??= 4;
+  if (o.rates.length !== o.subscribers.length)
+    throw new Error("--subscribers and --rates pair up: give as many of each");
+  await withScratch("broadcast", async (scratch, redis) => {
+    const results: FanoutResult[] = [];
+    for (const [i, n] of o.subscribers.entries()) {
+      const run = { ...o, perCustomer: n };
+      results.push(await fanoutRun("ours", n, o.rates[i]!, run, scratch, redis));
+      results.push(await fanoutRun("peer", n, o.rates[i]!, run, scratch, redis));
+    }
+    console.log(
+      `\nbroadcast — every subscriber watches one customer; ${o.seconds} s measured per run, one server process, ${o.clientProcs} client processes\n`,
+    );
+    console.log(fanoutTable(results, "peer"));
     console.log();
   });
 }
@@ -509,6 +537,7 @@ async function fanoutRun(
     false,
     600,
     `Bearer ${await adminToken()}`,
+    { processes: o.clientProcs },
   );
   try {
     const t0 = performance.now();
@@ -755,6 +784,7 @@ function parseOptions(argv: string[], defaults: { subscribers: number[]; rates: 
     else if (a === "--no-raw") o.raw = false;
     else if (a === "--profile") o.profile = true;
     else if (a === "--restart-only") o.restartOnly = true;
+    else if (a === "--client-procs") o.clientProcs = arg.number(1, 16);
     else if (a === "--restart-subscribers") o.restartSubscribers = arg.number(1, 10_000);
     else if (a === "--restart-seconds") o.restartSeconds = arg.number(6, 300);
     else if (a === "--server-node-args") o.serverNodeArgs = arg.value().split(" ").filter(Boolean);

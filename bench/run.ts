@@ -4,6 +4,7 @@
  *   createorder   HTTP createOrder vs pgbench running the same transaction (bench/createorder.ts)
  *   relay         OutboxRelay draining a 100,000-row backlog vs raw XADD and DELETE (bench/relay.ts)
  *   fanout        1k–20k graphql-ws subscribers on one api process vs a raw ws fan-out server (bench/fanout.ts)
+ *   broadcast     every subscriber on one customer (200 at 50 events/s, 2,000 at 100/s), ours vs the Pub/Sub peer
  *   peer          the same fan-out on a plain Yoga + redis-event-target server, and events lost across a restart
  *   resume        1k/5k/10k subscribers resume at once after the api is SIGKILLed and restarted, vs the Pub/Sub peer (bench/resume.ts)
  *   saga          createOrder → OrderConfirmed at a subscriber, idle system, vs the same hops in raw pg + ioredis
@@ -17,7 +18,7 @@
  */
 import { createorderBench } from "./createorder.ts";
 import { relayBench } from "./relay.ts";
-import { fanoutBench, peerBench } from "./fanout.ts";
+import { broadcastBench, fanoutBench, peerBench } from "./fanout.ts";
 import { sagaBench } from "./saga.ts";
 import { resumeBench } from "./resume.ts";
 import { machineInfo, printMachine } from "./lib/machine.ts";
@@ -28,6 +29,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   relay: relayBench,
   fanout: fanoutBench,
   peer: peerBench,
+  broadcast: broadcastBench,
   resume: resumeBench,
   saga: sagaBench,
   machine: async () => printMachine(await machineInfo(ADMIN_URL, REDIS_URL)),
