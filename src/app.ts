@@ -336,6 +336,7 @@ function apiRole(infra: Infrastructure, readiness: () => Promise<CheckResults>) 
       introspection: config.introspection,
     },
     maxBodyBytes: config.HTTP_MAX_BODY_BYTES,
+    listenBacklog: config.HTTP_LISTEN_BACKLOG,
     corsOrigins: config.corsOrigins,
     rateLimit: { limit: config.RATE_LIMIT_MUTATIONS, windowMs: config.RATE_LIMIT_WINDOW_MS },
     ws: {

@@ -124,6 +124,8 @@ const envSchema = z.object({
   GRAPHQL_MAX_COST: int(100, 1_000_000).default(5_000),
   /** Largest accepted request body; bigger is 413, a POST without Content-Length 411. */
   HTTP_MAX_BODY_BYTES: int(1_024, 10 * 1024 * 1024).default(64 * 1024),
+  /** Connections the kernel may queue before the api accepts them (capped by net.core.somaxconn). */
+  HTTP_LISTEN_BACKLOG: int(1, 65_535).default(4_096),
   /** Browser origins allowed by CORS: a comma list, or * for any. Default: any in development, none in production. */
   CORS_ORIGINS: z.string().optional(),
   /** Mutations per client (token subject, else IP) per window; 0 = no limit. */

@@ -54,6 +54,8 @@ export interface ApiDeps {
   verifyToken: TokenVerifier;
   limits: QueryLimits;
   maxBodyBytes: number;
+  /** Kernel accept queue of the listening socket (HTTP_LISTEN_BACKLOG); Node's default when omitted. */
+  listenBacklog?: number;
   corsOrigins: string[] | "*" | null;
   rateLimit: { limit: number; windowMs: number };
   subscriptionCaps: SubscriptionCaps;
@@ -294,7 +296,10 @@ export function createApi(deps: ApiDeps): Api {
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, host, () => {
+        // Every client of a restarted replica reconnects at once: with Node's default queue (511) the
+        // kernel drops the SYNs beyond it, and each of those clients waits out TCP's retransmit
+        // backoff (1 s, 3 s, 7 s, …) before it is even seen.
+        server.listen({ port, host, backlog: deps.listenBacklog }, () => {
           server.off("error", reject);
           const address = server.address();
           resolve(typeof address === "object" && address ? address.port : port);
