@@ -393,10 +393,13 @@ export class StreamHub implements Role {
         }),
       );
       for (;;) {
+        // stop() closes every member's queue, which ends this wait too; the timer is cleared either way.
+        const roomWait = new AbortController();
         await Promise.race([
           Promise.all([...pass.members()].map((m) => m.sub.queue.waitForRoom())),
-          sleep(PASS_ROOM_WAIT_MS, this.stopping.signal),
+          sleep(PASS_ROOM_WAIT_MS, roomWait.signal),
         ]);
+        roomWait.abort();
         pass.prune();
         if (pass.size === 0) return void (pass.open = false);
         await Promise.all(
