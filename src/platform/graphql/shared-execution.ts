@@ -18,7 +18,8 @@ type PerEvent = Map<DocumentNode, Map<string, Promise<ExecutionResult>>>;
 export function useSharedSubscriptionExecution(): Plugin<Context> {
   const results = new WeakMap<object, PerEvent>();
 
-  const executeShared = (args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> => {
+  /** `key`: what, besides the document, the result depends on (computed once per subscription). */
+  const executeShared = (args: ExecutionArgs, key: string, payload: unknown): Promise<ExecutionResult> => {
     const run = () =>
       Promise.resolve(execute({ ...args, rootValue: payload }) as ExecutionResult | Promise<ExecutionResult>);
     if (typeof payload !== "object" || payload === null) return run();
@@ -26,7 +27,6 @@ export function useSharedSubscriptionExecution(): Plugin<Context> {
     if (!byDocument) results.set(payload, (byDocument = new Map()));
     let byKey = byDocument.get(args.document);
     if (!byKey) byDocument.set(args.document, (byKey = new Map()));
-    const key = `${args.operationName ?? ""}\0${JSON.stringify(args.variableValues ?? {})}\0${audienceOf(args.contextValue as Context)}`;
     let result = byKey.get(key);
     if (!result) byKey.set(key, (result = run()));
     return result;
@@ -37,7 +37,8 @@ export function useSharedSubscriptionExecution(): Plugin<Context> {
       setSubscribeFn(async (args) => {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in source)) return source; // an error result: nothing to stream
-        return mapEvents(source as AsyncGenerator<unknown>, (payload) => executeShared(args, payload));
+        const key = `${args.operationName ?? ""}\0${JSON.stringify(args.variableValues ?? {})}\0${audienceOf(args.contextValue as Context)}`;
+        return mapEvents(source as AsyncGenerator<unknown>, (payload) => executeShared(args, key, payload));
       });
     },
   };
