@@ -79,3 +79,34 @@ it("a shared frame that is never sent (its socket closed first) leaves no payloa
   expect(await framesOf(d.frames, 1)).toEqual([{ id: "live", type: "next", payload: { data: { fresh: true } } }]);
   d.client.close();
 });
+
+it("acknowledges sends at once while little is unsent, and stalls them for a client that stops reading", async () => {
+  const { client, server, frames } = await connect();
+  // What graphql-ws does for one subscription: the next frame only once the previous send is acknowledged.
+  let acked = 0;
+  let stop = false;
+  const frame = JSON.stringify({ id: "s", type: "next", payload: { data: { pad: "x".repeat(1_000) } } });
+  const sender = (async () => {
+    while (!stop && acked < 20_000) {
+      await new Promise<void>((resolve, reject) => server.send(frame, (err) => (err ? reject(err) : resolve())));
+      acked++;
+    }
+  })();
+  const rawClient = (client as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  rawClient.pause(); // stops reading from TCP: the kernel buffers fill, then the server's
+  await new Promise((r) => setTimeout(r, 1_000));
+  const ackedWhilePaused = acked;
+  await new Promise((r) => setTimeout(r, 500));
+  // Stalled: nothing more acknowledged, and what is unsent stays bounded (not 20 MB queued in memory).
+  expect(acked).toBe(ackedWhilePaused);
+  expect(acked).toBeLessThan(20_000);
+  expect(server.bufferedAmount).toBeLessThan(2 * 1024 * 1024);
+  rawClient.resume();
+  await sender;
+  stop = true;
+  expect(acked).toBe(20_000);
+  await framesOf(frames, 20_000);
+  expect(frames).toHaveLength(20_000);
+  expect(frames.every((f) => f === frame)).toBe(true);
+  client.close();
+});
