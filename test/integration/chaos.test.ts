@@ -39,6 +39,8 @@ let redis: PrivateRedis;
 let proxy: TcpProxy;
 let api: RunningApp;
 let killer: Killer | undefined;
+/** Set by afterAll: a test that timed out still runs, and its placers must stop too. */
+let tornDown = false;
 const fleet: AppProcess[] = [];
 let spawn: (role: string) => AppProcess;
 
@@ -61,7 +63,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Whatever happened in the test: no process is killed or restarted any more, then all of them go.
+  // Whatever happened in the test: nothing is placed, killed or restarted any more, then every process goes.
+  tornDown = true;
   await killer?.stop();
   await Promise.all(fleet.map((p) => p.kill()));
   // Postgres reachable again, so the api (stopped with the env, after this) shuts down cleanly through it.
@@ -100,14 +103,14 @@ class Killer {
     })();
   }
 
-  /** Ends the loop; the fleet is left whole, every process started. */
+  /** Ends the loop (a process it killed last is restarted first). */
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
-    this.restartExited();
   }
 
-  private restartExited() {
+  /** Restarts every process that exited on its own (not one it is restarting). */
+  restartExited() {
     fleet.forEach((p, i) => {
       if (p.child.exitCode === null && p.child.signalCode === null) return;
       this.exits++;
@@ -198,7 +201,7 @@ describe("chaos", () => {
         const placers = await Promise.allSettled(
           Array.from({ length: CONCURRENCY }, async () => {
             try {
-              while (next < ORDERS && !failed) {
+              while (next < ORDERS && !failed && !tornDown) {
                 if (next >= ORDERS / 3 && faults.length === 0) faults.push(blackhole());
                 if (next >= ORDERS / 2 && faults.length === 1) faults.push(restartRedis());
                 await placeOne();
@@ -218,6 +221,7 @@ describe("chaos", () => {
         await Promise.allSettled(faults);
         await killer.stop();
       }
+      killer.restartExited(); // the fleet whole for the settling
       const placedMs = Date.now() - started;
 
       // Let the system settle: every role running, nothing pending anywhere.
