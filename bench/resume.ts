@@ -4,6 +4,7 @@
  *
  *   npm run bench -- resume [--subscribers 1000,5000,10000] [--rate 100] [--customers 100]
  *                           [--steady-seconds 10] [--client-procs 4] [--retry-ms 300] [--no-peer] [--profile]
+ *                           [--orders-elsewhere]
  *
  * Processes (loopback): the api under test (ROLES=api, one process, port A); a backend with
  * ROLES=api,relay,inventory,orders (port B); bench/resume-orders.ts creating real orders at --rate/s
@@ -63,6 +64,7 @@ interface Options {
   retryMs: number;
   peer: boolean;
   profile: boolean;
+  ordersElsewhere: boolean;
 }
 
 const MAX_SOCKETS = 19_000;
@@ -213,7 +215,9 @@ async function resumeRun(
     // Connect before the orders flow: on a busy machine 100 mutations/s leave the handshakes little CPU.
     await connectAll(label, procs, sockets, server, 900_000);
     orders = startOrders({
-      primary: kind === "ours" ? server.url : undefined,
+      // --orders-elsewhere: the api under test only holds subscribers (the peer's setup), to tell the
+      // cost of resuming from the cost of serving createOrder on a process that just started.
+      primary: kind === "ours" && !o.ordersElsewhere ? server.url : undefined,
       fallback: backend.url,
       rate: o.rate,
       customers: o.customers,
@@ -654,6 +658,7 @@ function parseOptions(argv: string[]): Options {
     clientProcs: 4,
     retryMs: 300,
     peer: true,
+    ordersElsewhere: false,
     profile: false,
   };
   readArgs(argv, (a, arg) => {
@@ -664,6 +669,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--client-procs") o.clientProcs = arg.number(1, 16);
     else if (a === "--retry-ms") o.retryMs = arg.number(10, 10_000);
     else if (a === "--no-peer") o.peer = false;
+    else if (a === "--orders-elsewhere") o.ordersElsewhere = true;
     else if (a === "--profile") o.profile = true;
     else return false;
     return true;
