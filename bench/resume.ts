@@ -258,9 +258,19 @@ async function resumeRun(
     let rssMax = 0;
     const sampler = setInterval(() => pid && (rssMax = Math.max(rssMax, rssBytes(pid))), 250);
     const clientCpu = new CpuWindow(() => ({ clients: procs.map((p) => p.child.pid!) }));
+    // Who else uses the 2 cores while the subscribers come back: the backend (api, relay, workers),
+    // Postgres (every backend of the scratch database; the restarted api's are new, counted whole),
+    // the order flow.
+    let pgPids = await backendPids(db, scratch.database);
+    const othersCpu = new CpuWindow(() => ({
+      backend: [backend.child.pid!],
+      postgres: pgPids,
+      orderFlow: orders ? [orders.child.pid!] : [],
+    }));
     server = await starting;
     pid = server.child.pid!;
     const readyAt = Date.now();
+    const apiCpuAtReady = processCpuMs(pid);
     log(
       `  ${label}: listening ${listenAt - spawnAt} ms after spawn (${listenAt - killAt} ms after the kill), ready after ${readyAt - spawnAt} ms`,
     );
@@ -294,7 +304,12 @@ async function resumeRun(
     const serverCpuS = processCpuMs(pid) / 1000;
     const serverCores = processCpuMs(pid) / Math.max(1, doneAt - spawnAt);
     const clientCores = clientCpu.finish().clients ?? NaN;
+    pgPids = [...new Set([...pgPids, ...(await backendPids(db, scratch.database))])];
+    const others = othersCpu.finish();
     log(`  ${label}: caught up ${doneAt - listenAt} ms after listening; orders go on 3 s more`);
+    log(
+      `  ${label}: cores from listening to caught up: restarted api ${fmt((processCpuMs(pid) - apiCpuAtReady) / Math.max(1, doneAt - readyAt), 2)} (from ready), backend ${fmt(others.backend ?? NaN, 2)}, postgres ${fmt(others.postgres ?? NaN, 2)}, order flow ${fmt(others.orderFlow ?? NaN, 2)}, clients ${fmt(clientCores, 2)}, machine ${fmt(others.machine, 2)} of 2`,
+    );
     await sleep(3_000);
 
     // ── drain and check against the ground truth ──
@@ -531,6 +546,15 @@ function startBridge(scratch: Scratch, key: string): { stop(): void } {
       publisher.disconnect();
     },
   };
+}
+
+/** The Postgres backends serving `database` (their CPU is what the app made Postgres do). */
+async function backendPids(db: pg.Client, database: string): Promise<number[]> {
+  const { rows } = await db.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+    [database],
+  );
+  return rows.map((r) => r.pid);
 }
 
 // ── order flow child ────────────────────────────────────────────────────────────────────────────
