@@ -6,12 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { drain, drainAll, testHub } from "../support/hubs.ts";
+import { drainAll, expectExactlyTheirEvents, resumeAtRandom, testHub } from "../support/hubs.ts";
 import type { StreamHub } from "../../src/platform/live/hub.ts";
 import { publishOrders, steadyPublisher } from "../support/publisher.ts";
-import { waitFor } from "../support/wait.ts";
-import { compareIds } from "../../src/platform/events/stream-ids.ts";
-import { decodeEntry } from "../../src/platform/events/stream-entry.ts";
 
 let env: TestEnv;
 let key: string;
@@ -22,14 +19,6 @@ async function startHub(replayCache: number, bufferSize = 5000): Promise<StreamH
   hubs.push(hub);
   await hub.start();
   return hub;
-}
-
-/** The stream as it is: each entry's id and customer routing key. */
-async function stream() {
-  return ((await env.redis.xrange(key, "-", "+")) as [string, string[]][]).map(([id, fields]) => ({
-    id,
-    customer: decodeEntry(id, fields).keys.find((k) => k.startsWith("customer:")),
-  }));
 }
 
 beforeAll(async () => {
@@ -45,27 +34,11 @@ describe("replay cache", () => {
     const hub = await startHub(5000);
     const customers = Array.from({ length: 10 }, (_, i) => `rc${i}`);
     for (const c of customers) await publishOrders(env.redis, key, 50, c);
-    const history = (await stream()).map((e) => e.id);
-    await waitFor(() => hub.replayReads === 0 && hub.subscriberCount === 0);
+    const history = ((await env.redis.xrange(key, "-", "+")) as [string, string[]][]).map(([id]) => id);
     const publisher = steadyPublisher(env.redis, key, 300, { batch: 3, everyMs: 5, customerId: "rc3" });
-    const subs = Array.from({ length: 200 }, (_, i) => {
-      const after = history[Math.floor(Math.random() * history.length)]!;
-      const customer = i % 5 === 0 ? undefined : customers[i % 10]!;
-      const queue = hub.subscribe({ keys: customer ? [`customer:${customer}`] : [] }, { after });
-      return { after, customer, queue };
-    });
+    const subs = resumeAtRandom(hub, history, customers, 200);
     await publisher.done;
-    const all = await stream();
-    for (const { after, customer, queue } of subs) {
-      const expected = all
-        .filter((e) => compareIds(e.id, after) > 0 && (!customer || e.customer === `customer:${customer}`))
-        .map((e) => e.id);
-      const got = await drain(queue, expected.length);
-      expect(got.map((e) => e.id)).toEqual(expected);
-      expect(got.map((e) => e.cursor)).toEqual(expected);
-      expect(queue.size).toBe(0); // nothing more: no duplicate
-      await queue.return();
-    }
+    await expectExactlyTheirEvents(env.redis, key, subs);
     expect(hub.replayReads).toBe(0);
     expect(hub.resumesFromMemory).toBe(200);
     await hub.stop();

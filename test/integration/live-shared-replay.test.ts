@@ -5,12 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { drain, drainAll, testHub } from "../support/hubs.ts";
+import { drainAll, expectExactlyTheirEvents, resumeAtRandom, testHub } from "../support/hubs.ts";
 import { StreamHub } from "../../src/platform/live/hub.ts";
 import { publishOrders, steadyPublisher } from "../support/publisher.ts";
 import { delay } from "../support/wait.ts";
-import { compareIds } from "../../src/platform/events/stream-ids.ts";
-import { decodeEntry } from "../../src/platform/events/stream-entry.ts";
 
 let env: TestEnv;
 let key: string;
@@ -36,28 +34,10 @@ describe("shared replay", () => {
     const history = ((await env.redis.xrange(key, "-", "+")) as [string, string[]][]).map(([id]) => id);
     const readsBefore = hub.replayReads;
     const publisher = steadyPublisher(env.redis, key, 300, { batch: 3, everyMs: 5, customerId: "sr3" });
-    const subs = Array.from({ length: 200 }, (_, i) => {
-      const after = history[Math.floor(Math.random() * history.length)]!;
-      const customer = i % 5 === 0 ? undefined : customers[i % 10]!;
-      const queue = hub.subscribe({ keys: customer ? [`customer:${customer}`] : [] }, { after });
-      return { after, customer, queue };
-    });
+    const subs = resumeAtRandom(hub, history, customers, 200);
     await publisher.done;
     await delay(1_000); // the live reader has dispatched the last events
-    const all = ((await env.redis.xrange(key, "-", "+")) as [string, string[]][]).map(([id, fields]) => ({
-      id,
-      customer: decodeEntry(id, fields).keys.find((k) => k.startsWith("customer:")),
-    }));
-    for (const { after, customer, queue } of subs) {
-      const expected = all
-        .filter((e) => compareIds(e.id, after) > 0 && (!customer || e.customer === `customer:${customer}`))
-        .map((e) => e.id);
-      const got = await drain(queue, expected.length);
-      expect(got.map((e) => e.id)).toEqual(expected);
-      expect(queue.size).toBe(0); // nothing more: no duplicate
-      expect(got.map((e) => e.cursor)).toEqual(expected);
-      await queue.return();
-    }
+    await expectExactlyTheirEvents(env.redis, key, subs);
     // One pass over ~1,300 entries is ~7 pages of 200; 200 separate replays would read > 200 × 3.
     const reads = hub.replayReads - readsBefore;
     expect(reads).toBeLessThanOrEqual(20);

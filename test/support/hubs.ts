@@ -1,4 +1,8 @@
+import { expect } from "vitest";
+import type { Redis } from "ioredis";
 import { StreamHub, type HubOptions } from "../../src/platform/live/hub.ts";
+import { compareIds } from "../../src/platform/events/stream-ids.ts";
+import { decodeEntry } from "../../src/platform/events/stream-entry.ts";
 import { createRedis } from "../../src/platform/infra/redis.ts";
 import { eventRegistry } from "../../src/modules.ts";
 import type { TestEnv } from "./test-env.ts";
@@ -41,5 +45,33 @@ export async function drainAll(queue: SubscriptionQueue<LiveEvent>, quietMs = 80
     const next = await Promise.race([queue.next(), delay(quietMs).then(() => null)]);
     if (!next || next.done) return out;
     out.push(next.value);
+  }
+}
+
+/** Subscribers resuming, each from a random cursor of `history`: one in five a firehose, the others on one of `customers`. */
+export function resumeAtRandom(hub: StreamHub, history: string[], customers: string[], count: number) {
+  return Array.from({ length: count }, (_, i) => {
+    const after = history[Math.floor(Math.random() * history.length)]!;
+    const customer = i % 5 === 0 ? undefined : customers[i % customers.length]!;
+    const queue = hub.subscribe({ keys: customer ? [`customer:${customer}`] : [] }, { after });
+    return { after, customer, queue };
+  });
+}
+
+/** Each subscriber got exactly the stream's entries after its cursor that match its filter, in order, cursors included, and nothing more. */
+export async function expectExactlyTheirEvents(redis: Redis, key: string, subs: ReturnType<typeof resumeAtRandom>) {
+  const all = ((await redis.xrange(key, "-", "+")) as [string, string[]][]).map(([id, fields]) => ({
+    id,
+    customer: decodeEntry(id, fields).keys.find((k) => k.startsWith("customer:")),
+  }));
+  for (const { after, customer, queue } of subs) {
+    const expected = all
+      .filter((e) => compareIds(e.id, after) > 0 && (!customer || e.customer === `customer:${customer}`))
+      .map((e) => e.id);
+    const got = await drain(queue, expected.length);
+    expect(got.map((e) => e.id)).toEqual(expected);
+    expect(got.map((e) => e.cursor)).toEqual(expected);
+    expect(queue.size).toBe(0); // nothing more: no duplicate
+    await queue.return();
   }
 }
