@@ -18,7 +18,7 @@ import { dlqOf, partitionKeys, type StreamLayout } from "./platform/events/parti
 import { describeUrls, startupUrls } from "./startup-urls.ts";
 import { ConsumerRouter } from "./platform/consumers/router.ts";
 import { StreamTrimmer } from "./platform/retention/trimmer.ts";
-import { IdempotencyKeyPurger } from "./platform/idempotency/purger.ts";
+import { IDEMPOTENCY_KEYS, INBOX_ROWS, RowPurger } from "./platform/retention/row-purger.ts";
 import { startHealthServer } from "./platform/observability/health-server.ts";
 import { Metrics } from "./platform/observability/metrics.ts";
 import { createReadiness, type CheckResults } from "./platform/observability/readiness.ts";
@@ -224,10 +224,18 @@ function relayOptions({ config, log, db, redis, layout, metrics }: Infrastructur
 function retentionRoles({ config, log, db, redis, layout }: Infrastructure): Role[] {
   const retentionLog = log.child({ role: "retention" });
   const roles: Role[] = [
-    new IdempotencyKeyPurger({
+    new RowPurger({
+      ...IDEMPOTENCY_KEYS,
       pool: db.pool,
       log: retentionLog,
       ttlMs: config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
+      intervalMs: config.STREAM_TRIM_INTERVAL_MS,
+    }),
+    new RowPurger({
+      ...INBOX_ROWS,
+      pool: db.pool,
+      log: retentionLog,
+      ttlMs: config.INBOX_RETENTION_MS,
       intervalMs: config.STREAM_TRIM_INTERVAL_MS,
     }),
   ];

@@ -96,6 +96,8 @@ const envSchema = z.object({
   STREAM_TRIM_INTERVAL_MS: int(100, 86_400_000).default(60_000),
   /** How long an idempotency key answers retries; purged after (by the relay role, every trim interval). */
   IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 365).default(24),
+  /** How long the consumers' inbox remembers an event it handled; at least STREAM_RETENTION_MS. */
+  INBOX_RETENTION_MS: int(60_000, 10 * 365 * 86_400_000).default(14 * 86_400_000),
   /**
    * Reconciliation of orphan reservations (by the inventory role): every interval, stock still held
    * past the grace period for an order inventory has not seen confirmed is checked with the orders module.
@@ -165,6 +167,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.SUBSCRIBER_BUFFER < c.HUB_READ_COUNT) {
     // The hub hands a whole read batch to a subscriber at once; a smaller buffer would cut off fast clients.
     throw new ConfigError("Invalid configuration:\n  SUBSCRIBER_BUFFER: must be at least HUB_READ_COUNT");
+  }
+  if (c.INBOX_RETENTION_MS < c.STREAM_RETENTION_MS) {
+    // An event still in the stream can reach a group again (a rewind): its inbox row must still be there.
+    throw new ConfigError("Invalid configuration:\n  INBOX_RETENTION_MS: must be at least STREAM_RETENTION_MS");
   }
   if (c.CONSUMER_RETRY_MAX_MS >= c.CONSUMER_CLAIM_IDLE_MS) {
     // A consumer waiting out a backoff must not look dead to the others.

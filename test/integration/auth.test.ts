@@ -3,7 +3,7 @@ import WebSocket from "ws";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { createServer } from "node:http";
 import { createVerifier } from "../../src/platform/auth/tokens.ts";
-import { IdempotencyKeyPurger } from "../../src/platform/idempotency/purger.ts";
+import { IDEMPOTENCY_KEYS, RowPurger } from "../../src/platform/retention/row-purger.ts";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
 import { codeOf, collect, dataOf, firstError, gql, gqlOk, sse, wsClient } from "../support/graphql-clients.ts";
 import {
@@ -318,7 +318,8 @@ describe("idempotency keys", () => {
     const token = await customerToken("kate");
     const first = await placeOrder(port, { items: ITEMS }, { idempotencyKey: "old", headers: bearer(token) });
     await env.db.pool.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'");
-    const purger = new IdempotencyKeyPurger({
+    const purger = new RowPurger({
+      ...IDEMPOTENCY_KEYS,
       pool: env.db.pool,
       log: env.log,
       ttlMs: 24 * 3_600_000,

@@ -5,6 +5,7 @@ import { StreamTrimmer } from "../../src/platform/retention/trimmer.ts";
 import { trimmedThroughKey } from "../../src/platform/events/partitions.ts";
 import { StreamHub } from "../../src/platform/live/hub.ts";
 import { eventRegistry } from "../../src/modules.ts";
+import { INBOX_ROWS, RowPurger } from "../../src/platform/retention/row-purger.ts";
 
 describe("stream retention", () => {
   let env: TestEnv;
@@ -71,5 +72,28 @@ describe("stream retention", () => {
     });
     expect(await trimmer.trimAll()).toBe(1);
     expect(await env.redis.xlen(key)).toBe(1);
+  });
+
+  it("forgets inbox rows past INBOX_RETENTION_MS, in batches, and keeps the younger ones", async () => {
+    const insert = (count: number, age: string) =>
+      env.db.pool.query(
+        `INSERT INTO processed_events (consumer, event_id, processed_at)
+         SELECT 'inventory', gen_random_uuid(), now() - $2::interval FROM generate_series(1, $1)`,
+        [count, age],
+      );
+    await insert(2_500, "15 days"); // more than two batches
+    await insert(10, "13 days");
+    await insert(10, "1 minute");
+    const purger = new RowPurger({
+      ...INBOX_ROWS,
+      pool: env.db.pool,
+      log: env.log,
+      ttlMs: 14 * 86_400_000,
+      intervalMs: 60_000,
+    });
+    expect(await purger.purge()).toBe(2_500);
+    expect(await purger.purge()).toBe(0);
+    const { rows } = await env.db.pool.query(`SELECT count(*)::int AS n FROM processed_events`);
+    expect(rows[0].n).toBe(20);
   });
 });

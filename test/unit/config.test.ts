@@ -12,6 +12,16 @@ describe("config", () => {
     });
   });
 
+  it("keeps the inbox at least as long as the stream", () => {
+    expect(loadConfig({}).INBOX_RETENTION_MS).toBe(14 * 86_400_000);
+    expect(() => loadConfig({ STREAM_RETENTION_MS: "86400000", INBOX_RETENTION_MS: "3600000" })).toThrow(
+      /INBOX_RETENTION_MS: must be at least STREAM_RETENTION_MS/,
+    );
+    expect(loadConfig({ STREAM_RETENTION_MS: "3600000", INBOX_RETENTION_MS: "3600000" }).INBOX_RETENTION_MS).toBe(
+      3_600_000,
+    );
+  });
+
   it("names every bad variable", () => {
     expect(() => loadConfig({ PORT: "http", ROLES: "api,chef", DATABASE_URL: "mysql://x" })).toThrow(ConfigError);
     try {
