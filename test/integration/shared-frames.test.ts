@@ -110,3 +110,21 @@ it("acknowledges sends at once while little is unsent, and stalls them for a cli
   expect(frames.every((f) => f === frame)).toBe(true);
   client.close();
 });
+
+it("a fast client gets a burst far past that bound in full while another client has stopped reading", async () => {
+  const [fast, slow] = [await connect(), await connect()];
+  (slow.client as unknown as { _socket: { pause(): void } })._socket.pause();
+  const frame = JSON.stringify({ id: "s", type: "next", payload: { data: { pad: "x".repeat(1_000) } } });
+  // Each subscription as graphql-ws drives it: the next send once the previous one is acknowledged.
+  const drive = (socket: WebSocket, n: number) =>
+    (async () => {
+      for (let i = 0; i < n; i++)
+        await new Promise<void>((resolve, reject) => socket.send(frame, (err) => (err ? reject(err) : resolve())));
+    })();
+  void drive(slow.server, 5_000).catch(() => {}); // stalls once the paused client's buffers are full
+  await drive(fast.server, 3_000); // ~3 MB: far past the early-acknowledgement bound
+  await framesOf(fast.frames, 3_000);
+  expect(fast.frames).toHaveLength(3_000);
+  fast.client.close();
+  slow.client.terminate();
+});

@@ -1,5 +1,4 @@
 import type { ExecutionResult } from "graphql";
-import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 
 /**
@@ -43,48 +42,30 @@ export function frameReplacer(this: unknown, key: string, value: unknown): unkno
 
 /**
  * A send is acknowledged at once, before its bytes reach the kernel, while the socket holds less
- * than this unsent: graphql-ws awaits each send before it takes a subscription's next event, so
- * waiting for every write would cost a turn of the event loop per frame. Past it, the
- * acknowledgement waits for the write as before: a client that stops reading stalls its
- * subscription, whose queue then fills and cuts it off with its cursor (SLOW_SUBSCRIBER).
+ * than this unsent: graphql-ws awaits each send before it takes a subscription's next event, and
+ * waiting for every write cost a turn of the event loop per frame. Past it, the acknowledgement
+ * waits for the write as before, so a client that stops reading stalls its subscription, whose
+ * queue then fills and cuts it off with its cursor (SLOW_SUBSCRIBER); a socket holds at most this
+ * much (plus one frame) that its client has not taken.
+ *
+ * (Holding a socket's frames until the end of the turn — cork/uncork — was tried with this and
+ * removed: a send waiting for its write on a corked socket stalled fast clients.)
  */
-const EARLY_ACK_BYTES = 256 * 1024;
+const EARLY_ACK_BYTES = 64 * 1024;
 
-/**
- * Makes the socket's send fill in a serialized payload, and hold its frames until the end of the
- * event-loop turn: the events one turn hands a subscriber (a resume's replay, a burst) leave in
- * one write instead of one system call each. Call before graphql-ws sees the socket.
- */
+/** Makes the socket's send fill in a serialized payload and acknowledge early (above). Call before graphql-ws sees the socket. */
 export function sendsSharedFrames(socket: WebSocket): WebSocket {
   const send = socket.send.bind(socket) as (data: unknown, cb?: (err?: Error) => void) => void;
-  // ws keeps the TCP socket here; without it (another transport) frames go out one by one.
-  const tcp = (socket as unknown as { _socket?: Socket })._socket;
   socket.send = ((data: unknown, cb?: (err?: Error) => void) => {
     const payload = pending;
     pending = undefined;
     if (payload && typeof data === "string" && data.endsWith(PLACEHOLDER_TAIL)) {
       data = `${data.slice(0, -PLACEHOLDER_TAIL.length)}"payload":${payload.json}}`;
     }
-    if (tcp) corkUntilTurnEnds(tcp);
     if (cb && socket.bufferedAmount < EARLY_ACK_BYTES) {
       send(data);
       queueMicrotask(() => cb());
     } else send(data, cb);
   }) as WebSocket["send"];
   return socket;
-}
-
-const corked = new Set<Socket>();
-
-function corkUntilTurnEnds(tcp: Socket): void {
-  if (corked.has(tcp)) return;
-  tcp.cork();
-  corked.add(tcp);
-  // setImmediate runs once this turn's callbacks and microtasks (where graphql-ws sends) are done.
-  if (corked.size === 1) setImmediate(uncorkAll);
-}
-
-function uncorkAll(): void {
-  for (const tcp of corked) tcp.uncork();
-  corked.clear();
 }
