@@ -7,6 +7,21 @@ import { fill, h, time } from "./dom.ts";
 const MINUTES = 10;
 const POLL_MS = 2_000;
 
+/** One row of the dead-letter tables, the same for both streams. */
+graphql(`
+  fragment DeadLetterRow on DeadLetter {
+    id
+    stream
+    group
+    reason
+    error
+    eventType
+    aggregateId
+    failedAt
+    deliveries
+  }
+`);
+
 const STATUS = graphql(`
   query SystemStatus($minutes: Int) {
     systemStatus {
@@ -31,30 +46,14 @@ const STATUS = graphql(`
     orders: deadLetters(stream: ORDERS, first: 10) {
       edges {
         node {
-          id
-          stream
-          group
-          reason
-          error
-          eventType
-          aggregateId
-          failedAt
-          deliveries
+          ...DeadLetterRow
         }
       }
     }
     inventory: deadLetters(stream: INVENTORY, first: 10) {
       edges {
         node {
-          id
-          stream
-          group
-          reason
-          error
-          eventType
-          aggregateId
-          failedAt
-          deliveries
+          ...DeadLetterRow
         }
       }
     }

@@ -72,6 +72,8 @@ export type StockSubscriptionVariables = Exact<{
 
 export type StockSubscription = { stockLevel: { sku: string, available: number } };
 
+export type DeadLetterRowFragment = { id: string, stream: EventStream, group: string, reason: string, error: string, eventType: string, aggregateId: string, failedAt: string, deliveries: number };
+
 export type SystemStatusQueryVariables = Exact<{
   minutes?: number | null | undefined;
 }>;
@@ -111,7 +113,19 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
-
+export const DeadLetterRowFragmentDoc = new TypedDocumentString(`
+    fragment DeadLetterRow on DeadLetter {
+  id
+  stream
+  group
+  reason
+  error
+  eventType
+  aggregateId
+  failedAt
+  deliveries
+}
+    `, {"fragmentName":"DeadLetterRow"}) as unknown as TypedDocumentString<DeadLetterRowFragment, unknown>;
 export const PlaceDocument = new TypedDocumentString(`
     mutation Place($input: CreateOrderInput!, $key: String) {
   createOrder(input: $input, idempotencyKey: $key) {
@@ -215,35 +229,29 @@ export const SystemStatusDocument = new TypedDocumentString(`
   orders: deadLetters(stream: ORDERS, first: 10) {
     edges {
       node {
-        id
-        stream
-        group
-        reason
-        error
-        eventType
-        aggregateId
-        failedAt
-        deliveries
+        ...DeadLetterRow
       }
     }
   }
   inventory: deadLetters(stream: INVENTORY, first: 10) {
     edges {
       node {
-        id
-        stream
-        group
-        reason
-        error
-        eventType
-        aggregateId
-        failedAt
-        deliveries
+        ...DeadLetterRow
       }
     }
   }
 }
-    `, {"hash":"sha256:96d776df012d7c4c7c00cbb357f16942fbc58ce74300eaaa5d36f3073cfbf1df"}) as unknown as TypedDocumentString<SystemStatusQuery, SystemStatusQueryVariables>;
+    fragment DeadLetterRow on DeadLetter {
+  id
+  stream
+  group
+  reason
+  error
+  eventType
+  aggregateId
+  failedAt
+  deliveries
+}`, {"hash":"sha256:ed61fa34f94b64563bce6bee67c63406742904c4e8f3180eefc8a7e41af20b0e"}) as unknown as TypedDocumentString<SystemStatusQuery, SystemStatusQueryVariables>;
 export const ReplayDocument = new TypedDocumentString(`
     mutation Replay($id: ID!) {
   replayDeadLetter(id: $id) {
