@@ -4,21 +4,19 @@
  * every event exactly once, in order. Without the resuming, graphql-ws would resubscribe with the first `after`
  * and the replay would repeat everything already received.
  */
-import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient, type Client as WsClient } from "graphql-ws";
+import type { Client as WsClient } from "graphql-ws";
 import { Client as UrqlClient } from "@urql/core";
 import { ApolloClient, InMemoryCache } from "@apollo/client";
 import { parse } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import type { DataOf, VariablesOf } from "../support/graphql-clients.ts";
+import { reconnectingWsClient, type DataOf, type VariablesOf } from "../support/graphql-clients.ts";
 import { ORDER_EVENTS } from "../support/documents.ts";
 import { delay, waitFor } from "../support/wait.ts";
 import { publishOrders, steadyPublisher } from "../support/publisher.ts";
 import { spawnRole, type AppProcess } from "../support/processes.ts";
 import { freePort } from "../support/private-redis.ts";
-import { ADMIN_TOKEN, bearer } from "../support/auth.ts";
 import { streamKey } from "../support/streams.ts";
 import { resumingSubscriptionExchange } from "../../src/client/urql-resume-exchange.ts";
 import { ResumingWsLink } from "../../src/client/apollo-resume-link.ts";
@@ -42,16 +40,9 @@ afterAll(async () => {
   await api?.stop();
 });
 
-/** A graphql-ws client that keeps reconnecting while the api is down, as an app would configure it. */
+/** A reconnecting graphql-ws client, closed after the file. */
 function reconnectingWs(port: number): WsClient {
-  const client = createClient({
-    url: `ws://127.0.0.1:${port}/graphql`,
-    webSocketImpl: WebSocket,
-    retryAttempts: 1000,
-    retryWait: () => delay(200),
-    shouldRetry: () => true,
-    connectionParams: bearer(ADMIN_TOKEN),
-  });
+  const client = reconnectingWsClient(port);
   sockets.push(client);
   return client;
 }

@@ -2,7 +2,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "graphql-ws";
 import { createTestEnv, type TestEnv } from "../support/test-env.ts";
-import { collect, firstError, gql, sse, typed, wsClient } from "../support/graphql-clients.ts";
+import { collect, firstError, gql, reconnectingWsClient, sse, typed, wsClient } from "../support/graphql-clients.ts";
 import type { OrderEventType } from "../support/documents.ts";
 import { delay, waitFor } from "../support/wait.ts";
 import { publishOrders, steadyPublisher } from "../support/publisher.ts";
@@ -189,14 +189,7 @@ describe("restarts", () => {
 
     const received: string[] = [];
     const sseReceived: string[] = [];
-    const client = createClient({
-      url: `ws://127.0.0.1:${port}/graphql`,
-      webSocketImpl: WebSocket,
-      retryAttempts: 1000,
-      retryWait: () => delay(200),
-      shouldRetry: () => true,
-      connectionParams: bearer(ADMIN_TOKEN),
-    });
+    const client = reconnectingWsClient(port);
     const sub = subscribeResuming<Data>(client, {
       query: EVENTS,
       variables: { customerId: "restart" },

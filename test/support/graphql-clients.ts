@@ -116,6 +116,18 @@ export function wsClient(
   });
 }
 
+/** A graphql-ws client that keeps reconnecting (every 200 ms) while the api is down, as an app would configure it. */
+export function reconnectingWsClient(port: number): Client {
+  return createClient({
+    url: `ws://127.0.0.1:${port}/graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 1000,
+    retryWait: () => new Promise((resolve) => setTimeout(resolve, 200)),
+    shouldRetry: () => true,
+    connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+}
+
 /** Collects the events of one graphql-ws subscription; `next(n)` waits until n have arrived. */
 export function collect<D extends Document>(client: Client, query: D, variables?: VariablesOf<D>) {
   type T = DataOf<D>;
