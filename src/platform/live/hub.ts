@@ -518,7 +518,7 @@ export class StreamHub implements Role {
           // The entries before it seed the exactly-once window, so a copy published right after a
           // restart of this process is still recognised, and the replay cache, so the resumes that
           // follow a restart are served from memory.
-          const count = Math.max(1, this.recent[p]!.capacity, Math.ceil(this.cache.capacity / this.partitions));
+          const count = Math.max(1, this.recent[p]!.capacity, this.cacheShare);
           const tail = await reader.redis.xrevrange(this.keys[p]!, "+", "-", "COUNT", count);
           this.seedTail(p, tail, count);
           this.lastIds[p] = tail[0]?.[0] ?? "0-0";
@@ -557,15 +557,20 @@ export class StreamHub implements Role {
     }
   }
 
-  /** Seeds the exactly-once window and the replay cache with the partition's tail (`count` entries asked for). */
   /** Where the hub stands: the last entry dispatched per partition ("0-0" where none is pinned yet). */
   private position(): string[] {
     return this.lastIds.map((id) => (id === "$" ? "0-0" : id));
   }
 
+  /** The replay cache's entries per partition, as seeded at start. */
+  private get cacheShare(): number {
+    return Math.ceil(this.cache.capacity / this.partitions);
+  }
+
+  /** Seeds the exactly-once window and the replay cache with the partition's tail (`count` entries asked for). */
   private seedTail(p: number, newestFirst: [string, string[]][], count: number): void {
     const recent = this.recent[p]!;
-    const cacheShare = Math.ceil(this.cache.capacity / this.partitions);
+    const cacheShare = this.cacheShare;
     const position = this.position();
     for (let i = newestFirst.length - 1; i >= 0; i--) {
       const [id, fields] = newestFirst[i]!;
