@@ -1,4 +1,5 @@
 import { AppError } from "../shared/errors.ts";
+import { Fifo } from "../shared/fifo.ts";
 
 /** A subscriber that fell too far behind; it resumes with `after: lastCursor`. */
 export class SlowSubscriberError extends AppError {
@@ -20,8 +21,7 @@ export class SlowSubscriberError extends AppError {
  * appends the held items its gate admits (those newer than the replay): no gap, no duplicate.
  */
 export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIterableIterator<T> {
-  private readonly buffer: T[] = [];
-  private head = 0;
+  private readonly buffer = new Fifo<T>();
   private held: T[] | null = null;
   /**
    * After a replay: drops live items replayed already (the reader may lag behind the replay) and
@@ -45,7 +45,7 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
   }
 
   get size(): number {
-    return this.buffer.length - this.head;
+    return this.buffer.length;
   }
 
   /** Called by the hub for live items. Never blocks. */
@@ -97,7 +97,7 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
   fail(error: Error): void {
     if (this.closed) return;
     this.failure = error;
-    this.buffer.length = this.head = 0;
+    this.buffer.clear();
     this.held = null;
     this.finish();
   }
@@ -108,15 +108,14 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
    */
   endAfterBuffered(error: (lastCursor: string | null) => Error): void {
     if (this.closed) return;
-    this.failure = error(this.size > 0 ? this.buffer[this.buffer.length - 1]!.cursor : this.lastCursor);
+    this.failure = error(this.buffer.last()?.cursor ?? this.lastCursor);
     this.held = null;
     this.finish();
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.head < this.buffer.length) {
-      const value = this.buffer[this.head++]!;
-      if (this.head > 1024 && this.head * 2 > this.buffer.length) this.compact();
+    if (this.buffer.length > 0) {
+      const value = this.buffer.shift()!;
       this.lastCursor = value.cursor;
       if (this.roomWaiter && this.size < this.capacity / 2) this.wakeReplayer();
       return Promise.resolve({ value, done: false });
@@ -133,7 +132,7 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
 
   /** The consumer went away (client unsubscribed or disconnected). */
   return(): Promise<IteratorResult<T>> {
-    this.buffer.length = this.head = 0;
+    this.buffer.clear();
     this.held = null;
     this.finish();
     return Promise.resolve({ value: undefined, done: true });
@@ -178,10 +177,5 @@ export class SubscriptionQueue<T extends { cursor: string }> implements AsyncIte
       waiting.reject(this.failure);
       this.failure = undefined;
     } else waiting.resolve({ value: undefined, done: true });
-  }
-
-  private compact(): void {
-    this.buffer.splice(0, this.head);
-    this.head = 0;
   }
 }

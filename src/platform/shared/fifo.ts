@@ -16,6 +16,16 @@ export class Fifo<T> {
     this.items.push(item);
   }
 
+  /** The newest item (undefined when empty). */
+  last(): T | undefined {
+    return this.length > 0 ? this.items[this.items.length - 1] : undefined;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+
   shift(): T | undefined {
     if (this.head === this.items.length) return undefined;
     const item = this.items[this.head]!;
