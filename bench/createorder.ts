@@ -39,7 +39,7 @@ import pg from "pg";
 import { seed } from "../prisma/seed.ts";
 import { createScratch, log, ROOT, type Scratch } from "./lib/scratch.ts";
 import { machineInfo, printMachine } from "./lib/machine.ts";
-import { CpuWindow, settle } from "./lib/cpu.ts";
+import { backendPids, CpuWindow, settle } from "./lib/cpu.ts";
 import { fmt, ratio, table } from "./lib/table.ts";
 import { summarizeProfile, printProfileSummary } from "./cpuprofile-summary.ts";
 import { startApp, sleep, type AppChild } from "./lib/app.ts";
@@ -444,14 +444,6 @@ async function retried(label: string, c: number, run: () => Promise<RunResult>):
 }
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────────
-
-async function backendPids(admin: pg.Client, database: string): Promise<number[]> {
-  const { rows } = await admin.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-    [database],
-  );
-  return rows.map((r) => r.pid);
-}
 
 /**
  * Every order the load generator got a 200 for exists, with two items and its outbox event, and no

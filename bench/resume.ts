@@ -44,7 +44,7 @@ import { streamKey } from "../test/support/streams.ts";
 import { seed, CATALOG } from "../prisma/seed.ts";
 import { createScratch, log, type Scratch } from "./lib/scratch.ts";
 import { machineInfo, printMachine } from "./lib/machine.ts";
-import { CpuWindow, processCpuMs, settle } from "./lib/cpu.ts";
+import { backendPids, CpuWindow, processCpuMs, settle } from "./lib/cpu.ts";
 import { fmt, table } from "./lib/table.ts";
 import { forkScript, rssBytes, sleep, startApp, type AppChild } from "./lib/app.ts";
 import { adminToken } from "./lib/auth.ts";
@@ -549,15 +549,6 @@ function startBridge(scratch: Scratch, key: string): { stop(): void } {
       publisher.disconnect();
     },
   };
-}
-
-/** The Postgres backends serving `database` (their CPU is what the app made Postgres do). */
-async function backendPids(db: pg.Client, database: string): Promise<number[]> {
-  const { rows } = await db.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-    [database],
-  );
-  return rows.map((r) => r.pid);
 }
 
 // ── order flow child ────────────────────────────────────────────────────────────────────────────

@@ -5,6 +5,7 @@
  * number alone.
  */
 import { readFileSync } from "node:fs";
+import type pg from "pg";
 import { log } from "./scratch.ts";
 
 const TICK = 100; // USER_HZ: 100 on every Linux we run on
@@ -18,6 +19,15 @@ export function processCpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** The Postgres backends serving `database` (their CPU is what the app or pgbench made Postgres do). */
+export async function backendPids(client: pg.Client, database: string): Promise<number[]> {
+  const { rows } = await client.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+    [database],
+  );
+  return rows.map((r) => r.pid);
 }
 
 /** CPU ms of every postgres backend serving `database` (what pgbench or the app made Postgres do). */
